@@ -1,0 +1,175 @@
+"""The kiosk's configuration: one strict pydantic-settings model, checked at start.
+
+Sources, lowest priority first: `/etc/keryu/keryu.env` (device), `.env` in the working
+directory (checkout), then the process environment. No other module reads `os.environ`.
+A wrong value becomes one `ConfigError` sentence naming the variable.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from appliance.errors import ConfigError
+
+DEVICE_ENV_FILE = Path("/etc/keryu/keryu.env")
+CHECKOUT_ENV_FILE = Path(".env")
+DEFAULT_WHATSAPP_API_URL = "https://graph.facebook.com/v23.0"
+DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
+
+_CAMERA_RE = re.compile(r"^(auto|none|picamera2|opencv:\d+|dir:.+|video:.+)$")
+
+BcmPin = Annotated[int, Field(ge=0, le=27)]
+
+
+def _env(name: str) -> AliasChoices:
+    """Bind a field to exactly one environment variable name."""
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    """Every setting of the kiosk; the field's alias is the variable name users write."""
+
+    model_config = SettingsConfigDict(
+        env_file=(DEVICE_ENV_FILE, CHECKOUT_ENV_FILE),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        populate_by_name=True,
+    )
+
+    # Meta WhatsApp Cloud API (channel 1)
+    whatsapp_phone_number_id: str | None = Field(None, validation_alias=_env("WHATSAPP_PHONE_NUMBER_ID"))
+    whatsapp_access_token: str | None = Field(None, validation_alias=_env("WHATSAPP_ACCESS_TOKEN"))
+    whatsapp_api_url: str = Field(DEFAULT_WHATSAPP_API_URL, validation_alias=_env("WHATSAPP_API_URL"))
+    whatsapp_template: str = Field("qr_template_on_m", validation_alias=_env("WHATSAPP_TEMPLATE"))
+    whatsapp_template_language: str = Field("en_US", validation_alias=_env("WHATSAPP_TEMPLATE_LANGUAGE"))
+    whatsapp_app_secret: str | None = Field(None, validation_alias=_env("WHATSAPP_APP_SECRET"))
+    whatsapp_verify_token: str | None = Field(None, validation_alias=_env("WHATSAPP_VERIFY_TOKEN"))
+
+    # Twilio (channels 2 and 3)
+    twilio_account_sid: str | None = Field(None, validation_alias=_env("TWILIO_ACCOUNT_SID"))
+    twilio_auth_token: str | None = Field(None, validation_alias=_env("TWILIO_AUTH_TOKEN"))
+    twilio_phone_number: str | None = Field(None, validation_alias=_env("TWILIO_PHONE_NUMBER"))
+    twilio_whatsapp_number: str | None = Field(None, validation_alias=_env("TWILIO_WHATSAPP_NUMBER"))
+    twilio_whatsapp_content_sid: str | None = Field(
+        None,
+        validation_alias=_env("TWILIO_WHATSAPP_CONTENT_SID"),
+        description="Approved Twilio content template (HX...) for WhatsApp outside the 24-hour window.",
+    )
+    twilio_api_url: str = Field(DEFAULT_TWILIO_API_URL, validation_alias=_env("TWILIO_API_URL"))
+
+    # Redis and Celery
+    redis_url: str = Field("redis://localhost:6379/0", validation_alias=_env("REDIS_URL"))
+    celery_broker_url: str | None = Field(None, validation_alias=_env("CELERY_BROKER_URL"))
+    celery_result_backend: str | None = Field(None, validation_alias=_env("CELERY_RESULT_BACKEND"))
+
+    # The kiosk itself
+    data_dir: Path = Field(Path("./data"), validation_alias=_env("KERYU_DATA_DIR"))
+    database_url: str | None = Field(None, validation_alias=_env("KERYU_DATABASE_URL"))
+    camera: str = Field("auto", validation_alias=_env("KERYU_CAMERA"))
+    location: str = Field(default_factory=socket.gethostname, validation_alias=_env("KERYU_LOCATION"))
+    public_url: str = Field("http://keryu.local", validation_alias=_env("KERYU_PUBLIC_URL"))
+    web_host: str = Field("0.0.0.0", validation_alias=_env("KERYU_WEB_HOST"))
+    web_port: int = Field(8080, ge=1, le=65535, validation_alias=_env("KERYU_WEB_PORT"))
+    decoder: Literal["auto", "zxing", "pyzbar", "opencv"] = Field("auto", validation_alias=_env("KERYU_DECODER"))
+    scan_cooldown: float = Field(30.0, ge=0, le=86400, validation_alias=_env("KERYU_SCAN_COOLDOWN"))
+    led_green_pin: BcmPin = Field(17, validation_alias=_env("KERYU_LED_GREEN_PIN"))
+    led_red_pin: BcmPin = Field(27, validation_alias=_env("KERYU_LED_RED_PIN"))
+    buzzer_pin: BcmPin = Field(22, validation_alias=_env("KERYU_BUZZER_PIN"))
+    api_token: str | None = Field(None, validation_alias=_env("KERYU_API_TOKEN"))
+    timezone: str | None = Field(
+        None,
+        validation_alias=_env("KERYU_TIMEZONE"),
+        description="IANA zone for times in messages; default: the system's local zone.",
+    )
+    default_region: str = Field(
+        "MX",
+        min_length=2,
+        max_length=2,
+        validation_alias=_env("KERYU_DEFAULT_REGION"),
+        description="Region assumed for phone numbers typed without a country code.",
+    )
+    retention_days: int = Field(365, ge=1, validation_alias=_env("KERYU_RETENTION_DAYS"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", validation_alias=_env("KERYU_LOG_LEVEL"))
+    wifi_ssid: str | None = Field(None, validation_alias=_env("KERYU_WIFI_SSID"))
+    wifi_password: str | None = Field(None, validation_alias=_env("KERYU_WIFI_PASSWORD"))
+    wifi_country: str | None = Field(None, validation_alias=_env("KERYU_WIFI_COUNTRY"))
+    gpiozero_pin_factory: str | None = Field(None, validation_alias=_env("GPIOZERO_PIN_FACTORY"))
+    journal_stream: str | None = Field(None, validation_alias=_env("JOURNAL_STREAM"))
+
+    @field_validator("camera")
+    @classmethod
+    def _camera_spec(cls, value: str) -> str:
+        if not _CAMERA_RE.match(value):
+            raise ValueError("must be auto, none, picamera2, opencv:N, dir:PATH or video:PATH")
+        return value
+
+    @field_validator("whatsapp_api_url", "twilio_api_url", "public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("redis_url", "celery_broker_url", "celery_result_backend")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(redis|rediss|memory|sqla\+\w+|db\+\w+)://", value):
+            raise ValueError("must be a redis:// URL")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError("must be an IANA time zone such as America/Mexico_City") from exc
+        return value or None
+
+    @cached_property
+    def database(self) -> str:
+        """The SQLAlchemy URL in force (default: keryu.db in the data directory)."""
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'keryu.db'}"
+
+    @property
+    def broker_url(self) -> str:
+        return self.celery_broker_url or self.redis_url
+
+    @property
+    def result_backend(self) -> str:
+        return self.celery_result_backend or self.redis_url
+
+    @property
+    def under_journald(self) -> bool:
+        return bool(self.journal_stream)
+
+
+def _variable_name(loc: tuple) -> str:
+    field = str(loc[0]) if loc else "?"
+    info = Settings.model_fields.get(field)
+    if info is not None and isinstance(info.validation_alias, AliasChoices):
+        return str(info.validation_alias.choices[0])
+    return field.upper()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the configuration, or raise one `ConfigError` sentence."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        value = first.get("input")
+        shown = f" (got {value!r})" if isinstance(value, str | int | float) and len(str(value)) < 80 else ""
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{_variable_name(first['loc'])} {message}{shown}.") from None

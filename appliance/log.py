@@ -1,0 +1,40 @@
+"""Logging set up once per process, in a form that reads well in journald.
+
+Under systemd (JOURNAL_STREAM is set) the journal already stamps time and unit, so a line is
+`<priority>level name: message` (sd-daemon priority prefixes give colours and `-p err`
+filtering). On a terminal it carries a timestamp instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+_SD_PRIORITY = {
+    logging.CRITICAL: "<2>",
+    logging.ERROR: "<3>",
+    logging.WARNING: "<4>",
+    logging.INFO: "<6>",
+    logging.DEBUG: "<7>",
+}
+
+
+class _JournalFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = _SD_PRIORITY.get(record.levelno, "<6>")
+        return prefix + super().format(record)
+
+
+def setup_logging(level: str = "INFO", *, under_journald: bool = False) -> None:
+    """Configure the root logger for this process (idempotent)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if under_journald:
+        handler.setFormatter(_JournalFormatter("%(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # Libraries that are chatty at INFO about every HTTP request or connection.
+    for noisy in ("urllib3", "twilio.http_client", "aiohttp.access", "kombu", "amqp"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,1 @@
+"""Messaging providers: HTTP and provider formats only, never the database or Celery."""

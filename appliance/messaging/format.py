@@ -1,0 +1,80 @@
+"""Pure formatting of phone numbers, timestamps and message text, exactly as the contract says."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
+
+import phonenumbers
+
+from appliance.errors import InvalidPhoneNumber
+
+if TYPE_CHECKING:
+    from appliance.messaging.base import Notification
+
+# Mexico dropped the mobile "1" after +52 in 2019; phonenumbers rejects +521 + 10 digits.
+_OLD_MEXICAN_MOBILE = re.compile(r"^\+521(\d{10})$")
+
+
+def normalize_phone(text: str, default_region: str = "MX") -> str:
+    """Parse a number as people type it (`55 1234 5678`, `+52 ...`) into E.164, or raise."""
+    raw = (text or "").strip()
+    compact = re.sub(r"[\s().-]", "", raw)
+    old = _OLD_MEXICAN_MOBILE.match(compact)
+    if old:
+        compact = "+52" + old.group(1)
+    try:
+        number = phonenumbers.parse(compact, default_region.upper())
+    except phonenumbers.NumberParseException:
+        raise InvalidPhoneNumber(f"{raw!r} is not a phone number.") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhoneNumber(
+            f"{raw!r} is not a valid phone number; include the country code, e.g. +52 55 1234 5678."
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def meta_recipient(e164: str) -> str:
+    """Meta wants the number without '+': +5212345678901 -> 5212345678901."""
+    return e164.lstrip("+")
+
+
+def twilio_number(e164: str) -> str:
+    """Twilio's form: a Mexican number gets '1' after +52 when it lacks it (the seed's rule)."""
+    if e164.startswith("+52") and not e164.startswith("+521"):
+        return "+521" + e164[3:]
+    return e164
+
+
+def twilio_whatsapp_address(e164: str) -> str:
+    """`whatsapp:` plus Twilio's form of the number."""
+    return "whatsapp:" + twilio_number(e164)
+
+
+def clean_text(text: str) -> str:
+    """Whitespace runs and line breaks become one space, trimmed."""
+    return " ".join(text.split())
+
+
+def format_timestamp(moment: datetime, zone: tzinfo | None = None) -> str:
+    """An alarm's time as a custodian reads it, in the kiosk's zone: '25 Nov 2026, 14:05 CST'."""
+    local = moment.astimezone(zone)
+    return clean_text(local.strftime("%d %b %Y, %H:%M ") + (local.tzname() or ""))
+
+
+def message_text(notification: Notification) -> str:
+    """The free-form body used by the Twilio channels."""
+    body = (
+        f"Keryu alert: the card of {notification.subject_name} was scanned"
+        f" at {notification.location} on {notification.timestamp_text}."
+    )
+    if notification.is_test:
+        body = f"TEST MESSAGE, no action needed. {body}"
+    return clean_text(body)
+
+
+def template_subject_parameter(notification: Notification) -> str:
+    """Template body parameter 1: the subject's name, marked plainly when this is a test."""
+    name = clean_text(notification.subject_name)
+    return f"TEST - {name}" if notification.is_test else name

@@ -1,0 +1,79 @@
+"""The Celery application and the one way to put an alarm id on the queue.
+
+Redis carries only ids; the database row is the truth. Callers enqueue *after* their commit
+and treat a failure here as "the sweeper will pick it up", never as a lost alarm.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+from kombu import Queue
+
+from appliance.config import Settings
+
+logger = logging.getLogger(__name__)
+
+SEND_TASK = "alarms.tasks.send_whatsapp_notification"
+SWEEP_TASK = "alarms.tasks.sweep_outbox"
+POLL_TASK = "alarms.tasks.poll_delivery_status"
+CLEANUP_TASK = "alarms.tasks.cleanup_old_records"
+HEARTBEAT_TASK = "alarms.tasks.beat_heartbeat"
+ALARMS_QUEUE = "alarms"
+DEFAULT_QUEUE = "default"
+
+# Broker calls must fail fast when Redis is down: the scanner and the web page are waiting.
+_BROKER_TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app configured from the settings (broker, backend, queues, reliability)."""
+    app = Celery("keryu", broker=settings.broker_url, backend=settings.result_backend)
+    app.conf.update(
+        task_queues=(Queue(ALARMS_QUEUE), Queue(DEFAULT_QUEUE)),
+        task_default_queue=DEFAULT_QUEUE,
+        task_routes={SEND_TASK: {"queue": ALARMS_QUEUE}},
+        task_acks_late=True,  # a worker lost mid-task leaves the message to be redelivered
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        enable_utc=True,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=2,
+        broker_transport_options={
+            **_BROKER_TIMEOUTS,
+            # Redelivery after a lost worker; the sweeper's lease takes it back sooner.
+            "visibility_timeout": 300,
+            "max_retries": 0,
+        },
+        redis_socket_connect_timeout=2,
+        redis_socket_timeout=5,
+        result_backend_transport_options=_BROKER_TIMEOUTS,
+        broker_pool_limit=2,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+    )
+    return app
+
+
+def enqueue_delivery(app: Celery, alarm_id: int, *, is_test: bool = False, countdown: float | None = None) -> bool:
+    """Ask a worker to deliver `alarm_id`; False (logged) when the broker cannot be reached."""
+    try:
+        app.send_task(
+            SEND_TASK,
+            args=(alarm_id,),
+            kwargs={"is_test": is_test},
+            queue=ALARMS_QUEUE,
+            countdown=countdown,
+            retry=False,
+            ignore_result=True,
+        )
+    except Exception as exc:  # kombu raises a zoo of connection errors; all mean "not now"
+        logger.warning("Alarm %s not queued (%s); the outbox sweeper will retry", alarm_id, exc)
+        return False
+    return True

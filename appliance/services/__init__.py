@@ -1,0 +1,1 @@
+"""Services: the only layer that combines the store with adapters (messaging, queue, hardware)."""

@@ -1,0 +1,104 @@
+"""Engine and session setup.
+
+SQLite is tuned for an appliance on a cheap SD card: WAL (readers never block the scanner's
+writes), `synchronous=FULL` (a committed alarm survives a power cut the moment the commit
+returns), foreign keys on, and a busy timeout so that the web, scanner and worker processes
+wait for each other instead of failing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from appliance.errors import DatabaseMissing
+
+logger = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _tune_sqlite(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _begin_immediate(conn) -> None:
+    # pysqlite's default deferred BEGIN upgrades to a write lock mid-transaction, which fails
+    # with "database is locked" instead of waiting; BEGIN IMMEDIATE waits for busy_timeout.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, for_writes: bool = True) -> Engine:
+    """An engine for `url`, with the SQLite tuning above when it is a SQLite file.
+
+    On SQLite a write engine opens every transaction with BEGIN IMMEDIATE; a read engine keeps
+    deferred transactions so that the admin page never queues behind the scanner for a lock.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "isolation_level": None})
+    event.listen(engine, "connect", _tune_sqlite)
+    event.listen(engine, "begin", _begin_immediate if for_writes else _begin_deferred)
+    return engine
+
+
+def _begin_deferred(conn) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+class Store:
+    """The database a process works with: one engine, one session factory."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if self.engine.dialect.name == "sqlite":
+            self._read_engine = make_engine(url, for_writes=False)
+            self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
+        else:
+            self._read_engine, self._read_sessions = self.engine, self._sessions
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back on an exception."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only snapshot for pages and reports; never takes SQLite's write lock."""
+        with self._read_sessions() as session:
+            yield session  # closing the session rolls the snapshot back
+
+    def require_schema(self) -> None:
+        """Raise `DatabaseMissing` unless `keryu init` has created the tables."""
+        if not inspect(self.engine).has_table("alarms"):
+            raise DatabaseMissing(f"The database at {self.display_url} is not set up; run `keryu init` first.")
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, for messages and logs."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        self._read_engine.dispose()

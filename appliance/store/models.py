@@ -1,0 +1,207 @@
+"""The database schema. Runs unchanged on SQLite (the kiosk) and PostgreSQL (a fleet)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from appliance.clock import utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite has no time zones; it stores naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use appliance.clock.utcnow()")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class AlarmStatus(StrEnum):
+    """The contract's notification statuses."""
+
+    PENDING = "PENDING"  # recorded and queued
+    PROCESSING = "PROCESSING"  # a worker holds it
+    SENT = "SENT"  # the provider accepted it
+    DELIVERED = "DELIVERED"  # the provider reported delivery
+    FAILED = "FAILED"  # no attempt left, or reported undeliverable
+    ERROR = "ERROR"  # the last attempt failed, another is scheduled
+
+
+class Custodian(Base):
+    """The person told when a subject's card is scanned."""
+
+    __tablename__ = "custodians"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(20))  # E.164, validated with phonenumbers
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Subject(Base):
+    """A child, elderly person or person with a disability who carries a card."""
+
+    __tablename__ = "subjects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), index=True)
+    custodian_id: Mapped[int] = mapped_column(ForeignKey("custodians.id", ondelete="RESTRICT"), index=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    custodian: Mapped[Custodian] = relationship(lazy="joined")
+    cards: Mapped[list[Card]] = relationship(back_populates="subject", order_by="Card.id")
+
+
+class Card(Base):
+    """A printed QR card. At most one active card per subject, enforced by a partial unique index."""
+
+    __tablename__ = "cards"
+    __table_args__ = (
+        Index(
+            "uq_cards_one_active_per_subject",
+            "subject_id",
+            unique=True,
+            sqlite_where=text("active = 1"),
+            postgresql_where=text("active"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    subject: Mapped[Subject] = relationship(back_populates="cards", lazy="joined")
+
+
+class Alarm(Base):
+    """One scan of a valid card (or a test notification) and the state of its delivery."""
+
+    __tablename__ = "alarms"
+    __table_args__ = (
+        Index("ix_alarms_status_next_attempt", "notification_status", "next_attempt_at"),
+        Index("ix_alarms_subject_created", "subject_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id", ondelete="SET NULL"))
+    subject_name: Mapped[str] = mapped_column(String(120))  # as it was when scanned
+    card_uuid: Mapped[str | None] = mapped_column(String(36))
+    recipient_phone: Mapped[str] = mapped_column(String(20))  # E.164, as it was when scanned
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    location: Mapped[str] = mapped_column(String(120), default="")
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    channel: Mapped[int | None] = mapped_column(Integer)  # the channel that sent it
+    notification_status: Mapped[str] = mapped_column(String(12), default=AlarmStatus.PENDING)
+    notification_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    notification_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notification_error: Mapped[str | None] = mapped_column(Text)
+    whatsapp_message_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    message_sid: Mapped[str | None] = mapped_column(String(64), index=True)
+
+    # Delivery bookkeeping (internal): the channel plan, where we are in it, and the claim lease.
+    channel_plan: Mapped[str | None] = mapped_column(String(16))  # e.g. "1,2,3", fixed at first claim
+    plan_position: Mapped[int] = mapped_column(Integer, default=0)
+    channel_attempts: Mapped[int] = mapped_column(Integer, default=0)  # attempts on the current channel
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_status: Mapped[str | None] = mapped_column(String(32))  # last status the provider reported
+
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_notes: Mapped[str | None] = mapped_column(Text)
+
+    attempts: Mapped[list[DeliveryAttempt]] = relationship(
+        back_populates="alarm", order_by="DeliveryAttempt.id", cascade="all, delete-orphan"
+    )
+
+
+class DeliveryAttempt(Base):
+    """One try at handing an alarm to a provider."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(12))  # sent | transient | permanent | skipped
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float | None]
+    provider_message_id: Mapped[str | None] = mapped_column(String(128))
+
+    alarm: Mapped[Alarm] = relationship(back_populates="attempts")
+
+
+class ScanEvent(Base):
+    """Every decoded code the scanner acted on, accepted or not (for the admin page and metrics)."""
+
+    __tablename__ = "scan_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    source: Mapped[str] = mapped_column(String(16))  # camera | file | api | web
+    outcome: Mapped[str] = mapped_column(String(16))  # accepted | duplicate | unknown | inactive | foreign
+    payload: Mapped[str] = mapped_column(String(200))  # truncated; never used as anything but text
+    card_uuid: Mapped[str | None] = mapped_column(String(36))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id", ondelete="SET NULL"))
+    alarm_id: Mapped[int | None] = mapped_column(ForeignKey("alarms.id", ondelete="SET NULL"))
+
+
+class SystemParameter(Base):
+    """Key/value settings changed at run time (`channel`, admin password hash, session key...)."""
+
+    __tablename__ = "system_parameters"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
