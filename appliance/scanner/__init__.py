@@ -1,0 +1,1 @@
+"""The scanner: camera frames in, card presentations out (camera/, decode, debounce, runner)."""
