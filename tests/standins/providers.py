@@ -144,6 +144,17 @@ def _twilio_sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout) is expected here; anything else is printed."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class ProviderStandIn:
     """The server, its expected credentials, its scripts and its record of requests."""
 
@@ -172,15 +183,14 @@ class ProviderStandIn:
         self._defaults: dict[str, Any] = {"meta": "ok", "twilio": "ok"}
         self._twilio_messages: dict[str, _TwilioMessage] = {}
         self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     # ---- life cycle -------------------------------------------------------------------------
     def start(self) -> ProviderStandIn:
         """Bind (a free port unless one was given) and serve in a daemon thread."""
         handler = type("Handler", (_Handler,), {"standin": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
-        self._server.daemon_threads = True
+        self._server = _Server((self.host, self.port), handler)
         self.port = self._server.server_address[1]
         self._stopping.clear()
         self._thread = threading.Thread(
@@ -302,6 +312,13 @@ class ProviderStandIn:
         with self._lock:
             queue = self._scripts[provider]
             return queue.popleft() if queue else self._defaults[provider]
+
+    def _accept(self, request: RecordedRequest, message_id: str) -> None:
+        """Mark a send accepted before answering: the provider has it even if the client gives up."""
+        with self._lock:
+            request.message_id = message_id
+            request.accepted = True
+            self._lock.notify_all()
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -434,16 +451,13 @@ class _Handler(BaseHTTPRequestHandler):
             if status == 0:
                 return None
             return self._finish(record, status, payload, headers)
-        record.message_id = _wamid()
-        record.accepted = True
+        self.standin._accept(record, _wamid())
         answer = {
             "messaging_product": "whatsapp",
             "contacts": [{"input": body["to"], "wa_id": body["to"].lstrip("+")}],
             "messages": [{"id": record.message_id, "message_status": "accepted"}],
         }
         self._finish(record, 200, answer)
-        with self.standin._lock:
-            self.standin._lock.notify_all()
         return None
 
     # ---- Twilio REST API ---------------------------------------------------------------------
@@ -469,11 +483,8 @@ class _Handler(BaseHTTPRequestHandler):
         resource = _twilio_resource(self.standin.twilio_sid, sid, form)
         with self.standin._lock:
             self.standin._twilio_messages[sid] = _TwilioMessage(resource)
-        record.message_id = sid
-        record.accepted = True
+        self.standin._accept(record, sid)
         self._finish(record, 201, resource)
-        with self.standin._lock:
-            self.standin._lock.notify_all()
         return None
 
     def _twilio_fetch(self, path: str, account_sid: str, sid: str) -> None:
