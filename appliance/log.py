@@ -36,5 +36,5 @@ def setup_logging(level: str = "INFO", *, under_journald: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Libraries that are chatty at INFO about every HTTP request or connection.
-    for noisy in ("urllib3", "twilio.http_client", "aiohttp.access", "kombu", "amqp"):
+    for noisy in ("urllib3", "twilio.http_client", "aiohttp.access", "kombu", "amqp", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

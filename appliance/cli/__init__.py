@@ -19,7 +19,6 @@ from appliance.errors import ConfigError, DatabaseMissing, UserError
 COMMAND_MODULES = (
     "appliance.cli.core",
     "appliance.cli.subjects",
-    "appliance.cli.services",
 )
 
 EXIT_USER_ERROR = 2

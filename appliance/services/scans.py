@@ -15,6 +15,7 @@ from sqlalchemy import select
 from appliance.payload import ForeignPayload, parse_payload
 from appliance.queue import enqueue_delivery
 from appliance.services.kiosk import Kiosk
+from appliance.services.outbox import mark_not_enqueued
 from appliance.store.models import Alarm, AlarmStatus, Card, ScanEvent
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def record_scan(kiosk: Kiosk, payload: str, source: ScanSource) -> ScanResult:
                 location=kiosk.settings.location,
                 is_test=False,
                 notification_status=AlarmStatus.PENDING,
+                enqueued_at=now,  # optimistic: `dispatch` clears it if the broker refuses
             )
             session.add(alarm)
             card.last_used_at = now
@@ -99,11 +101,10 @@ def dispatch(kiosk: Kiosk, result: ScanResult) -> bool:
     """Queue the delivery of an accepted scan's alarm; False when it must wait for the sweeper."""
     if not result.accepted or result.alarm_id is None:
         return False
-    from appliance.services.outbox import mark_enqueued
 
     queued = enqueue_delivery(kiosk.celery, result.alarm_id)
-    if queued:
-        mark_enqueued(kiosk, [result.alarm_id])
+    if not queued:
+        mark_not_enqueued(kiosk, result.alarm_id)
     return queued
 
 

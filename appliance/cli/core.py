@@ -1,0 +1,123 @@
+"""Core commands: init, channel, alarms, notify-test, status, worker, beat."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from appliance.cli.context import CliContext, print_json
+from appliance.services import alarms as alarm_service
+from appliance.services.health import check_health
+from appliance.services.kiosk import Kiosk
+from appliance.services.notify import send_test
+from appliance.services.parameters import CHANNELS, get_channel, set_channel
+from appliance.store.migrate import upgrade
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    init = subparsers.add_parser("init", help="create or migrate the database (idempotent)")
+    init.set_defaults(handler=cmd_init)
+
+    channel = subparsers.add_parser("channel", help="the first channel to try (1, 2 or 3)")
+    channel_sub = channel.add_subparsers(dest="action", required=True)
+    channel_sub.add_parser("get", help="show the channel").set_defaults(handler=cmd_channel_get)
+    setter = channel_sub.add_parser("set", help="1 Meta WhatsApp, 2 Twilio WhatsApp, 3 Twilio SMS")
+    setter.add_argument("value")
+    setter.set_defaults(handler=cmd_channel_set)
+
+    alarms = subparsers.add_parser("alarms", help="recent alarms, newest first")
+    alarms.add_argument("--json", action="store_true", help="one JSON array of alarm records")
+    alarms.add_argument("--limit", type=int, default=20)
+    alarms.add_argument("--status", help="only alarms with this status")
+    alarms.set_defaults(handler=cmd_alarms)
+
+    notify = subparsers.add_parser("notify-test", help="send a test-mode notification")
+    notify.add_argument("--phone", required=True, help="the number to send to, e.g. +525512345678")
+    notify.set_defaults(handler=cmd_notify_test)
+
+    status = subparsers.add_parser("status", help="health of the kiosk; exit 0 when all is ok")
+    status.add_argument("--json", action="store_true", help="print the same object as GET /api/health")
+    status.set_defaults(handler=cmd_status)
+
+    subparsers.add_parser("worker", help="run the Celery worker (foreground)").set_defaults(handler=cmd_worker)
+    subparsers.add_parser("beat", help="run the scheduler (foreground)").set_defaults(handler=cmd_beat)
+
+
+def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
+    kiosk = Kiosk.from_settings(ctx.settings)
+    try:
+        before, after = upgrade(kiosk.store)
+    finally:
+        kiosk.close()
+    if before == after:
+        print(f"Database {kiosk.store.display_url} is up to date (revision {after}).")
+    else:
+        print(f"Database {kiosk.store.display_url} migrated from {before or 'empty'} to {after}.")
+    return 0
+
+
+def cmd_channel_get(args: argparse.Namespace, ctx: CliContext) -> int:
+    with ctx.kiosk.store.read() as session:
+        number = get_channel(session)
+    print(f"{number} ({CHANNELS[number]})")
+    return 0
+
+
+def cmd_channel_set(args: argparse.Namespace, ctx: CliContext) -> int:
+    with ctx.kiosk.store.session() as session:
+        number = set_channel(session, args.value)
+    configured = ctx.kiosk.channels[number].is_configured()
+    print(f"Channel set to {number} ({CHANNELS[number]}).")
+    if not configured:
+        print(f"Warning: {CHANNELS[number]} has no credentials configured; alarms will fall back.", file=sys.stderr)
+    return 0
+
+
+def cmd_alarms(args: argparse.Namespace, ctx: CliContext) -> int:
+    kiosk = ctx.kiosk
+    with kiosk.store.read() as session:
+        rows = alarm_service.list_alarms(session, status=args.status, limit=args.limit)
+        records = [alarm_service.alarm_record(alarm, kiosk.zone) for alarm in rows]
+    if args.json:
+        print_json(records)
+        return 0
+    if not records:
+        print("No alarms.")
+    for record in records:
+        test = " [test]" if record["is_test"] else ""
+        error = f"  ({record['notification_error']})" if record["notification_error"] else ""
+        print(
+            f"#{record['id']:<6} {record['created_at']}  {record['notification_status']:<10} "
+            f"{record['subject_name']}{test} @ {record['location']}{error}"
+        )
+    return 0
+
+
+def cmd_notify_test(args: argparse.Namespace, ctx: CliContext) -> int:
+    alarm = send_test(ctx.kiosk, args.phone)
+    print_json({"alarm_id": alarm.id, "phone": alarm.recipient_phone, "notification_status": "PENDING"})
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
+    report = check_health(Kiosk.from_settings(ctx.settings))
+    if args.json:
+        print_json(report)
+    else:
+        print(f"Keryu {report['version']}: {report['status']}")
+        for name, part in report["components"].items():
+            details = ", ".join(f"{key}={value}" for key, value in part.items() if key != "status")
+            print(f"  {name:<9} {part['status']:<9} {details}")
+    return 0 if report["status"] == "ok" else 1
+
+
+def cmd_worker(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.worker.runtime import run_worker
+
+    return run_worker(ctx.settings)
+
+
+def cmd_beat(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.worker.runtime import run_beat
+
+    return run_beat(ctx.settings)

@@ -1,0 +1,143 @@
+"""The kiosk's health, as `GET /api/health` and `keryu status --json` show it.
+
+Each component answers {"status": "ok"|"degraded"|"down", ...details}. The whole kiosk is
+"down" when the database is unusable (nothing can be recorded), "degraded" when anything
+else is wrong (alarms are recorded but may wait), else "ok".
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import redis
+import requests
+from sqlalchemy import func, select, text
+
+from appliance import __version__
+from appliance.services.kiosk import Kiosk
+from appliance.store.migrate import current_revision, head_revision
+from appliance.store.models import Alarm, AlarmStatus
+
+logger = logging.getLogger(__name__)
+
+BEAT_STALE_SECONDS = 60
+LOW_DISK_BYTES = 200 * 1024 * 1024
+LATE_ALARM = timedelta(minutes=2)
+Component = dict[str, Any]
+
+
+def beat_heartbeat_path(kiosk: Kiosk) -> Path:
+    """The file the beat touches each time it schedules work."""
+    return kiosk.settings.data_dir / "run" / "beat.heartbeat"
+
+
+def check_database(kiosk: Kiosk) -> Component:
+    try:
+        with kiosk.store.read() as session:
+            session.execute(text("SELECT 1"))
+            outstanding = session.scalar(
+                select(func.count())
+                .select_from(Alarm)
+                .where(
+                    Alarm.notification_status.in_([AlarmStatus.PENDING, AlarmStatus.ERROR, AlarmStatus.PROCESSING]),
+                    Alarm.created_at < kiosk.clock.now() - LATE_ALARM,
+                )
+            )
+        revision, head = current_revision(kiosk.store), head_revision()
+    except Exception as exc:
+        return {"status": "down", "error": _one_line(exc), "url": kiosk.store.display_url}
+    if revision != head:
+        return {"status": "down", "error": f"schema at {revision}, code needs {head}; run `keryu init`"}
+    status = "degraded" if outstanding else "ok"
+    return {
+        "status": status,
+        "backend": kiosk.store.engine.dialect.name,
+        "schema": revision,
+        "late_alarms": outstanding,
+    }
+
+
+def check_redis(kiosk: Kiosk) -> Component:
+    try:
+        client = redis.Redis.from_url(kiosk.settings.broker_url, socket_connect_timeout=1, socket_timeout=1)
+        started = time.perf_counter()
+        client.ping()
+        return {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+    except Exception as exc:
+        return {"status": "down", "error": _one_line(exc)}
+
+
+def check_worker(kiosk: Kiosk) -> Component:
+    try:
+        replies = kiosk.celery.control.ping(timeout=1.0)
+    except Exception as exc:
+        return {"status": "down", "error": _one_line(exc)}
+    names = sorted(name for reply in replies for name in reply)
+    if not names:
+        return {"status": "down", "error": "no worker answered a ping within 1 s"}
+    return {"status": "ok", "workers": names}
+
+
+def check_beat(kiosk: Kiosk) -> Component:
+    path = beat_heartbeat_path(kiosk)
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return {"status": "down", "error": "the beat has never run"}
+    status = "ok" if age < BEAT_STALE_SECONDS else "down"
+    return {"status": status, "last_run_seconds_ago": round(age, 1)}
+
+
+def check_scanner(kiosk: Kiosk) -> Component:
+    from appliance.services.scanner_status import read_scanner_status
+
+    return read_scanner_status(kiosk.settings)
+
+
+def check_web(kiosk: Kiosk) -> Component:
+    url = f"http://127.0.0.1:{kiosk.settings.web_port}/api/health?self=1"
+    try:
+        response = requests.get(url, timeout=2)
+    except requests.RequestException as exc:
+        return {"status": "down", "error": _one_line(exc), "url": url}
+    return {"status": "ok" if response.ok else "degraded", "http_status": response.status_code}
+
+
+def check_disk(kiosk: Kiosk) -> Component:
+    path = kiosk.settings.data_dir
+    try:
+        usage = shutil.disk_usage(path if path.exists() else Path.cwd())
+    except OSError as exc:
+        return {"status": "down", "error": _one_line(exc)}
+    status = "ok" if usage.free > LOW_DISK_BYTES else "degraded"
+    return {"status": status, "free_mb": usage.free // 2**20, "total_mb": usage.total // 2**20}
+
+
+def check_health(kiosk: Kiosk, *, include_web: bool = True) -> dict[str, Any]:
+    """Every component's health and the kiosk's overall status."""
+    components: dict[str, Component] = {
+        "database": check_database(kiosk),
+        "redis": check_redis(kiosk),
+        "worker": check_worker(kiosk),
+        "beat": check_beat(kiosk),
+        "scanner": check_scanner(kiosk),
+        "disk": check_disk(kiosk),
+    }
+    if include_web:
+        components["web"] = check_web(kiosk)
+    if components["database"]["status"] == "down":
+        overall = "down"
+    elif all(part["status"] == "ok" for part in components.values()):
+        overall = "ok"
+    else:
+        overall = "degraded"
+    return {"status": overall, "version": __version__, "components": components}
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__

@@ -1,0 +1,93 @@
+"""The outbox: the database row is the truth, Redis only carries ids.
+
+`sweep` finds alarms that should be on the queue and are not (Redis was down, restarted
+empty, a retry's timer was lost with it, or a worker died holding a claim) and enqueues them.
+The beat runs it every ~15 s and the worker once at start.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select, update
+
+from appliance.queue import enqueue_delivery
+from appliance.services import alarm_state
+from appliance.services.kiosk import Kiosk
+from appliance.store.models import Alarm, AlarmStatus
+
+logger = logging.getLogger(__name__)
+
+STALE_ENQUEUE = timedelta(seconds=60)  # a PENDING alarm queued this long ago may have been lost
+DUE_GRACE = timedelta(seconds=5)  # let the retry timer the worker set fire before we step in
+SWEEP_BATCH = 500
+
+
+def mark_enqueued(kiosk: Kiosk, alarm_ids: Iterable[int]) -> None:
+    """Remember when alarms were put on the queue, so the sweeper leaves them alone for a while."""
+    ids = list(alarm_ids)
+    if ids:
+        with kiosk.store.session() as session:
+            session.execute(
+                update(Alarm)
+                .where(Alarm.id.in_(ids))
+                .values(enqueued_at=kiosk.clock.now())
+                .execution_options(synchronize_session=False)
+            )
+
+
+def mark_not_enqueued(kiosk: Kiosk, alarm_id: int) -> None:
+    """The broker refused the alarm: let the very next sweep pick it up."""
+    with kiosk.store.session() as session:
+        session.execute(
+            update(Alarm)
+            .where(Alarm.id == alarm_id, Alarm.notification_status == AlarmStatus.PENDING)
+            .values(enqueued_at=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def due_alarm_ids(kiosk: Kiosk, limit: int = SWEEP_BATCH) -> list[int]:
+    """Alarms that need a worker and may not be on the queue, oldest first."""
+    now = kiosk.clock.now()
+    S = AlarmStatus
+    condition = or_(
+        and_(
+            Alarm.notification_status == S.PENDING,
+            or_(Alarm.enqueued_at.is_(None), Alarm.enqueued_at < now - STALE_ENQUEUE),
+        ),
+        and_(Alarm.notification_status == S.ERROR, Alarm.next_attempt_at <= now - DUE_GRACE),
+        and_(Alarm.notification_status == S.PROCESSING, Alarm.claimed_until < now),
+    )
+    with kiosk.store.read() as session:
+        return list(session.scalars(select(Alarm.id).where(condition).order_by(Alarm.id).limit(limit)))
+
+
+def sweep(kiosk: Kiosk) -> int:
+    """Enqueue every alarm that is due; returns how many were queued."""
+    queued = [alarm_id for alarm_id in due_alarm_ids(kiosk) if enqueue_delivery(kiosk.celery, alarm_id)]
+    mark_enqueued(kiosk, queued)
+    if queued:
+        logger.info("Outbox sweep queued %d alarm(s): %s", len(queued), queued[:20])
+    return len(queued)
+
+
+def release_dead_claims(kiosk: Kiosk) -> int:
+    """At worker start: claims this host's earlier (dead) worker held are taken back now."""
+    host = alarm_state.worker_identity().split(":")[0]
+    alive = {f"{host}:{pid}" for pid in _live_pids()}
+    with kiosk.store.session() as session:
+        released = alarm_state.release_dead_claims(session, host, alive, kiosk.clock.now())
+    if released:
+        logger.warning("Took back %d alarm(s) held by a worker that died mid-delivery", released)
+    return released
+
+
+def _live_pids() -> list[int]:
+    try:
+        return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:  # no /proc: rely on lease expiry alone
+        return []

@@ -1,0 +1,170 @@
+"""Delivery of one alarm: claim, channel plan, retries, fallback, and exactly-once sending.
+
+These run in-process against the real provider stand-in on loopback, on SQLite and on a real
+PostgreSQL server (the same models, unchanged).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from appliance.services import delivery
+from appliance.services.alarm_state import CLAIM_LEASE
+from appliance.services.kiosk import Kiosk
+from appliance.services.parameters import set_channel
+from appliance.services.scans import ScanSource, record_scan
+from appliance.services.subjects import SubjectInput, add_subject
+from appliance.store.models import Alarm, AlarmStatus
+from tests.fakes import FakeClock
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+
+
+@pytest.fixture
+def live(kiosk: Kiosk, kiosk_env: dict[str, str]) -> Kiosk:
+    """The kiosk wired to the stand-in, on fake time (`deliver` is called directly, no worker)."""
+    kiosk.clock = FakeClock()
+    return kiosk
+
+
+def _alarm(kiosk: Kiosk, channel: int = 1) -> int:
+    with kiosk.store.session() as session:
+        _, card = add_subject(session, SubjectInput("Ana López", "55 1234 5678", "María"))
+        set_channel(session, channel)
+    result = record_scan(kiosk, card.uuid, ScanSource.FILE)
+    assert result.alarm_id is not None
+    return result.alarm_id
+
+
+def _load(kiosk: Kiosk, alarm_id: int) -> Alarm:
+    with kiosk.store.read() as session:
+        alarm = session.get(Alarm, alarm_id)
+        assert alarm is not None
+        _ = alarm.attempts  # load while the session is open
+        return alarm
+
+
+@pytest.mark.parametrize(
+    ("channel", "id_field", "path_part"),
+    [(1, "whatsapp_message_id", "/messages"), (2, "message_sid", "/Messages.json"), (3, "message_sid", "/Messages.json")],
+)
+def test_each_channel_sends_once_and_records_the_provider_id(live, standin, channel, id_field, path_part):
+    alarm_id = _alarm(live, channel)
+    result = delivery.deliver(live, alarm_id)
+    alarm = _load(live, alarm_id)
+    assert result.status is AlarmStatus.SENT
+    assert alarm.notification_status == "SENT" and alarm.notification_sent and alarm.channel == channel
+    assert getattr(alarm, id_field) == standin.accepted[0].message_id
+    assert len(standin.accepted) == 1 and path_part in standin.accepted[0].path
+    assert [a.outcome for a in alarm.attempts] == ["sent"]
+
+
+def test_meta_request_is_the_template_with_name_and_local_time(live, standin):
+    delivery.deliver(live, _alarm(live, 1))
+    body = standin.accepted[0].body
+    assert body["to"] == "525512345678"
+    assert body["template"]["name"] == "qr_template_on_m"
+    params = [p["text"] for p in body["template"]["components"][0]["parameters"]]
+    assert params[0] == "Ana López"
+    assert params[1] == "25 Nov 2026, 12:00 CST"  # 18:00 UTC in America/Mexico_City
+
+
+def test_twilio_whatsapp_adds_the_mexican_1_and_prefix(live, standin):
+    delivery.deliver(live, _alarm(live, 2))
+    form = standin.accepted[0].body
+    assert form["To"] == "whatsapp:+5215512345678"
+    assert "Ana López" in form["Body"] and "Test gate" in form["Body"]
+
+
+def test_two_server_errors_then_success_is_sent_with_three_attempts(live, standin):
+    standin.script("meta", [{"status": 500}, {"status": 500}, "ok"])
+    alarm_id = _alarm(live, 1)
+    first = delivery.deliver(live, alarm_id)
+    assert first.status is AlarmStatus.ERROR and first.retry_in is not None and first.retry_in <= 10
+    assert delivery.deliver(live, alarm_id).status is None  # not due yet: nobody may claim it
+    live.clock.advance(first.retry_in)
+    second = delivery.deliver(live, alarm_id)
+    assert second.status is AlarmStatus.ERROR
+    live.clock.advance(second.retry_in)
+    assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
+    alarm = _load(live, alarm_id)
+    assert alarm.notification_attempts == 3 and len(standin.accepted) == 1
+    assert first.retry_in + second.retry_in < 120  # all three tries within two minutes
+    assert [a.outcome for a in alarm.attempts] == ["transient", "transient", "sent"]
+
+
+def test_a_permanent_error_moves_to_the_next_channel_at_once(live, standin):
+    standin.script("meta", [{"error": 190}])
+    alarm_id = _alarm(live, 1)
+    assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
+    alarm = _load(live, alarm_id)
+    assert alarm.channel == 2 and alarm.message_sid
+    assert [(a.channel, a.outcome, a.error_code) for a in alarm.attempts] == [(1, "permanent", "190"), (2, "sent", None)]
+
+
+def test_every_channel_failing_ends_failed_with_the_last_error(live, standin):
+    standin.script("meta", [{"error": 132001}])
+    standin.script("twilio", [{"error": 21211}, {"error": 21610}])
+    alarm_id = _alarm(live, 1)
+    assert delivery.deliver(live, alarm_id).status is AlarmStatus.FAILED
+    alarm = _load(live, alarm_id)
+    assert alarm.notification_status == "FAILED" and not alarm.notification_sent
+    assert "21610" in alarm.notification_error
+    assert standin.accepted == []
+
+
+def test_three_transient_errors_on_a_channel_fall_back_to_the_next(live, standin):
+    standin.script("meta", [{"status": 503}, {"error": 130429, "retry_after": 2}, {"status": 500}])
+    alarm_id = _alarm(live, 1)
+    for _ in range(2):
+        result = delivery.deliver(live, alarm_id)
+        assert result.status is AlarmStatus.ERROR
+        live.clock.advance(result.retry_in)
+    assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
+    alarm = _load(live, alarm_id)
+    assert alarm.channel == 2 and alarm.notification_attempts == 4
+
+
+def test_a_channel_without_credentials_is_skipped_and_says_so(live, standin):
+    live.settings = live.settings.model_copy(update={"whatsapp_access_token": None})
+    live.__dict__.pop("channels", None)
+    alarm_id = _alarm(live, 1)
+    assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
+    alarm = _load(live, alarm_id)
+    assert alarm.channel == 2
+    assert "no credentials" in alarm.notification_error
+    assert alarm.attempts[0].outcome == "skipped" and alarm.notification_attempts == 1
+
+
+def test_delivering_the_same_alarm_twice_sends_once(live, standin):
+    alarm_id = _alarm(live, 1)
+    assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
+    assert delivery.deliver(live, alarm_id).status is None
+    assert len(standin.requests) == 1
+
+
+def test_concurrent_deliveries_of_one_alarm_send_once(live, standin):
+    standin.script("meta", [{"delay": 0.3}])
+    alarm_id = _alarm(live, 1)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(delivery.deliver(live, alarm_id))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(str(r.status) for r in results) == ["None", "None", "None", "SENT"]
+    assert len(standin.requests) == 1
+
+
+def test_a_claim_left_by_a_dead_worker_is_taken_back_after_the_lease(live, standin):
+    from appliance.services import alarm_state
+
+    alarm_id = _alarm(live, 1)
+    with live.store.session() as session:
+        assert alarm_state.claim(session, alarm_id, live.clock.now(), "otherhost:1")
+    assert delivery.deliver(live, alarm_id).status is None  # still held
+    live.clock.advance(CLAIM_LEASE.total_seconds() + 1)
+    assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
+    assert len(standin.accepted) == 1
