@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# What startup.sh installs: Debian packages (only as root; otherwise it says what to install)
+# and the virtual environment at .venv, reinstalled only when pyproject.toml changes.
+
+# Packages the kiosk runs with: the Celery broker and the zbar library behind pyzbar.
+RUN_PACKAGES=(redis-server libzbar0)
+# What the test suite adds: a throwaway PostgreSQL cluster, the browser for the admin-page
+# tests, an HTTP load generator for the benchmarks.
+TEST_PACKAGES=(postgresql chromium wrk)
+
+# pick_python: the interpreter for the venv (PYTHON overrides), which must be 3.11 or newer.
+pick_python() {
+	local py=${PYTHON:-python3}
+	command -v "$py" >/dev/null || die "$py not found; install Python 3.11 or newer (apt-get install python3)"
+	"$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+		die "$("$py" --version 2>&1) is too old; Keryu needs Python 3.11 or newer (set PYTHON=...)"
+	printf '%s\n' "$py"
+}
+
+# missing_packages PKG...: print the Debian packages of the list that are not installed.
+missing_packages() {
+	local pkg
+	for pkg in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q 'install ok installed' || printf '%s\n' "$pkg"
+	done
+}
+
+# ensure_system_packages MODE PYTHON: install the Debian packages MODE (run or test) needs.
+ensure_system_packages() {
+	local mode=$1 py=$2 missing=()
+	local wanted=("${RUN_PACKAGES[@]}")
+	[[ $mode == test ]] && wanted+=("${TEST_PACKAGES[@]}")
+	# The venv needs ensurepip, which Debian ships apart from its python3.
+	"$py" -c 'import ensurepip, venv' 2>/dev/null || wanted+=(python3-venv)
+	# systemd-analyze checks the unit files in the tests.
+	[[ $mode == test ]] && ! command -v systemd-analyze >/dev/null && wanted+=(systemd)
+	if ! command -v dpkg-query >/dev/null; then
+		warn "not a Debian system: make sure these are installed: ${wanted[*]}"
+		return 0
+	fi
+	mapfile -t missing < <(missing_packages "${wanted[@]}")
+	((${#missing[@]})) || return 0
+	if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+		say "installing Debian packages: ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -q
+		apt-get install -y -q --no-install-recommends "${missing[@]}"
+	else
+		warn "missing Debian packages: ${missing[*]}"
+		warn "install them with: sudo apt-get install -y ${missing[*]}"
+	fi
+}
+
+# ensure_venv MODE PYTHON: .venv with keryu installed editable (with the test extras for MODE test).
+# A stamp in .venv holds the hash of pyproject.toml and the extras it was installed with, so an
+# unchanged checkout starts in seconds.
+ensure_venv() {
+	local mode=$1 py=$2 stamp=.venv/.keryu-install-stamp want have_hash have_mode spec=.
+	want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+	if ! .venv/bin/python -c 'import sys' 2>/dev/null; then
+		say "creating the virtual environment .venv with $("$py" --version 2>&1)"
+		"$py" -m venv --clear .venv || die "could not create .venv (on Debian: apt-get install python3-venv)"
+	fi
+	if read -r have_hash have_mode <"$stamp" 2>/dev/null && [[ $have_hash == "$want" && -x .venv/bin/keryu ]] &&
+		[[ $have_mode == test || $have_mode == "$mode" ]]; then
+		say ".venv is up to date with pyproject.toml"
+		return 0
+	fi
+	[[ $mode == test ]] && spec='.[test]'
+	say "installing keryu into .venv (pip install -e '$spec'; the first time takes a few minutes)"
+	.venv/bin/python -m pip install --disable-pip-version-check --progress-bar off -e "$spec" ||
+		die "pip install failed; see the messages above"
+	printf '%s %s\n' "$want" "$mode" >"$stamp"
+}
+
+# install_everything MODE: system packages, then the venv; KERYU_SKIP_INSTALL=1 only checks the venv.
+install_everything() {
+	local mode=$1 py
+	if [[ ${KERYU_SKIP_INSTALL:-0} == 1 ]]; then
+		[[ -x .venv/bin/keryu ]] || die "KERYU_SKIP_INSTALL=1 but .venv/bin/keryu is missing; run ./startup.sh once without it"
+		return 0
+	fi
+	py=$(pick_python)
+	ensure_system_packages "$mode" "$py"
+	ensure_venv "$mode" "$py"
+}
+
+# add_postgres_to_path: put the newest /usr/lib/postgresql/N/bin on PATH, where Debian keeps
+# initdb and pg_ctl (the PostgreSQL tests start a throwaway cluster with them).
+add_postgres_to_path() {
+	local dir
+	dir=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+	if [[ -n $dir ]]; then
+		export PATH="$dir:$PATH"
+	else
+		warn "PostgreSQL not found under /usr/lib/postgresql; its tests will be skipped"
+	fi
+}

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# startup.sh: set up and run the Keryu kiosk from a checkout (development and demo; a device
+# runs the same services under systemd instead).
+#
+#   ./startup.sh [start]       install what is missing, start Redis (if local), worker, beat,
+#                              scanner and web, print a health summary and the admin URL
+#   ./startup.sh stop          stop everything this script started, Redis included
+#   ./startup.sh status        which services run, then `keryu status`
+#   ./startup.sh restart       stop, then start
+#   ./startup.sh test [ARGS]   install the test needs, then ruff, lint-imports and pytest ARGS
+#
+# Settings come from the environment, then .env, then /etc/keryu/keryu.env (the contract's
+# order). Pid files, the lock and logs live under $KERYU_DATA_DIR/run and $KERYU_DATA_DIR/logs.
+# KERYU_SKIP_INSTALL=1 skips the apt and pip steps (the venv must exist); KERYU_STOP_TIMEOUT
+# (20 s) bounds a graceful stop; KERYU_HEALTH_WAIT (30 s) bounds the wait for a healthy kiosk.
+set -euo pipefail
+
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
+# shellcheck source=scripts/startup/common.sh
+source scripts/startup/common.sh
+# shellcheck source=scripts/startup/install.sh
+source scripts/startup/install.sh
+# shellcheck source=scripts/startup/services.sh
+source scripts/startup/services.sh
+
+STARTED=()
+STARTUP_FAILED=()
+
+usage() {
+	printf 'usage:\n'
+	sed -n '5,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+}
+
+# setup_environment: load the env files and settle the paths every service must agree on.
+setup_environment() {
+	load_env_file .env
+	load_env_file /etc/keryu/keryu.env
+	# Absolute, so that every service and a later `stop` mean the same directory.
+	KERYU_DATA_DIR=$(realpath -m "${KERYU_DATA_DIR:-./data}")
+	export KERYU_DATA_DIR
+	RUN_DIR=$KERYU_DATA_DIR/run
+	LOG_DIR=$KERYU_DATA_DIR/logs
+	mkdir -p "$RUN_DIR" "$LOG_DIR"
+}
+
+# take_lock: one startup.sh at a time per data directory. The lock is fd 9, held until this
+# script exits; services are started with fd 9 closed, so they never hold it.
+take_lock() {
+	[[ -n ${LOCKED:-} ]] && return 0
+	exec 9>"$RUN_DIR/startup.lock"
+	flock -n 9 || die "another ./startup.sh is already running for $KERYU_DATA_DIR (lock $RUN_DIR/startup.lock); wait for it to finish"
+	LOCKED=1
+}
+
+# pi_camera_present: libcamera lists a camera (Raspberry Pi camera modules are not /dev/video0).
+pi_camera_present() {
+	local tool
+	for tool in rpicam-hello libcamera-hello; do
+		command -v "$tool" >/dev/null || continue
+		timeout 10 "$tool" --list-cameras 2>/dev/null | grep -qE '^[[:space:]]*[0-9]+ :' && return 0
+	done
+	return 1
+}
+
+# choose_hardware: without a camera the scanner watches an inbox folder of image files, and off
+# the Pi gpiozero uses its mock pins, so that the whole kiosk runs on any machine.
+choose_hardware() {
+	if [[ ${KERYU_CAMERA:-auto} == auto ]] && ! compgen -G '/dev/video*' >/dev/null && ! pi_camera_present; then
+		export KERYU_CAMERA="dir:$KERYU_DATA_DIR/inbox"
+		mkdir -p "$KERYU_DATA_DIR/inbox"
+		say "no camera found (no /dev/video*, no Pi camera): using KERYU_CAMERA=$KERYU_CAMERA; image files put there are scanned"
+	fi
+	if [[ -z ${GPIOZERO_PIN_FACTORY:-} ]] && ! grep -qs 'Raspberry Pi' /proc/device-tree/model; then
+		export GPIOZERO_PIN_FACTORY=mock
+		say "not a Raspberry Pi: using GPIOZERO_PIN_FACTORY=mock (LED and buzzer are simulated)"
+	fi
+}
+
+# running_services: the services whose pid file points to a live process of ours.
+running_services() {
+	local svc pid
+	for svc in "${SERVICES[@]}"; do
+		pid=$(read_pid "$RUN_DIR/$svc.pid") && is_ours "$pid" "keryu $svc" && printf '%s\n' "$svc"
+	done
+	return 0
+}
+
+# components_ok NAME...: `keryu status --json` reports each named component "ok".
+components_ok() {
+	{ "$KERYU" status --json 2>/dev/null 9>&- || true; } | .venv/bin/python -c '
+import json, sys
+try:
+    components = json.load(sys.stdin)["components"]
+except (ValueError, KeyError, TypeError):
+    sys.exit(1)
+sys.exit(0 if all(components.get(name, {}).get("status") == "ok" for name in sys.argv[1:]) else 1)
+' "$@"
+}
+
+# health_summary: wait until the database, Redis and the running services report ok (a worker
+# answers pings and the beat ticks a few seconds after they start), then print `keryu status`.
+health_summary() {
+	local wanted deadline=$((SECONDS + ${KERYU_HEALTH_WAIT:-30}))
+	if ! has_command status; then
+		say "health: \`keryu status\` is not available in this checkout yet; processes:"
+		print_process_table || true
+		return 0
+	fi
+	mapfile -t wanted < <(running_services)
+	say "waiting up to ${KERYU_HEALTH_WAIT:-30} s for database, redis ${wanted[*]} to report ok"
+	until components_ok database redis "${wanted[@]}"; do
+		((SECONDS < deadline)) || break
+		sleep 2
+	done
+	say "health summary (keryu status):"
+	"$KERYU" status 9>&- || warn "keryu status reports a problem; see above and the logs in $LOG_DIR"
+}
+
+# admin_url: where to open the admin page from another machine on the LAN.
+admin_url() {
+	local host=${KERYU_WEB_HOST:-0.0.0.0} port=${KERYU_WEB_PORT:-8080}
+	if [[ $host == 0.0.0.0 || $host == "::" ]]; then
+		host=$(hostname -I 2>/dev/null | awk '{print $1}')
+		host=${host:-$(hostname)}
+	fi
+	say "admin page: http://$host:$port/ (on this machine: http://localhost:$port/)"
+}
+
+cmd_start() {
+	take_lock
+	install_everything run
+	choose_hardware
+	start_redis
+	if has_command init; then
+		say "keryu init (create or migrate the database)"
+		"$KERYU" init 9>&- || die "keryu init failed; see the message above"
+	else
+		warn "\`keryu init\` is not available in this checkout yet; database not initialised"
+	fi
+	local svc
+	for svc in "${SERVICES[@]}"; do
+		start_service "$svc"
+	done
+	check_started
+	health_summary
+	admin_url
+	((${#STARTUP_FAILED[@]} == 0)) || die "did not start: ${STARTUP_FAILED[*]} (logs in $LOG_DIR)"
+}
+
+cmd_stop() {
+	take_lock
+	stop_all
+	say "stopped"
+}
+
+cmd_status() {
+	local rc=0
+	say "processes (pid files in $RUN_DIR):"
+	print_process_table || rc=1
+	if [[ -x $KERYU ]] && has_command status; then
+		"$KERYU" status || rc=1
+	fi
+	return "$rc"
+}
+
+cmd_restart() {
+	take_lock
+	stop_all
+	cmd_start
+}
+
+# cmd_test ARGS: what CI runs. Every step runs even if an earlier one failed, so one CI log shows
+# all problems; the exit status is non-zero if any failed (pytest's 5, no tests collected, too).
+cmd_test() {
+	local ruff_rc=0 imports_rc=0 pytest_rc=0
+	install_everything test
+	add_postgres_to_path
+	mkdir -p test-artifacts
+	say "ruff check ."
+	.venv/bin/ruff check . || ruff_rc=$?
+	say "lint-imports (layers contract from pyproject.toml)"
+	.venv/bin/lint-imports || imports_rc=$?
+	say "pytest $*"
+	.venv/bin/pytest -ra --junitxml=test-artifacts/junit.xml "$@" || pytest_rc=$?
+	((pytest_rc == 5)) && warn "pytest collected no tests; that counts as a failure"
+	say "summary: ruff $ruff_rc, lint-imports $imports_rc, pytest $pytest_rc (0 = passed; JUnit XML in test-artifacts/junit.xml)"
+	((ruff_rc == 0 && imports_rc == 0 && pytest_rc == 0))
+}
+
+main() {
+	local command=${1:-start}
+	(($#)) && shift
+	case $command in
+	start | stop | status | restart)
+		(($# == 0)) || {
+			usage >&2
+			exit 2
+		}
+		setup_environment
+		"cmd_$command"
+		;;
+	test)
+		# The suite sets its own environment; a developer's .env (real tokens) is not loaded.
+		cmd_test "$@"
+		;;
+	-h | --help | help) usage ;;
+	*)
+		printf 'startup: unknown command %q\n' "$command" >&2
+		usage >&2
+		exit 2
+		;;
+	esac
+}
+
+main "$@"
