@@ -1,0 +1,47 @@
+"""`auto`: the Pi camera, else the first USB camera that gives a frame, else no camera (said in health)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from appliance.scanner.camera.base import CameraError, FrameSource
+from appliance.scanner.camera.none import NoCamera
+
+logger = logging.getLogger(__name__)
+
+
+def video_indices(dev: Path = Path("/dev")) -> list[int]:
+    """N for every /dev/videoN, in order (a UVC camera's capture node is usually the lowest)."""
+    found = []
+    for node in dev.glob("video*"):
+        match = re.fullmatch(r"video(\d+)", node.name)
+        if match:
+            found.append(int(match.group(1)))
+    return sorted(found)
+
+
+def open_auto() -> FrameSource:
+    """The first camera that works, in the contract's order."""
+    from appliance.scanner.camera.picamera2 import PiCamera, pi_camera_present
+
+    if pi_camera_present():
+        try:
+            return PiCamera()
+        except CameraError as exc:
+            logger.warning("Pi camera present but not usable: %s", exc)
+    from appliance.scanner.camera.opencv import OpenCVCamera
+
+    for index in video_indices():
+        try:
+            camera = OpenCVCamera(index)
+        except CameraError:
+            continue
+        try:
+            camera.read(1.0)  # metadata-only nodes open but give no frames
+        except CameraError:
+            camera.close()
+            continue
+        return camera
+    return NoCamera("no camera found: no Pi camera and no USB camera giving frames")

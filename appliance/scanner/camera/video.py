@@ -1,0 +1,59 @@
+"""`video:PATH`: a video file played once at its own frame rate, as a camera would deliver it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import cv2
+
+from appliance.scanner.camera.base import CameraError, Frame
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_FPS = 15.0
+
+
+class VideoCamera:
+    """Frames of one video file in real time; after the last frame it gives None forever."""
+
+    available = True
+
+    def __init__(self, path: str | Path, *, realtime: bool = True):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise CameraError(f"video file {self.path} does not exist")
+        self._capture = cv2.VideoCapture(str(self.path))
+        if not self._capture.isOpened():
+            self._capture.release()
+            raise CameraError(f"video file {self.path} cannot be read")
+        fps = self._capture.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 1 <= fps <= 240 else DEFAULT_FPS
+        self.realtime = realtime
+        self.finished = False
+        self.description = f"video:{self.path} ({self.fps:g} fps)"
+        self._count = 0
+        self._start = time.monotonic()
+
+    def read(self, timeout: float) -> Frame | None:
+        if self.finished:
+            time.sleep(max(0.0, timeout))
+            return None
+        if self.realtime:
+            wait = self._start + self._count / self.fps - time.monotonic()
+            if wait > timeout:
+                time.sleep(max(0.0, timeout))
+                return None
+            if wait > 0:
+                time.sleep(wait)
+        ok, image = self._capture.read()
+        if not ok or image is None:
+            self.finished = True
+            logger.info("Video %s ended after %d frames", self.path, self._count)
+            return None
+        self._count += 1
+        return Frame(image, f"{self.path.name}#{self._count}", time.monotonic())
+
+    def close(self) -> None:
+        self._capture.release()
