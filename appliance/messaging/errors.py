@@ -1,0 +1,175 @@
+"""Provider answers translated at the edge into Transient/PermanentSendError (DESIGN principle 7).
+
+The tables say, per provider error code, whether retrying the same channel can help and what
+a person should do about it. A code not in the tables is judged by its HTTP status: 429 and
+5xx are transient, any other 4xx is permanent (retrying a request the provider called wrong
+only delays the fallback channel).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import requests
+
+from appliance.errors import PermanentSendError, SendError, TransientSendError
+
+logger = logging.getLogger(__name__)
+
+# Meta Cloud API / Graph API codes: code -> (transient, what it means for the kiosk's owner).
+META_CODES: dict[int, tuple[bool, str]] = {
+    # transient: the provider is busy or rate limiting; the same request later will do
+    1: (True, "Meta reported an unknown, possibly temporary error"),
+    2: (True, "the WhatsApp service is temporarily unavailable"),
+    4: (True, "the app hit Meta's API call limit"),
+    80007: (True, "the WhatsApp Business Account hit its rate limit"),
+    130429: (True, "the WhatsApp number hit its message throughput limit"),
+    131000: (True, "Meta could not send the message (unknown error on their side)"),
+    131016: (True, "the WhatsApp service is temporarily unavailable"),
+    131056: (True, "too many messages to the same custodian in a short time (pair rate limit)"),
+    131057: (True, "the WhatsApp Business Account is in maintenance mode"),
+    133004: (True, "the WhatsApp server is temporarily unavailable"),
+    # permanent: credentials, account, recipient or template must be fixed by a person
+    0: (False, "Meta could not authenticate the request; check WHATSAPP_ACCESS_TOKEN"),
+    3: (False, "the app is not allowed to use this API method"),
+    10: (False, "the access token lacks permission to send WhatsApp messages"),
+    100: (False, "Meta rejected a parameter (phone number id, recipient or message)"),
+    190: (False, "the access token was rejected or has expired; renew WHATSAPP_ACCESS_TOKEN"),
+    200: (False, "the access token lacks a required permission"),
+    368: (False, "the WhatsApp number is temporarily blocked for policy violations"),
+    130472: (False, "the custodian's number is part of a WhatsApp experiment and cannot receive this"),
+    130497: (False, "the business account may not message custodians in this country"),
+    131005: (False, "Meta denied access; check the token's permissions"),
+    131008: (False, "a required parameter is missing from the message"),
+    131009: (False, "a parameter value is not valid"),
+    131021: (False, "the custodian's number is the kiosk's own sender number"),
+    131026: (False, "WhatsApp could not deliver to this number (not on WhatsApp, old app, or blocked)"),
+    131030: (False, "the custodian's number is not in the test number's allowed list"),
+    131031: (False, "the WhatsApp Business Account is locked"),
+    131042: (False, "the WhatsApp Business Account has a payment problem"),
+    131045: (False, "the WhatsApp sender number is not registered (certificate error)"),
+    131047: (False, "more than 24 hours since the custodian last wrote; a template is required"),
+    131048: (False, "the WhatsApp number is restricted for spam (messages blocked or reported)"),
+    131051: (False, "WhatsApp does not support this message type"),
+    132000: (False, "the template's parameter count does not match; check WHATSAPP_TEMPLATE"),
+    132001: (False, "the template does not exist in this language; check WHATSAPP_TEMPLATE and its language"),
+    132005: (False, "the template text is too long after filling in the parameters"),
+    132007: (False, "the template breaks WhatsApp's formatting policy"),
+    132012: (False, "a template parameter has the wrong format"),
+    132015: (False, "the template is paused by Meta (low quality)"),
+    132016: (False, "the template is disabled by Meta"),
+    133010: (False, "the WhatsApp sender number is not registered with Cloud API"),
+    135000: (False, "Meta rejected the message (generic user error)"),
+}
+
+# Twilio REST API codes: code -> (transient, meaning).
+TWILIO_CODES: dict[int, tuple[bool, str]] = {
+    20429: (True, "Twilio is rate limiting requests (too many requests)"),
+    20500: (True, "Twilio had an internal server error"),
+    20503: (True, "Twilio is temporarily unavailable"),
+    30001: (True, "Twilio's queue for the sender is full (queue overflow)"),
+    63018: (True, "the WhatsApp sender exceeded its rate limit"),
+    20003: (False, "Twilio refused the credentials; check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"),
+    20404: (False, "Twilio does not know this resource (wrong account SID or message SID)"),
+    21211: (False, "Twilio says the custodian's phone number is invalid"),
+    21408: (False, "the Twilio account may not send SMS to this country (geo permissions)"),
+    21602: (False, "the message body is empty"),
+    21604: (False, "no recipient number was given"),
+    21606: (False, "TWILIO_PHONE_NUMBER is not an SMS-capable number of this Twilio account"),
+    21608: (False, "a Twilio trial account may only send to verified numbers"),
+    21610: (False, "the custodian has unsubscribed (replied STOP) from this sender"),
+    21612: (False, "the custodian's number cannot be reached by SMS from this sender"),
+    21614: (False, "the custodian's number is not a mobile number"),
+    21617: (False, "the message is too long"),
+    # codes Twilio reports later, in a status callback or poll, for messages it accepted
+    30003: (False, "the custodian's phone is unreachable (off or out of coverage)"),
+    30004: (False, "the custodian has blocked messages from this sender"),
+    30005: (False, "the custodian's number is unknown to the carrier"),
+    30006: (False, "the custodian's number is a landline or cannot receive SMS"),
+    30007: (False, "the carrier filtered the message as spam"),
+    30008: (False, "the carrier reported an unknown delivery error"),
+    63007: (False, "TWILIO_WHATSAPP_NUMBER is not a WhatsApp sender of this Twilio account"),
+    63016: (False, "outside WhatsApp's 24-hour window a template is required; set TWILIO_WHATSAPP_CONTENT_SID"),
+    63024: (False, "the custodian's number is not a valid WhatsApp recipient"),
+    63032: (False, "the custodian's WhatsApp cannot receive this message"),
+}
+
+PAIR_RATE_LIMIT_WAIT = 6.0  # Meta allows about one message per 6 s to the same recipient
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+
+
+def from_provider_code(
+    provider: str,
+    table: dict[int, tuple[bool, str]],
+    code: int | None,
+    http_status: int,
+    detail: str | None,
+    retry_after: float | None,
+    is_transient_hint: bool | None = None,
+) -> SendError:
+    """One provider error answer as the SendError the delivery service acts on."""
+    known = table.get(code) if code is not None else None
+    if known is not None:
+        transient, meaning = known
+    elif is_transient_hint is not None:
+        transient, meaning = is_transient_hint, "the provider refused the message"
+    else:
+        transient = http_status == 429 or http_status >= 500
+        meaning = "the provider is unavailable" if transient else "the provider refused the message"
+    shown_code = str(code) if code is not None else f"http_{http_status}"
+    message = f"{provider}: {meaning} (error {shown_code}, HTTP {http_status})"
+    if detail:
+        message += f": {_short(detail)}"
+    kind = TransientSendError if transient else PermanentSendError
+    return kind(message, code=shown_code, retry_after=retry_after if transient else None)
+
+
+def from_network_error(provider: str, exc: requests.RequestException) -> TransientSendError:
+    """A request that got no HTTP answer: the network or the provider's front door failed."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return TransientSendError(f"{provider}: could not connect in time (connect timeout)", code="connect_timeout")
+    if isinstance(exc, requests.Timeout):
+        # The provider may have taken the message; only retries on this channel risk a repeat.
+        return TransientSendError(
+            f"{provider}: no answer in time (read timeout); the message may or may not have been sent",
+            code="timeout",
+        )
+    if isinstance(exc, requests.ConnectionError):
+        return TransientSendError(f"{provider}: connection failed ({_exception_summary(exc)})", code="connection")
+    return TransientSendError(f"{provider}: request failed ({_exception_summary(exc)})", code="request")
+
+
+def _exception_summary(exc: BaseException) -> str:
+    """The innermost reason of a requests/urllib3 error, short and without request details."""
+    reason: object = exc.args[0] if exc.args else exc
+    reason = getattr(reason, "reason", reason)  # urllib3 MaxRetryError -> its cause
+    if isinstance(reason, BaseException) and reason.args and isinstance(reason.args[-1], BaseException):
+        reason = reason.args[-1]  # ProtocolError("Connection aborted.", RemoteDisconnected(...))
+    if not isinstance(reason, BaseException):
+        return type(exc).__name__
+    text = str(reason).rsplit(": ", 1)[-1]
+    return f"{type(reason).__name__}: {text}" if text else type(reason).__name__
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,127 @@
+"""Channel 1: Meta WhatsApp Cloud API, a template message sent with `requests`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+import requests
+
+from appliance.config import Settings
+from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError
+from appliance.messaging.base import Notification, SendResult
+from appliance.messaging.errors import (
+    META_CODES,
+    PAIR_RATE_LIMIT_WAIT,
+    from_network_error,
+    from_provider_code,
+    parse_retry_after,
+)
+from appliance.messaging.format import meta_recipient, template_subject_parameter
+
+logger = logging.getLogger(__name__)
+
+PROVIDER = "Meta WhatsApp"
+DEFAULT_TIMEOUT = (3.0, 10.0)  # connect, read: an alarm must fall back quickly when Meta is slow
+
+# One keep-alive connection pool per process: a worker sends many alarms to one host.
+_SESSION = requests.Session()
+
+
+class MetaWhatsApp:
+    """Sends the approved template (subject name, time) to the custodian's WhatsApp."""
+
+    number: ClassVar[int] = 1
+    name: ClassVar[str] = PROVIDER
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.settings = settings
+        self.session = session or _SESSION
+        self.timeout = timeout
+
+    def is_configured(self) -> bool:
+        """True when the phone number id and the access token are set."""
+        return bool(self.settings.whatsapp_phone_number_id and self.settings.whatsapp_access_token)
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.settings.whatsapp_api_url}/{self.settings.whatsapp_phone_number_id}/messages"
+
+    def payload(self, notification: Notification) -> dict[str, Any]:
+        """The Graph API body: template message, body parameters 1 subject name, 2 time."""
+        return {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": meta_recipient(notification.recipient_phone),
+            "type": "template",
+            "template": {
+                "name": self.settings.whatsapp_template,
+                "language": {"code": self.settings.whatsapp_template_language},
+                "components": [
+                    {
+                        "type": "body",
+                        "parameters": [
+                            {"type": "text", "text": template_subject_parameter(notification)},
+                            {"type": "text", "text": notification.timestamp_text},
+                        ],
+                    }
+                ],
+            },
+        }
+
+    def send(self, notification: Notification) -> SendResult:
+        """POST the template message; return Meta's wamid or raise a classified SendError."""
+        if not self.is_configured():
+            raise ChannelNotConfigured(
+                f"{PROVIDER} is not configured: set WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_ACCESS_TOKEN",
+                code="not_configured",
+            )
+        headers = {"Authorization": f"Bearer {self.settings.whatsapp_access_token}"}
+        try:
+            response = self.session.post(
+                self.endpoint, json=self.payload(notification), headers=headers, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise from_network_error(PROVIDER, exc) from None
+        if response.status_code == 200:
+            return _accepted(response)
+        raise _classify(response)
+
+
+def _accepted(response: requests.Response) -> SendResult:
+    """Read the wamid from a 200 answer; a 200 without one is not retried (it may have been sent)."""
+    try:
+        message = response.json()["messages"][0]
+        message_id = str(message["id"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise PermanentSendError(
+            f"{PROVIDER}: HTTP 200 without a message id; not retried on this channel to avoid a repeat",
+            code="bad_answer",
+        ) from None
+    return SendResult(channel=MetaWhatsApp.number, message_id=message_id, provider_status=message.get("message_status"))
+
+
+def _classify(response: requests.Response) -> SendError:
+    """Meta's error body {"error": {"code", "message", "error_subcode", ...}} as a SendError."""
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    try:
+        error = response.json()["error"]
+        code: int | None = int(error["code"])
+        data = error.get("error_data")
+        detail = (data.get("details") if isinstance(data, dict) else None) or error.get("message")
+        hint = error.get("is_transient")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        code, detail, hint = None, response.text[:200] or None, None
+    if code == 131056 and retry_after is None:
+        retry_after = PAIR_RATE_LIMIT_WAIT
+    failure = from_provider_code(
+        PROVIDER, META_CODES, code, response.status_code, detail, retry_after, hint if isinstance(hint, bool) else None
+    )
+    logger.info("Meta answered HTTP %s, code %s: %s", response.status_code, failure.code, type(failure).__name__)
+    return failure

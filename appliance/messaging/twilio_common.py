@@ -1,0 +1,167 @@
+"""What Twilio WhatsApp and Twilio SMS share: the SDK client, error translation, status mapping."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from appliance.config import Settings
+from appliance.errors import ChannelNotConfigured, SendError, TransientSendError
+from appliance.messaging.base import Notification, ProviderStatus, SendResult
+from appliance.messaging.errors import TWILIO_CODES, from_network_error, from_provider_code, parse_retry_after
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = (3.0, 10.0)  # connect, read
+# The SDK reads TWILIO_* from os.environ unless given a non-empty mapping; config.py is our only reader.
+_NO_ENVIRONMENT = {"KERYU": "settings come from appliance.config"}
+
+# Twilio's message statuses in the neutral words of `ProviderStatus.state`.
+TWILIO_STATES: dict[str, str] = {
+    "accepted": "pending",
+    "scheduled": "pending",
+    "queued": "pending",
+    "sending": "pending",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "read",
+    "undelivered": "failed",
+    "failed": "failed",
+    "canceled": "failed",
+}
+
+
+def provider_status(
+    message_sid: str, status: str, error_code: object = None, error_message: str | None = None
+) -> ProviderStatus:
+    """A Twilio status (poll or callback) as a ProviderStatus; unknown statuses count as pending."""
+    state = TWILIO_STATES.get((status or "").strip().lower(), "pending")
+    code = str(error_code) if error_code not in (None, "", 0, "0") else None
+    if state == "failed" and error_message is None:
+        known = TWILIO_CODES.get(int(code)) if code and code.isdigit() else None
+        error_message = known[1] if known else f"Twilio reported the message {status}"
+    return ProviderStatus(message_id=message_sid, state=state, error_code=code, error_message=error_message)
+
+
+def status_callback_url(settings: Settings) -> str | None:
+    """Where Twilio should post status callbacks: only a public HTTPS kiosk URL can receive them."""
+    parts = urlsplit(settings.public_url)
+    if parts.scheme != "https" or (parts.hostname or "").endswith(".local"):
+        return None
+    return f"{settings.public_url}/webhooks/twilio"
+
+
+class _HeaderKeepingHttpClient(TwilioHttpClient):
+    """The SDK's HTTP client, remembering the last answer's headers (for Retry-After) per thread."""
+
+    def __init__(self, timeout: tuple[float, float]) -> None:
+        super().__init__(pool_connections=True)
+        self.timeout = timeout  # type: ignore[assignment]  # requests takes (connect, read); the SDK passes it on
+        self._local = threading.local()
+
+    def request(self, *args: Any, **kwargs: Any) -> Response:
+        self._local.headers = {}
+        response = super().request(*args, **kwargs)
+        self._local.headers = dict(response.headers or {})
+        return response
+
+    def log_request(self, kwargs: dict[str, Any]) -> None:
+        """The SDK logs request headers at INFO; ours never log (Authorization is in them)."""
+
+    def log_response(self, status_code: int, response: Any) -> None:
+        """Quiet: the channel logs the outcome itself."""
+
+    def last_header(self, name: str) -> str | None:
+        headers = getattr(self._local, "headers", {})
+        for key, value in headers.items():
+            if key.lower() == name.lower():
+                return str(value)
+        return None
+
+
+class TwilioChannel:
+    """Base of both Twilio channels: a lazily built SDK client pointed at TWILIO_API_URL."""
+
+    number: ClassVar[int]
+    name: ClassVar[str]
+    required: ClassVar[tuple[str, ...]]  # settings field names that must be set
+
+    def __init__(self, settings: Settings, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
+        self.settings = settings
+        self.timeout = timeout
+        self._client: Client | None = None
+        self._http: _HeaderKeepingHttpClient | None = None
+        self._lock = threading.Lock()
+
+    def is_configured(self) -> bool:
+        """True when the account SID, auth token and this channel's sender number are set."""
+        return all(getattr(self.settings, field) for field in self.required)
+
+    @property
+    def client(self) -> Client:
+        """The SDK client (one per channel object, keep-alive), pointed at TWILIO_API_URL."""
+        with self._lock:
+            if self._client is None:
+                self._http = _HeaderKeepingHttpClient(self.timeout)
+                client = Client(
+                    self.settings.twilio_account_sid,
+                    self.settings.twilio_auth_token,
+                    http_client=self._http,
+                    environment=_NO_ENVIRONMENT,
+                )
+                client.api.base_url = self.settings.twilio_api_url
+                self._client = client
+            return self._client
+
+    def _not_configured(self) -> ChannelNotConfigured:
+        names = ", ".join(field.upper() for field in self.required)
+        return ChannelNotConfigured(f"{self.name} is not configured: set {names}", code="not_configured")
+
+    def _call(self, action: Callable[[], Any]) -> Any:
+        """Run one SDK call, translating every failure into a classified SendError."""
+        try:
+            return action()
+        except TwilioRestException as exc:
+            raise self._classify(exc) from None
+        except requests.RequestException as exc:
+            raise from_network_error(self.name, exc) from None
+        except TwilioException as exc:  # the SDK's own complaints (e.g. a non-JSON answer)
+            raise TransientSendError(f"{self.name}: unreadable answer from Twilio ({type(exc).__name__})") from None
+
+    def _classify(self, exc: TwilioRestException) -> SendError:
+        assert self._http is not None
+        retry_after = parse_retry_after(self._http.last_header("Retry-After"))
+        code = exc.code if isinstance(exc.code, int) and exc.code != exc.status else None
+        detail = (exc.msg or "").split(": ", 1)[-1] or None  # the SDK prefixes "Unable to create record: "
+        failure = from_provider_code(self.name, TWILIO_CODES, code, int(exc.status), detail, retry_after)
+        logger.info("Twilio answered HTTP %s, code %s: %s", exc.status, failure.code, type(failure).__name__)
+        return failure
+
+    def _create(self, **fields: Any) -> SendResult:
+        """Create a Message resource; Twilio's SID identifies it from now on."""
+        if not self.is_configured():
+            raise self._not_configured()
+        callback = status_callback_url(self.settings)
+        if callback:
+            fields["status_callback"] = callback
+        message = self._call(lambda: self.client.messages.create(**fields))
+        return SendResult(channel=self.number, message_id=str(message.sid), provider_status=message.status)
+
+    def send(self, notification: Notification) -> SendResult:
+        raise NotImplementedError
+
+    def fetch_status(self, message_sid: str) -> ProviderStatus:
+        """Ask Twilio for a message's current status (the beat's poll: no webhook reaches a LAN)."""
+        if not self.is_configured():
+            raise self._not_configured()
+        message = self._call(lambda: self.client.messages(message_sid).fetch())
+        return provider_status(message_sid, str(message.status), message.error_code, message.error_message)
