@@ -1,0 +1,163 @@
+"""Who may use the admin page: the admin password, the per-device session secret, login throttling.
+
+Both secrets live in the `system_parameters` table, so a kiosk keeps them across restarts and a
+restored backup brings them along; nothing secret is ever logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from appliance.clock import Clock, SystemClock
+from appliance.errors import UserError
+from appliance.services.kiosk import Kiosk
+from appliance.services.parameters import get_parameter, set_parameter
+
+logger = logging.getLogger(__name__)
+
+ADMIN_PASSWORD_HASH = "admin_password_hash"
+SESSION_SECRET = "web_session_secret"
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 256
+
+# Defaults tuned for a Raspberry Pi 3: about 0.1 s per check, 32 MiB of memory.
+_hasher = PasswordHasher(time_cost=2, memory_cost=32 * 1024, parallelism=1)
+
+
+class AdminAlreadySet(UserError):
+    """First-run setup was asked for, but an admin password exists already."""
+
+
+class TooManyAttempts(UserError):
+    """Too many failed logins from one address; the message says how long to wait."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _check_password(password: str, confirm: str | None) -> None:
+    if confirm is not None and password != confirm:
+        raise UserError("The two passwords are not the same.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(f"The password must have at most {MAX_PASSWORD_LENGTH} characters.")
+
+
+def has_admin_password(kiosk: Kiosk) -> bool:
+    """True once first-run setup has stored an admin password."""
+    with kiosk.store.read() as session:
+        return get_parameter(session, ADMIN_PASSWORD_HASH) is not None
+
+
+def set_up_admin(kiosk: Kiosk, password: str, confirm: str | None = None) -> None:
+    """Store the first admin password; refuses when one exists (checked inside the write lock)."""
+    _check_password(password, confirm)
+    digest = _hasher.hash(password)
+    with kiosk.store.session() as session:
+        if get_parameter(session, ADMIN_PASSWORD_HASH) is not None:
+            raise AdminAlreadySet("An admin password is already set; log in instead.")
+        set_parameter(session, ADMIN_PASSWORD_HASH, digest)
+    logger.info("Admin password set up")
+
+
+def change_admin_password(kiosk: Kiosk, current: str, new: str, confirm: str | None = None) -> None:
+    """Replace the admin password after checking the current one."""
+    if not verify_admin_password(kiosk, current):
+        raise UserError("The current password is wrong.")
+    _check_password(new, confirm)
+    with kiosk.store.session() as session:
+        set_parameter(session, ADMIN_PASSWORD_HASH, _hasher.hash(new))
+    logger.info("Admin password changed")
+
+
+def verify_admin_password(kiosk: Kiosk, password: str) -> bool:
+    """True when `password` is the admin password (rehashing it when the parameters changed)."""
+    with kiosk.store.read() as session:
+        digest = get_parameter(session, ADMIN_PASSWORD_HASH)
+    if digest is None or not password or len(password) > MAX_PASSWORD_LENGTH:
+        return False
+    try:
+        _hasher.verify(digest, password)
+    except VerifyMismatchError:
+        return False
+    except (VerificationError, InvalidHashError):
+        logger.error("The stored admin password hash is unreadable; set a new one with first-run setup")
+        return False
+    if _hasher.check_needs_rehash(digest):
+        with kiosk.store.session() as session:
+            set_parameter(session, ADMIN_PASSWORD_HASH, _hasher.hash(password))
+    return True
+
+
+def session_secret(kiosk: Kiosk) -> bytes:
+    """The 32-byte key of the session cookie: made once per device, then read back."""
+    with kiosk.store.read() as session:
+        stored = get_parameter(session, SESSION_SECRET)
+    if stored is None:
+        with kiosk.store.session() as session:
+            stored = get_parameter(session, SESSION_SECRET)  # another process may have won the race
+            if stored is None:
+                stored = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+                set_parameter(session, SESSION_SECRET, stored)
+                logger.info("Generated this device's session secret")
+    key = base64.urlsafe_b64decode(stored.encode("ascii"))
+    if len(key) != 32:
+        raise UserError("The stored session secret is damaged; delete the web_session_secret parameter.")
+    return key
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    paused_until: float = 0.0
+
+
+@dataclass
+class LoginThrottle:
+    """After `limit` failed logins from one address, refuse that address for `pause` seconds (doubling)."""
+
+    limit: int = 5
+    pause: float = 60.0
+    max_pause: float = 3600.0
+    clock: Clock = field(default_factory=SystemClock)
+    _by_address: dict[str, _Failures] = field(default_factory=dict)
+
+    def check(self, address: str) -> None:
+        """Raise `TooManyAttempts` while `address` is paused."""
+        entry = self._by_address.get(address)
+        if entry is None:
+            return
+        remaining = entry.paused_until - self.clock.monotonic()
+        if remaining > 0:
+            raise TooManyAttempts(
+                f"Too many failed logins; try again in {int(remaining) + 1} seconds.", retry_after=remaining
+            )
+
+    def failed(self, address: str) -> None:
+        """Count a failed login; the `limit`-th failure in a row starts a pause."""
+        entry = self._by_address.setdefault(address, _Failures())
+        entry.count += 1
+        if entry.count >= self.limit:
+            rounds = entry.count // self.limit
+            delay = min(self.pause * 2 ** (rounds - 1), self.max_pause)
+            entry.paused_until = self.clock.monotonic() + delay
+            logger.warning("Login paused for %s after %d failed attempts (%.0f s)", address, entry.count, delay)
+        if len(self._by_address) > 10_000:  # a flood of addresses must not grow memory for ever
+            self._forget_idle()
+
+    def succeeded(self, address: str) -> None:
+        """A good login clears the address's record."""
+        self._by_address.pop(address, None)
+
+    def _forget_idle(self) -> None:
+        now = self.clock.monotonic()
+        for address in [a for a, e in self._by_address.items() if e.paused_until < now]:
+            del self._by_address[address]

@@ -1,0 +1,118 @@
+"""The composition root of the admin page: `create_app` takes its collaborators and wires the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import session_middleware
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from appliance.services.auth import LoginThrottle, session_secret
+from appliance.services.kiosk import Kiosk
+from appliance.services.metrics import make_registry
+from appliance.services.parameters import CHANNELS
+from appliance.web.keys import FEED, KIOSK, STATE, WebState
+from appliance.web.live import AlarmFeed
+from appliance.web.middlewares import auth_middleware, csrf_middleware, error_middleware, headers_middleware
+from appliance.web.routes import setup_routes
+
+logger = logging.getLogger(__name__)
+
+SESSION_COOKIE = "keryu_session"
+SESSION_MAX_AGE = 12 * 3600  # an admin logs in again every half day
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
+
+
+def _when(value: object) -> str:
+    """A time for people: ISO strings and datetimes alike as `2026-01-31 14:05:09`."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def _templates(app: web.Application, kiosk: Kiosk) -> None:
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("appliance.web", "templates"),
+        autoescape=True,  # every value is escaped unless a template says otherwise (none does)
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    zone = kiosk.zone
+
+    def local(value: object) -> str:
+        if isinstance(value, datetime):
+            value = value.astimezone(zone)
+        return _when(value)
+
+    env.filters["when"] = local
+    env.globals["channel_names"] = CHANNELS
+
+
+async def _live_feed(app: web.Application) -> AsyncIterator[None]:
+    """Run the alarm poller for the server's lifetime."""
+    task = asyncio.create_task(app[FEED].run(), name="alarm-feed")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _close_live_clients(app: web.Application) -> None:
+    app[FEED].close()  # open event streams end now, so shutdown does not wait for them
+
+
+def create_app(
+    kiosk: Kiosk,
+    *,
+    api_token: str | None = None,
+    throttle: LoginThrottle | None = None,
+    session_key: bytes | None = None,
+    live_interval: float = 1.0,
+) -> web.Application:
+    """The aiohttp application for `kiosk`; every argument other than `kiosk` has a sensible default."""
+    storage = EncryptedCookieStorage(
+        session_key or session_secret(kiosk),
+        cookie_name=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        httponly=True,
+        samesite="Strict",
+        secure=kiosk.settings.public_url.startswith("https://"),
+    )
+    app = web.Application(
+        middlewares=[
+            headers_middleware,
+            error_middleware,
+            session_middleware(storage),
+            auth_middleware,
+            csrf_middleware,
+        ],
+        client_max_size=MAX_REQUEST_BYTES,
+    )
+    app[KIOSK] = kiosk
+    app[STATE] = WebState(
+        throttle=throttle or LoginThrottle(clock=kiosk.clock),
+        metrics=make_registry(kiosk),
+        api_token=api_token if api_token is not None else kiosk.settings.api_token,
+    )
+    app[FEED] = AlarmFeed(kiosk, interval=live_interval)
+    _templates(app, kiosk)
+    setup_routes(app)
+    app.cleanup_ctx.append(_live_feed)
+    app.on_shutdown.append(_close_live_clients)
+    return app

@@ -1,0 +1,114 @@
+"""Live alarm updates: one poller per web process reads changed alarms and fans them out to SSE clients.
+
+Other processes (scanner, worker) write the alarms, so the database is polled; one poll serves
+every open page. Writers stamp `updated_at` before they commit, so each poll looks back
+`OVERLAP` and skips what it already sent: a slow commit is late, never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from appliance.services.alarms import alarm_record, changes_since
+from appliance.services.kiosk import Kiosk
+from appliance.store.models import Alarm
+
+logger = logging.getLogger(__name__)
+
+OVERLAP = timedelta(seconds=5)
+BATCH = 200
+QUEUE_SIZE = 500
+
+
+class AlarmFeed:
+    """Polls alarms changed since the last look and hands their records to every subscriber."""
+
+    def __init__(self, kiosk: Kiosk, interval: float = 1.0):
+        self.kiosk = kiosk
+        self.interval = interval
+        self._subscribers: set[asyncio.Queue[dict | None]] = set()
+        self._cursor: datetime | None = None
+        self._sent: dict[int, datetime] = {}
+        self._closed = False
+
+    def subscribe(self) -> asyncio.Queue[dict | None]:
+        """A queue that receives alarm records, then None when the server stops."""
+        queue: asyncio.Queue[dict | None] = asyncio.Queue(QUEUE_SIZE)
+        if self._closed:
+            queue.put_nowait(None)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[dict | None]) -> None:
+        self._subscribers.discard(queue)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    async def run(self) -> None:
+        """Poll while the server runs; a database hiccup is logged and the next poll tries again."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._start_cursor)
+        while not self._closed:
+            await asyncio.sleep(self.interval)
+            if not self._subscribers:
+                continue
+            try:
+                records = await loop.run_in_executor(None, self.poll)
+            except Exception:
+                logger.exception("Live alarm poll failed; retrying")
+                continue
+            self._publish(records)
+
+    def close(self) -> None:
+        """Tell every subscriber to finish (the server is shutting down)."""
+        self._closed = True
+        for queue in list(self._subscribers):
+            self._offer(queue, None, force=True)
+
+    def _start_cursor(self) -> None:
+        with self.kiosk.store.read() as session:
+            latest = session.scalar(select(func.max(Alarm.updated_at)))
+        self._cursor = latest or self.kiosk.clock.now()
+
+    def poll(self) -> list[dict]:
+        """Records of alarms changed since the cursor that were not sent in that state before."""
+        if self._cursor is None:
+            self._start_cursor()
+        assert self._cursor is not None
+        start, after_id = self._cursor - OVERLAP, 0
+        records: list[dict] = []
+        with self.kiosk.store.read() as session:
+            for _ in range(50):  # bounded: at most 10,000 changes per poll
+                rows = changes_since(session, start, after_id, limit=BATCH)
+                for alarm in rows:
+                    if self._sent.get(alarm.id) != alarm.updated_at:
+                        self._sent[alarm.id] = alarm.updated_at
+                        records.append(alarm_record(alarm, self.kiosk.zone))
+                    self._cursor = max(self._cursor, alarm.updated_at)
+                if len(rows) < BATCH:
+                    break
+                start, after_id = rows[-1].updated_at, rows[-1].id
+        horizon = self._cursor - OVERLAP
+        self._sent = {key: stamp for key, stamp in self._sent.items() if stamp >= horizon}
+        return records
+
+    def _publish(self, records: list[dict]) -> None:
+        for record in records:
+            for queue in list(self._subscribers):
+                self._offer(queue, record)
+
+    def _offer(self, queue: asyncio.Queue[dict | None], item: dict | None, force: bool = False) -> None:
+        try:
+            queue.put_nowait(item)
+        except asyncio.QueueFull:
+            if force:  # make room for the goodbye
+                queue.get_nowait()
+                queue.put_nowait(item)
+            else:
+                logger.warning("A live client is too slow; dropping an update for it")

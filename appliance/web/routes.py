@@ -1,0 +1,62 @@
+"""Every route of the admin page, API and webhooks, in one named table (see middlewares for who may call)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from appliance.web.views import alarms, api, auth, cards, health, settings, subjects, webhooks
+
+STATIC_DIR = Path(__file__).with_name("static")
+UUID = r"{card_uuid:[0-9a-fA-F-]{36}}"
+
+ROUTES = [
+    # open: first run, login, health for monitors, provider callbacks
+    web.get("/setup", auth.setup_page, name="setup"),
+    web.post("/setup", auth.setup_submit, name="setup_submit"),
+    web.get("/login", auth.login_page, name="login"),
+    web.post("/login", auth.login_submit, name="login_submit"),
+    web.get("/api/health", health.api_health, name="api_health"),
+    web.post("/webhooks/twilio", webhooks.twilio, name="webhook_twilio"),
+    web.get("/webhooks/whatsapp", webhooks.whatsapp_verify, name="webhook_whatsapp_verify"),
+    web.post("/webhooks/whatsapp", webhooks.whatsapp, name="webhook_whatsapp"),
+    # admin pages
+    web.post("/logout", auth.logout, name="logout"),
+    web.get("/", alarms.dashboard, name="dashboard"),
+    web.get("/subjects", subjects.subjects_page, name="subjects"),
+    web.get("/subjects/new", subjects.new_subject_page, name="subject_new"),
+    web.post("/subjects", subjects.create_subject, name="subject_create"),
+    web.get(r"/subjects/{subject_id:\d+}", subjects.subject_page, name="subject"),
+    web.post(r"/subjects/{subject_id:\d+}", subjects.update_subject_submit, name="subject_update"),
+    web.post(r"/subjects/{subject_id:\d+}/active", subjects.subject_active_submit, name="subject_active"),
+    web.post(r"/subjects/{subject_id:\d+}/cards", subjects.issue_card_submit, name="card_issue"),
+    web.get("/cards/sheet.pdf", cards.card_sheet, name="card_sheet"),
+    web.get(f"/cards/{UUID}.png", cards.card_image, name="card_png"),
+    web.post(f"/cards/{UUID}/active", cards.card_active_submit, name="card_active"),
+    web.get(f"/scan/{UUID}", cards.card_page, name="card"),
+    web.post(f"/scan/{UUID}", cards.simulate_scan, name="card_scan"),
+    web.get("/alarms", alarms.alarms_page, name="alarms"),
+    web.get(r"/alarms/{alarm_id:\d+}", alarms.alarm_page, name="alarm"),
+    web.post(r"/alarms/{alarm_id:\d+}/retry", alarms.retry_submit, name="alarm_retry"),
+    web.post(r"/alarms/{alarm_id:\d+}/resolve", alarms.resolve_submit, name="alarm_resolve"),
+    web.get("/events", alarms.events, name="events"),
+    web.get("/settings", settings.settings_page, name="settings"),
+    web.post("/settings/channel", settings.channel_submit, name="settings_channel"),
+    web.post("/settings/test-message", settings.test_message_submit, name="settings_test"),
+    web.post("/settings/password", auth.password_submit, name="settings_password"),
+    web.get("/health", health.health_page, name="health"),
+    web.get("/metrics", health.metrics, name="metrics"),
+    web.post("/backup", health.backup_download, name="backup"),
+    # JSON API
+    web.get("/api/alarms", api.alarms, name="api_alarms"),
+    web.get(r"/api/alarms/{alarm_id:\d+}", api.alarm, name="api_alarm"),
+    web.get("/api/subjects", api.subjects, name="api_subjects"),
+    web.post("/api/scans", api.scans, name="api_scans"),
+]
+
+
+def setup_routes(app: web.Application) -> None:
+    """Add the table, and static files with a version-busted long cache (see `static_url`)."""
+    app.router.add_routes(ROUTES)
+    app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)

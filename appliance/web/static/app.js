@@ -1,0 +1,97 @@
+// Keryu admin page: live alarm updates (server-sent events) and confirmations. No build step.
+"use strict";
+
+(function () {
+  function confirmForms() {
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+      });
+    });
+  }
+
+  var CHANNELS = { 1: "Meta WhatsApp", 2: "Twilio WhatsApp", 3: "Twilio SMS" };
+
+  function shownTime(iso) {
+    // The server sends times in the kiosk's zone with an offset; show them as the server does.
+    return iso ? iso.slice(0, 19).replace("T", " ") : "";
+  }
+
+  function fill(root, alarm) {
+    root.querySelectorAll("[data-field]").forEach(function (el) {
+      var field = el.dataset.field;
+      if (field === "notification_status") {
+        el.textContent = alarm.notification_status;
+        el.className = "badge " + alarm.notification_status.toLowerCase();
+      } else if (field === "channel") {
+        el.textContent = CHANNELS[alarm.channel] || "";
+      } else if (field === "created_at") {
+        el.textContent = shownTime(alarm.created_at);
+      } else if (field === "subject_name") {
+        el.textContent = alarm.subject_name;
+        if (alarm.is_test) {
+          var tag = document.createElement("span");
+          tag.className = "tag";
+          tag.textContent = "test";
+          el.append(" ", tag);
+        }
+      } else if (field in alarm) {
+        el.textContent = alarm[field] === null ? "" : String(alarm[field]);
+      }
+    });
+  }
+
+  function addRow(table, alarm) {
+    var filter = table.dataset.statusFilter;
+    if (filter && filter !== alarm.notification_status) return;
+    var template = document.getElementById("alarm-row");
+    var tbody = table.querySelector("tbody");
+    var row = template.content.firstElementChild.cloneNode(true);
+    row.dataset.alarmId = String(alarm.id);
+    var link = row.querySelector("a");
+    link.href = "/alarms/" + alarm.id;
+    link.textContent = String(alarm.id);
+    fill(row, alarm);
+    var empty = tbody.querySelector("tr.empty");
+    if (empty) empty.remove();
+    // Newest first: put it above the first row with a smaller id.
+    var before = Array.prototype.find.call(tbody.rows, function (r) {
+      return Number(r.dataset.alarmId) < alarm.id;
+    });
+    tbody.insertBefore(row, before || null);
+    row.classList.add("fresh");
+  }
+
+  function onAlarm(alarm) {
+    var seen = false;
+    document.querySelectorAll('[data-alarm-id="' + alarm.id + '"]').forEach(function (el) {
+      seen = true;
+      fill(el, alarm);
+      el.classList.add("fresh");
+    });
+    if (!seen) {
+      document.querySelectorAll("table[data-live-table]").forEach(function (table) {
+        addRow(table, alarm);
+      });
+    }
+  }
+
+  function live() {
+    if (!window.EventSource || !document.querySelector("[data-alarm-id], table[data-live-table]")) return;
+    var source = new EventSource("/events");
+    source.addEventListener("alarm", function (event) {
+      onAlarm(JSON.parse(event.data));
+    });
+    source.addEventListener("open", function () {
+      document.body.classList.add("connected");
+    });
+    source.addEventListener("error", function () {
+      document.body.classList.remove("connected");
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    confirmForms();
+    live();
+  });
+})();

@@ -1,0 +1,92 @@
+"""First-run setup of the admin password, login and logout."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from aiohttp_session import get_session, new_session
+
+from appliance.errors import UserError
+from appliance.services.auth import TooManyAttempts, change_admin_password, set_up_admin, verify_admin_password
+from appliance.web.keys import STATE
+from appliance.web.render import flash, kiosk_of, redirect, render, run
+
+logger = logging.getLogger(__name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: a login link must not bounce the admin to another site."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+async def _start_session(request: web.Request) -> None:
+    session = await new_session(request)  # a fresh cookie: no fixation of a pre-login session
+    session["admin"] = True
+
+
+async def setup_page(request: web.Request) -> web.Response:
+    return await render(request, "setup.html")
+
+
+async def setup_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    try:
+        await run(request, set_up_admin, kiosk_of(request), str(form.get("password", "")), str(form.get("confirm", "")))
+    except UserError as exc:
+        return await render(request, "setup.html", {"error": str(exc)}, status=400)
+    request.app[STATE].admin_ready = True
+    await _start_session(request)
+    await flash(request, "The admin password is set. Next: add a subject.")
+    redirect(request, "subjects")
+
+
+async def login_page(request: web.Request) -> web.Response:
+    return await render(request, "login.html", {"next": _safe_next(request.query.get("next"))})
+
+
+async def login_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    target = _safe_next(str(form.get("next", "")))
+    throttle = request.app[STATE].throttle
+    address = request.remote or "unknown"
+    try:
+        throttle.check(address)
+    except TooManyAttempts as exc:
+        response = await render(request, "login.html", {"error": str(exc), "next": target}, status=429)
+        response.headers["Retry-After"] = str(int(exc.retry_after) + 1)
+        return response
+    if not await run(request, verify_admin_password, kiosk_of(request), str(form.get("password", ""))):
+        throttle.failed(address)
+        logger.warning("Failed admin login from %s", address)
+        return await render(request, "login.html", {"error": "Wrong password.", "next": target}, status=401)
+    throttle.succeeded(address)
+    await _start_session(request)
+    logger.info("Admin logged in from %s", address)
+    raise web.HTTPSeeOther(target)
+
+
+async def logout(request: web.Request) -> web.Response:
+    session = await get_session(request)
+    session.invalidate()
+    raise web.HTTPSeeOther("/login")
+
+
+async def password_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    await run(
+        request,
+        change_admin_password,
+        kiosk_of(request),
+        str(form.get("current", "")),
+        str(form.get("password", "")),
+        str(form.get("confirm", "")),
+    )
+    await flash(request, "The admin password is changed.")
+    redirect(request, "settings")

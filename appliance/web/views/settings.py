@@ -1,0 +1,86 @@
+"""Settings: the channel parameter, which channels have credentials (never the secrets), test message."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from appliance.services.kiosk import Kiosk
+from appliance.services.notify import send_test
+from appliance.services.parameters import CHANNELS, get_channel, set_channel
+from appliance.web.render import flash, kiosk_of, redirect, render, run
+
+logger = logging.getLogger(__name__)
+
+
+def credential_report(kiosk: Kiosk) -> list[dict[str, object]]:
+    """Per channel: configured or not, and which variables are set; never their values."""
+    settings = kiosk.settings
+    needs = {
+        1: ("WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_ACCESS_TOKEN"),
+        2: ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_NUMBER"),
+        3: ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER"),
+    }
+    report = []
+    for number, name in CHANNELS.items():
+        channel = kiosk.channels.get(number)
+        variables = [(var, bool(getattr(settings, var.lower(), None))) for var in needs[number]]
+        report.append(
+            {
+                "number": number,
+                "name": name,
+                "configured": bool(channel and channel.is_configured()),
+                "variables": variables,
+            }
+        )
+    return report
+
+
+def webhook_report(kiosk: Kiosk) -> dict[str, object]:
+    """Whether status webhooks can work at all (they need secrets and a public HTTPS address)."""
+    settings = kiosk.settings
+    return {
+        "public_url": settings.public_url,
+        "public_https": settings.public_url.startswith("https://"),
+        "whatsapp_app_secret": bool(settings.whatsapp_app_secret),
+        "whatsapp_verify_token": bool(settings.whatsapp_verify_token),
+        "twilio_auth_token": bool(settings.twilio_auth_token),
+    }
+
+
+def _channel(kiosk: Kiosk) -> int:
+    with kiosk.store.read() as session:
+        return get_channel(session)
+
+
+def _set_channel(kiosk: Kiosk, value: str) -> int:
+    with kiosk.store.session() as session:
+        return set_channel(session, value)
+
+
+async def settings_page(request: web.Request) -> web.Response:
+    kiosk = kiosk_of(request)
+    context = {
+        "channel": await run(request, _channel, kiosk),
+        "channels": CHANNELS,
+        "credentials": credential_report(kiosk),
+        "webhooks": webhook_report(kiosk),
+        "settings": kiosk.settings,
+    }
+    return await render(request, "settings.html", context)
+
+
+async def channel_submit(request: web.Request) -> web.Response:
+    value = str((await request.post()).get("channel", ""))
+    number = await run(request, _set_channel, kiosk_of(request), value)
+    logger.info("Channel set to %s from the admin page", number)
+    await flash(request, f"Alarms now go first through channel {number}, {CHANNELS[number]}.")
+    redirect(request, "settings")
+
+
+async def test_message_submit(request: web.Request) -> web.Response:
+    phone = str((await request.post()).get("phone", ""))
+    alarm = await run(request, send_test, kiosk_of(request), phone)
+    await flash(request, f"Test message #{alarm.id} queued for {alarm.recipient_phone}.")
+    redirect(request, "alarm", alarm_id=str(alarm.id))
