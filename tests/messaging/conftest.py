@@ -1,16 +1,34 @@
-"""Fixtures for the messaging tests: a fresh provider stand-in per test (no Redis, no database)."""
+"""Messaging fixtures: channel settings pointed at the provider stand-in (no Redis, no database)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 
+from appliance.config import Settings, load_settings
+from appliance.messaging.base import Notification
 from tests.standins.providers import ProviderStandIn
 
 
 @pytest.fixture
-def standin() -> Iterator[ProviderStandIn]:
-    """A loopback Meta/Twilio stand-in on a free port, stopped after the test."""
-    with ProviderStandIn() as server:
-        yield server
+def make_settings(standin: ProviderStandIn) -> Callable[..., Settings]:
+    """Settings with every provider credential of the stand-in; keyword overrides by field name."""
+
+    def build(**overrides: object) -> Settings:
+        values: dict[str, object] = {name.lower(): value for name, value in standin.env().items()}
+        values.update(overrides)
+        return load_settings(**values)
+
+    return build
+
+
+@pytest.fixture
+def notification() -> Notification:
+    """A typical alarm: a Mexican mobile number in today's 10-digit form."""
+    return Notification(
+        recipient_phone="+525512345678",
+        subject_name="Ana  López\n",
+        timestamp_text="25 Nov 2026, 14:05 CST",
+        location="Front gate",
+    )

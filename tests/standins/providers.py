@@ -124,6 +124,7 @@ class RecordedRequest:
     status: int = 0  # the HTTP status answered, 0 when the connection was dropped
     accepted: bool = False
     message_id: str | None = None
+    client_port: int = 0  # the client's source port: one port for many requests means keep-alive
 
 
 @dataclass
@@ -390,6 +391,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _begin(self, provider: str, path: str, body: Any) -> RecordedRequest:
         record = RecordedRequest(provider, self.command, path, dict(self.headers.items()), body, time.time())
+        record.client_port = int(self.client_address[1])
         self.standin._record(record)
         return record
 
