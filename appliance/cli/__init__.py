@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "appliance.cli.core",
     "appliance.cli.subjects",
     "appliance.cli.web",
+    "appliance.cli.device",
 )
 
 EXIT_USER_ERROR = 2
