@@ -85,23 +85,28 @@ class MetaWhatsApp:
         headers = {"Authorization": f"Bearer {self.settings.whatsapp_access_token}"}
         try:
             response = self.session.post(
-                self.endpoint, json=self.payload(notification), headers=headers, timeout=self.timeout
+                self.endpoint,
+                json=self.payload(notification),
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,  # a redirect would resend the token elsewhere; Graph never redirects
             )
         except requests.RequestException as exc:
             raise from_network_error(PROVIDER, exc) from None
-        if response.status_code == 200:
+        if 200 <= response.status_code < 300:
             return _accepted(response)
         raise _classify(response)
 
 
 def _accepted(response: requests.Response) -> SendResult:
-    """Read the wamid from a 200 answer; a 200 without one is not retried (it may have been sent)."""
+    """Read the wamid from a 2xx answer; one without an id is not retried (it may have been sent)."""
     try:
         message = response.json()["messages"][0]
         message_id = str(message["id"])
     except (ValueError, KeyError, IndexError, TypeError):
         raise PermanentSendError(
-            f"{PROVIDER}: HTTP 200 without a message id; not retried on this channel to avoid a repeat",
+            f"{PROVIDER}: HTTP {response.status_code} without a message id; not retried on this channel"
+            " to avoid sending twice",
             code="bad_answer",
         ) from None
     return SendResult(channel=MetaWhatsApp.number, message_id=message_id, provider_status=message.get("message_status"))

@@ -15,7 +15,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from appliance.config import Settings
-from appliance.errors import ChannelNotConfigured, SendError, TransientSendError
+from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError, TransientSendError
 from appliance.messaging.base import Notification, ProviderStatus, SendResult
 from appliance.messaging.errors import TWILIO_CODES, from_network_error, from_provider_code, parse_retry_after
 
@@ -126,7 +126,7 @@ class TwilioChannel:
         names = ", ".join(field.upper() for field in self.required)
         return ChannelNotConfigured(f"{self.name} is not configured: set {names}", code="not_configured")
 
-    def _call(self, action: Callable[[], Any]) -> Any:
+    def _call(self, action: Callable[[], Any], *, sending: bool) -> Any:
         """Run one SDK call, translating every failure into a classified SendError."""
         try:
             return action()
@@ -134,8 +134,16 @@ class TwilioChannel:
             raise self._classify(exc) from None
         except requests.RequestException as exc:
             raise from_network_error(self.name, exc) from None
-        except TwilioException as exc:  # the SDK's own complaints (e.g. a non-JSON answer)
-            raise TransientSendError(f"{self.name}: unreadable answer from Twilio ({type(exc).__name__})") from None
+        except (TwilioException, ValueError) as exc:  # a success status with a body the SDK cannot read
+            if sending:  # Twilio may hold the message: retrying this channel could send it twice
+                raise PermanentSendError(
+                    f"{self.name}: unreadable answer to a send ({type(exc).__name__}); not retried on this channel"
+                    " to avoid sending twice",
+                    code="bad_answer",
+                ) from None
+            raise TransientSendError(
+                f"{self.name}: unreadable answer ({type(exc).__name__})", code="bad_answer"
+            ) from None
 
     def _classify(self, exc: TwilioRestException) -> SendError:
         assert self._http is not None
@@ -153,7 +161,7 @@ class TwilioChannel:
         callback = status_callback_url(self.settings)
         if callback:
             fields["status_callback"] = callback
-        message = self._call(lambda: self.client.messages.create(**fields))
+        message = self._call(lambda: self.client.messages.create(**fields), sending=True)
         return SendResult(channel=self.number, message_id=str(message.sid), provider_status=message.status)
 
     def send(self, notification: Notification) -> SendResult:
@@ -163,5 +171,5 @@ class TwilioChannel:
         """Ask Twilio for a message's current status (the beat's poll: no webhook reaches a LAN)."""
         if not self.is_configured():
             raise self._not_configured()
-        message = self._call(lambda: self.client.messages(message_sid).fetch())
+        message = self._call(lambda: self.client.messages(message_sid).fetch(), sending=False)
         return provider_status(message_sid, str(message.status), message.error_code, message.error_message)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import http.server
 import json
 import logging
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -126,8 +128,9 @@ def test_every_twilio_error_code_is_classified(
         ({"status": 500}, TransientSendError, "20500"),
         ({"status": 502, "body": "<html>Bad Gateway</html>"}, TransientSendError, "http_502"),
         ({"status": 404, "body": "gone"}, PermanentSendError, "http_404"),
+        ({"status": 201, "body": "not json"}, PermanentSendError, "bad_answer"),  # accepted? never send twice
     ],
-    ids=["unknown-400", "unknown-502", "500", "html-502", "text-404"],
+    ids=["unknown-400", "unknown-502", "500", "html-502", "text-404", "201-unreadable"],
 )
 def test_unknown_codes_and_bodies_are_judged_by_http_status(
     sms: TwilioSMS, standin: ProviderStandIn, notification: Notification, scripted: dict, kind, code: str
@@ -246,6 +249,33 @@ def test_fetch_status_maps_twilio_statuses(
         assert status.error_message
     fetch = standin.requests[-1]
     assert (fetch.method, fetch.path) == ("GET", f"/2010-04-01/Accounts/{standin.twilio_sid}/Messages/{sid}.json")
+
+
+class _MaintenancePage(http.server.BaseHTTPRequestHandler):
+    """A proxy's HTML page where Twilio's JSON should be."""
+
+    def do_GET(self) -> None:
+        body = b"<html>maintenance</html>"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_fetch_status_with_an_unreadable_answer_is_transient(make_settings: Callable[..., Settings]) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _MaintenancePage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        with pytest.raises(TransientSendError) as caught:
+            TwilioSMS(make_settings(twilio_api_url=url), timeout=FAST).fetch_status("SM" + "0" * 32)
+        assert caught.value.code == "bad_answer"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_fetch_status_of_an_unknown_sid_is_a_permanent_error(sms: TwilioSMS) -> None:
