@@ -333,6 +333,7 @@ class _Handler(BaseHTTPRequestHandler):
     standin: ProviderStandIn
     protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs
     server_version = "ProviderStandIn/1.0"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stall
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read .requests
         pass
