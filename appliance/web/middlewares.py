@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import secrets
@@ -28,7 +29,7 @@ MACHINE_PREFIXES = ("/api/", "/metrics", "/events")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-AUTH_KIND = "keryu.auth"  # request key: "session", "bearer" or None
+AUTH_KIND = web.RequestKey("keryu_auth", str)  # "session", "bearer", or "" when anonymous
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -86,14 +87,15 @@ async def _admin_ready(request: web.Request) -> bool:
     state = request.app[STATE]
     if not state.admin_ready:
         kiosk = request.app[KIOSK]
-        state.admin_ready = await request.app.loop.run_in_executor(None, has_admin_password, kiosk)
+        loop = asyncio.get_running_loop()
+        state.admin_ready = await loop.run_in_executor(None, has_admin_password, kiosk)
     return state.admin_ready
 
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Default deny: open routes pass, the rest need the admin's session or the API bearer token."""
-    request[AUTH_KIND] = None
+    request[AUTH_KIND] = ""
     path = request.path
     if path.startswith(OPEN_PREFIXES) or path == "/api/health":
         return await handler(request)

@@ -43,7 +43,7 @@ async def render(
     page = {
         "csrf_token": await csrf_token(request),
         "flashes": session.pop("flash", []),
-        "logged_in": request.get(AUTH_KIND) is not None,
+        "logged_in": bool(request.get(AUTH_KIND)),
         "location": kiosk_of(request).settings.location,
         "region": kiosk_of(request).settings.default_region,
         "version": __version__,

@@ -1,0 +1,114 @@
+"""First-run setup, login, logout and the pause after repeated wrong passwords."""
+
+from __future__ import annotations
+
+import pytest
+
+from appliance.services.auth import has_admin_password, set_up_admin, verify_admin_password
+from tests.web.conftest import PASSWORD, Admin
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_first_run_sets_the_password_and_logs_in(kiosk, client):
+    browser = Admin(client)
+    text = await browser.page("/setup")
+    assert "Choose the admin password" in text
+    response = await client.post(
+        "/setup",
+        data={"csrf_token": browser.token, "password": PASSWORD, "confirm": PASSWORD},
+        allow_redirects=False,
+    )
+    assert (response.status, response.headers["Location"]) == (303, "/subjects")
+    assert verify_admin_password(kiosk, PASSWORD)
+    assert (await client.get("/subjects", allow_redirects=False)).status == 200
+
+
+@pytest.mark.parametrize(
+    ("password", "confirm", "message"),
+    [
+        ("short", "short", "at least 8 characters"),
+        ("long enough", "different", "not the same"),
+        ("", "", "at least 8 characters"),
+    ],
+)
+async def test_setup_rejects_a_bad_password_and_saves_nothing(kiosk, client, password, confirm, message):
+    browser = Admin(client)
+    await browser.page("/setup")
+    response = await client.post("/setup", data={"csrf_token": browser.token, "password": password, "confirm": confirm})
+    assert response.status == 400
+    assert message in await response.text()
+    assert not has_admin_password(kiosk)
+
+
+async def test_setup_is_closed_once_a_password_exists(kiosk, client):
+    set_up_admin(kiosk, PASSWORD)
+    response = await client.get("/setup", allow_redirects=False)
+    assert (response.status, response.headers["Location"]) == (303, "/login")
+    response = await client.post("/setup", data={"password": "attacker123", "confirm": "attacker123"})
+    assert verify_admin_password(kiosk, PASSWORD) and not verify_admin_password(kiosk, "attacker123")
+
+
+async def test_login_returns_to_the_page_asked_for(kiosk, client):
+    set_up_admin(kiosk, PASSWORD)
+    response = await client.get("/alarms?status=FAILED", allow_redirects=False)
+    assert response.headers["Location"] == "/login?next=/alarms?status%3DFAILED"
+    browser = Admin(client)
+    await browser.page(response.headers["Location"])
+    response = await client.post(
+        "/login",
+        data={"csrf_token": browser.token, "password": PASSWORD, "next": "/alarms?status=FAILED"},
+        allow_redirects=False,
+    )
+    assert (response.status, response.headers["Location"]) == (303, "/alarms?status=FAILED")
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)", "alarms"])
+async def test_login_never_redirects_off_site(kiosk, client, target):
+    set_up_admin(kiosk, PASSWORD)
+    browser = Admin(client)
+    await browser.page("/login")
+    response = await client.post(
+        "/login", data={"csrf_token": browser.token, "password": PASSWORD, "next": target}, allow_redirects=False
+    )
+    assert response.headers["Location"] == "/"
+
+
+async def test_wrong_password_is_refused(kiosk, client):
+    set_up_admin(kiosk, PASSWORD)
+    response = await Admin(client).login("not the password")
+    assert response.status == 401
+    assert "Wrong password" in await response.text()
+    assert (await client.get("/", allow_redirects=False)).status == 303
+
+
+async def test_five_failures_pause_the_address_even_for_the_right_password(kiosk, client, throttle_clock):
+    set_up_admin(kiosk, PASSWORD)
+    browser = Admin(client)
+    for _ in range(5):
+        assert (await browser.login("guess-guess")).status == 401
+    response = await browser.login(PASSWORD)
+    assert response.status == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert "Too many failed logins" in await response.text()
+    throttle_clock.advance(61)
+    assert (await browser.login(PASSWORD)).status == 303
+
+
+async def test_logout_ends_the_session(admin: Admin):
+    await admin.page("/")
+    response = await admin.submit("/logout")
+    assert (response.status, response.headers["Location"]) == (303, "/login")
+    assert (await admin.client.get("/", allow_redirects=False)).status == 303
+
+
+async def test_password_change_needs_the_current_password(kiosk, admin: Admin):
+    response = await admin.submit(
+        "/settings/password", {"current": "wrong-one", "password": "new password", "confirm": "new password"}
+    )
+    assert response.status == 400
+    response = await admin.submit(
+        "/settings/password", {"current": PASSWORD, "password": "new password", "confirm": "new password"}
+    )
+    assert response.status == 303
+    assert verify_admin_password(kiosk, "new password") and not verify_admin_password(kiosk, PASSWORD)
