@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "appliance.cli.subjects",
     "appliance.cli.web",
     "appliance.cli.device",
+    "appliance.cli.scanner",
 )
 
 EXIT_USER_ERROR = 2

@@ -12,6 +12,9 @@ class Signal(StrEnum):
     ACCEPTED = "accepted"  # an alarm was recorded
     REJECTED = "rejected"  # foreign, unknown or inactive card
     REPEAT = "repeat"  # the same card again within its cooldown
+    TEST_GREEN = "test_green"  # `keryu selftest`: each output on its own
+    TEST_RED = "test_red"
+    TEST_BUZZER = "test_buzzer"
 
 
 class Mood(StrEnum):
@@ -45,6 +48,9 @@ PATTERNS: dict[Signal, tuple[Step, ...]] = {
     ),
     # a short green blink, no beep
     Signal.REPEAT: (Step(True, False, False, 0.15), Step(False, False, False, 0)),
+    Signal.TEST_GREEN: (Step(True, False, False, 1.0), Step(False, False, False, 0.3)),
+    Signal.TEST_RED: (Step(False, True, False, 1.0), Step(False, False, False, 0.3)),
+    Signal.TEST_BUZZER: (Step(False, False, True, 0.5), Step(False, False, False, 0.3)),
 }
 
 IDLE: dict[Mood, tuple[Step, ...]] = {

@@ -65,6 +65,10 @@ class Debouncer:
         track = self._tracks.setdefault(key, _Track(last_seen=self._clock()))
         track.fired_at = self._clock()
 
+    def forget(self, key: str) -> None:
+        """Drop what is known of `key`, so the next frame showing it starts a new presentation."""
+        self._tracks.pop(key, None)
+
     def in_view(self) -> list[str]:
         """Keys whose presentation is still going on."""
         now = self._clock()

@@ -1,0 +1,64 @@
+"""The change gate: unchanged frames are not decoded again; changes, new sizes and time force a decode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from appliance.scanner.gate import ChangeGate
+
+
+class Tick:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def noisy(base: np.ndarray, seed: int, sigma: float = 6.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.clip(base + rng.normal(0, sigma, base.shape), 0, 255).astype(np.uint8)
+
+
+def test_a_still_scene_with_sensor_noise_is_decoded_once_per_refresh(make_scene):
+    clock = Tick()
+    gate = ChangeGate(clock, refresh=1.0)
+    base = make_scene().astype(np.float32)
+    decided = []
+    for i in range(30):  # two seconds at 15 fps
+        decided.append(gate.should_decode(noisy(base, i)))
+        clock.t += 1 / 15
+    assert decided.count(True) == 2  # the first frame, and once after a second
+    assert gate.skipped == 28
+
+
+def test_a_card_coming_into_view_is_decoded_at_once(make_scene, make_card_frame):
+    clock = Tick()
+    gate = ChangeGate(clock)
+    assert gate.should_decode(make_scene())
+    clock.t += 0.05
+    assert gate.should_decode(make_card_frame("4f2a9b1c-8d3e-4f5a-b6c7-d8e9f0a1b2c3"))
+
+
+def test_a_slow_drift_adds_up_against_the_last_decoded_frame():
+    clock = Tick()
+    gate = ChangeGate(clock, threshold=2.5, refresh=1e9)
+    decided = [gate.should_decode(np.full((480, 640), 100 + step, np.uint8)) for step in range(0, 10)]
+    # each step changes 1 grey level: under the threshold per frame, over it after three
+    assert decided == [True, False, False, True, False, False, True, False, False, True]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [None, np.zeros((0,), np.uint8), np.zeros((10, 10), np.float32), np.zeros((4, 4, 4, 4), np.uint8)],
+)
+def test_frames_it_cannot_judge_are_passed_to_the_decoder(frame):
+    gate = ChangeGate(Tick())
+    assert gate.should_decode(frame) and gate.should_decode(frame)
+
+
+def test_a_new_frame_size_is_always_decoded():
+    gate = ChangeGate(Tick(), refresh=1e9)
+    assert gate.should_decode(np.zeros((480, 640), np.uint8))
+    assert gate.should_decode(np.zeros((720, 1280, 3), np.uint8))
