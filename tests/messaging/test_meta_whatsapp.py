@@ -190,6 +190,17 @@ def test_retry_after_is_honoured(
     assert caught.value.retry_after == retry_after
 
 
+def test_a_redirect_is_not_followed_so_the_token_goes_nowhere_else(
+    channel: MetaWhatsApp, standin: ProviderStandIn, notification: Notification
+) -> None:
+    elsewhere = f"{standin.meta_api_url}/{standin.meta_phone_number_id}/messages"
+    standin.script("meta", [{"status": 307, "body": "", "headers": {"Location": elsewhere}}])
+    with pytest.raises(PermanentSendError) as caught:
+        channel.send(notification)
+    assert caught.value.code == "http_307"
+    assert len(standin.requests) == 1
+
+
 def test_a_hang_past_the_read_timeout_is_transient(
     channel: MetaWhatsApp, standin: ProviderStandIn, notification: Notification
 ) -> None:

@@ -23,8 +23,8 @@ Over HTTP (standalone): `POST /_standin/script {"provider": "meta", "responses":
 A scripted response is "ok" or a dict: `{"error": CODE}` (a provider error code: Meta 190,
 131056...; Twilio 21211, 20429...), `{"status": 500}` (an HTTP status with the provider's
 generic body), `{"hang": SECONDS}` (answer nothing, then close), `{"drop": true}` (close the
-connection at once), optionally with `"retry_after": SECONDS` (header) or `"delay": SECONDS`
-(wait, then answer as asked: a success the client may have given up on).
+connection at once), optionally with `"retry_after": SECONDS` (header), `"headers": {...}`
+or `"delay": SECONDS` (wait, then answer as asked: a success the client may have given up on).
 """
 
 from __future__ import annotations
@@ -412,6 +412,7 @@ class _Handler(BaseHTTPRequestHandler):
         if response.get("delay"):
             self.standin._stopping.wait(float(response["delay"]))
         headers = {"Retry-After": str(response["retry_after"])} if "retry_after" in response else {}
+        headers.update({str(k): str(v) for k, v in (response.get("headers") or {}).items()})
         if response.get("drop"):
             self._drop()
             return (0, None, headers)
