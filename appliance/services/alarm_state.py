@@ -214,6 +214,9 @@ def requeue_failed(session: Session, alarm_id: int, now: datetime) -> bool:
     return result.rowcount == 1
 
 
+_PROGRESS = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
+
+
 @dataclass(frozen=True)
 class ProviderReport:
     """A provider's word on a message it accepted earlier (webhook or poll)."""
@@ -232,19 +235,17 @@ def apply_report(session: Session, report: ProviderReport, now: datetime) -> Ala
         return None
     current = alarm.notification_status
     values: dict = {}
-    if report.state in ("delivered", "read") and current in (S.SENT, S.DELIVERED):
-        if current == S.SENT:
-            values = {"notification_status": S.DELIVERED, "delivered_at": now}
-        if alarm.provider_status != report.state:
-            values["provider_status"] = report.state
-    elif report.state == "failed" and current in (S.SENT,):
-        values = {
-            "notification_status": S.FAILED,
-            "provider_status": "failed",
-            "notification_error": report.error or "The provider reported the message undeliverable.",
-        }
-    elif report.state in ("sent", "pending") and current == S.SENT and alarm.provider_status is None:
-        values = {"provider_status": report.state}
+    if report.state == "failed":
+        if current == S.SENT:  # a delivery already reported cannot be undone by a late failure
+            values = {
+                "notification_status": S.FAILED,
+                "provider_status": "failed",
+                "notification_error": report.error or "The provider reported the message undeliverable.",
+            }
+    elif current in (S.SENT, S.DELIVERED) and _PROGRESS[report.state] > _PROGRESS.get(alarm.provider_status, -1):
+        values = {"provider_status": report.state}  # statuses only move forward, whatever order they arrive in
+        if current == S.SENT and report.state in ("delivered", "read"):
+            values.update(notification_status=S.DELIVERED, delivered_at=now)
     if values:
         values["updated_at"] = now
         session.execute(

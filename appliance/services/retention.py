@@ -20,9 +20,6 @@ def cleanup(kiosk: Kiosk) -> dict[str, int]:
     cutoff = kiosk.clock.now() - timedelta(days=kiosk.settings.retention_days)
     with kiosk.store.session() as session:
         old = select(Alarm.id).where(Alarm.created_at < cutoff, Alarm.notification_status.in_(FINISHED))
-        session.execute(
-            delete(ScanEvent).where(ScanEvent.alarm_id.in_(old)).execution_options(synchronize_session=False)
-        )
         attempts = session.execute(
             delete(DeliveryAttempt)
             .where(DeliveryAttempt.alarm_id.in_(old))

@@ -48,7 +48,11 @@ def _load(kiosk: Kiosk, alarm_id: int) -> Alarm:
 
 @pytest.mark.parametrize(
     ("channel", "id_field", "path_part"),
-    [(1, "whatsapp_message_id", "/messages"), (2, "message_sid", "/Messages.json"), (3, "message_sid", "/Messages.json")],
+    [
+        (1, "whatsapp_message_id", "/messages"),
+        (2, "message_sid", "/Messages.json"),
+        (3, "message_sid", "/Messages.json"),
+    ],
 )
 def test_each_channel_sends_once_and_records_the_provider_id(live, standin, channel, id_field, path_part):
     alarm_id = _alarm(live, channel)
@@ -101,7 +105,10 @@ def test_a_permanent_error_moves_to_the_next_channel_at_once(live, standin):
     assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
     alarm = _load(live, alarm_id)
     assert alarm.channel == 2 and alarm.message_sid
-    assert [(a.channel, a.outcome, a.error_code) for a in alarm.attempts] == [(1, "permanent", "190"), (2, "sent", None)]
+    assert [(a.channel, a.outcome, a.error_code) for a in alarm.attempts] == [
+        (1, "permanent", "190"),
+        (2, "sent", None),
+    ]
 
 
 def test_every_channel_failing_ends_failed_with_the_last_error(live, standin):
