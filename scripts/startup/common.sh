@@ -37,14 +37,16 @@ read_pid() {
 	[[ -r $1 ]] && read -r pid <"$1" && [[ $pid =~ ^[0-9]+$ ]] && printf '%s\n' "$pid"
 }
 
-# is_ours PID WORD: PID is alive, its command line contains WORD and it was started with our
-# KERYU_DATA_DIR. A pid file can outlive its process and the pid be reused by anything else;
-# only a process passing all three checks may be signalled.
+# is_ours PID WORD: PID is alive, its command line contains WORD and it belongs to our data
+# directory: started with our KERYU_DATA_DIR in its environment, or (redis-server, whose process
+# title overwrites its environment) working in a folder under it. A pid file can outlive its
+# process and the pid be reused by anything else; only a process passing these checks is signalled.
 is_ours() {
-	local pid=$1 word=$2
+	local pid=$1 word=$2 cwd
 	[[ -r /proc/$pid/cmdline ]] || return 1
 	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$word" || return 1
-	tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF -- "KERYU_DATA_DIR=$KERYU_DATA_DIR"
+	tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF -- "KERYU_DATA_DIR=$KERYU_DATA_DIR" && return 0
+	cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) && [[ $cwd == "$KERYU_DATA_DIR"/* ]]
 }
 
 # group_alive PGID: some process of the process group PGID still exists (zombies excluded).

@@ -61,7 +61,7 @@ ensure_venv() {
 		say "creating the virtual environment .venv with $("$py" --version 2>&1)"
 		"$py" -m venv --clear .venv || die "could not create .venv (on Debian: apt-get install python3-venv)"
 	fi
-	if read -r have_hash have_mode <"$stamp" 2>/dev/null && [[ $have_hash == "$want" && -x .venv/bin/keryu ]] &&
+	if [[ -r $stamp ]] && read -r have_hash have_mode <"$stamp" && [[ $have_hash == "$want" && -x .venv/bin/keryu ]] &&
 		[[ $have_mode == test || $have_mode == "$mode" ]]; then
 		say ".venv is up to date with pyproject.toml"
 		return 0

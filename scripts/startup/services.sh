@@ -44,7 +44,10 @@ start_redis() {
 	port_open "$port" && die "port $port (from REDIS_URL) is taken by something that is not Redis"
 	command -v redis-server >/dev/null ||
 		die "nothing answers at REDIS_URL and redis-server is not installed: apt-get install redis-server, or point REDIS_URL at a running Redis"
-	rm -f "$RUN_DIR/redis.pid"
+	if [[ -e $RUN_DIR/redis.pid ]]; then
+		say "redis: clearing stale pid file (pid ${pid:-?} is not our redis-server)"
+		rm -f "$RUN_DIR/redis.pid"
+	fi
 	mkdir -p "$KERYU_DATA_DIR/redis"
 	say "Redis: starting redis-server on 127.0.0.1:$port (log $LOG_DIR/redis.log)"
 	# shellcheck disable=SC2094 # redis-server writes its log itself once daemonized; early errors go there too

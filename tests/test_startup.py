@@ -1,0 +1,262 @@
+"""startup.sh as a user runs it: start, status, stop and restart on a private data directory,
+Redis port and web port, leaving no process behind and never signalling a process it did not start.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.conftest import REPO, free_port
+
+pytestmark = pytest.mark.integration
+
+STARTUP = REPO / "startup.sh"
+SERVICES_WITH_COMMANDS = ("worker", "beat", "web")  # the scanner is checked once `keryu scanner` exists
+
+
+def run_startup(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """Run ./startup.sh from another directory, as a user would, without a terminal."""
+    return subprocess.run(
+        [str(STARTUP), *args],
+        env=env,
+        cwd="/",
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def output(result: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+
+
+def processes_of(kiosk_dir: Path) -> list[int]:
+    """Live processes that belong to this data directory: its KERYU_DATA_DIR in their environment,
+    or (redis-server rewrites its environment with its title) their working directory inside it."""
+    marker = f"KERYU_DATA_DIR={kiosk_dir}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            cwd = os.readlink(proc / "cwd")
+        except (OSError, IndexError):
+            continue
+        if marker in environ or cwd == str(kiosk_dir) or cwd.startswith(f"{kiosk_dir}/"):
+            found.append(int(proc.name))
+    return found
+
+
+def pid_in(kiosk_dir: Path, name: str) -> int:
+    return int((kiosk_dir / "run" / f"{name}.pid").read_text())
+
+
+def cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture
+def kiosk_dir(tmp_path: Path) -> Path:
+    """A data directory that does not exist yet: startup.sh creates it."""
+    return tmp_path / "kiosk-data"
+
+
+@pytest.fixture
+def startup_env(kiosk_dir: Path) -> Iterator[dict[str, str]]:
+    """The environment of a second kiosk beside anything else on this machine; everything it
+    started is stopped afterwards, and anything left is killed by pid (and fails the test)."""
+    env = dict(os.environ)
+    env.update(
+        KERYU_DATA_DIR=str(kiosk_dir),
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        KERYU_WEB_PORT=str(free_port()),
+        KERYU_WEB_HOST="127.0.0.1",
+        KERYU_SKIP_INSTALL="1",  # the suite runs inside the venv startup.sh test prepared
+        KERYU_HEALTH_WAIT="20",
+        KERYU_STOP_TIMEOUT="20",
+    )
+    yield env
+    run_startup(env, "stop", timeout=120)
+    leftovers = processes_of(kiosk_dir)
+    for pid in leftovers:
+        os.kill(pid, signal.SIGKILL)
+    assert not leftovers, f"processes left behind: {leftovers}"
+
+
+@pytest.fixture
+def bystander() -> Iterator[int]:
+    """A live process that is not ours; a stale pid file pointing at it must not get it killed."""
+    proc = subprocess.Popen(["sleep", "600"])
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_start_status_stop_leaves_nothing_behind(startup_env: dict[str, str], kiosk_dir: Path, bystander: int) -> None:
+    port = int(startup_env["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
+    run_dir = kiosk_dir / "run"
+    run_dir.mkdir(parents=True)
+    # Left over from a crash: a dead pid, and pids since reused by an unrelated process.
+    (run_dir / "worker.pid").write_text(f"{dead_pid()}\n")
+    (run_dir / "beat.pid").write_text(f"{bystander}\n")
+    (run_dir / "redis.pid").write_text(f"{bystander}\n")
+
+    started = run_startup(startup_env)
+
+    assert started.returncode == 0, output(started)
+    for name in ("worker", "beat", "redis"):
+        assert f"{name}: clearing stale pid file" in started.stdout, output(started)
+    assert "Redis: starting redis-server" in started.stdout, output(started)
+    assert f"admin page: http://127.0.0.1:{startup_env['KERYU_WEB_PORT']}/" in started.stdout
+    if not list(Path("/dev").glob("video*")):
+        assert f"KERYU_CAMERA=dir:{kiosk_dir}/inbox" in started.stdout
+    pids = {name: pid_in(kiosk_dir, name) for name in ("redis", *SERVICES_WITH_COMMANDS)}
+    assert "redis-server" in cmdline(pids["redis"])
+    for name in SERVICES_WITH_COMMANDS:
+        assert f"keryu {name}" in cmdline(pids[name])
+    assert bystander not in pids.values()
+    assert redis.Redis.from_url(startup_env["REDIS_URL"]).ping()
+    assert set(pids.values()) <= set(processes_of(kiosk_dir))
+
+    again = run_startup(startup_env)
+
+    assert again.returncode == 0, output(again)
+    for name in SERVICES_WITH_COMMANDS:
+        assert f"{name}: already running (pid {pids[name]})" in again.stdout, output(again)
+    assert {name: pid_in(kiosk_dir, name) for name in pids} == pids
+
+    status = run_startup(startup_env, "status")
+
+    for name in SERVICES_WITH_COMMANDS:
+        assert re.search(rf"^\s+{name}\s+running \(pid {pids[name]}\)$", status.stdout, re.M), output(status)
+    assert re.search(rf"^\s+redis\s+running \(pid {pids['redis']}, started by startup.sh\)$", status.stdout, re.M)
+
+    stopped = run_startup(startup_env, "stop")
+
+    assert stopped.returncode == 0, output(stopped)
+    assert processes_of(kiosk_dir) == []
+    assert not port_open(port)
+    assert not list(run_dir.glob("*.pid"))
+    assert Path(f"/proc/{bystander}").exists(), "startup.sh signalled a process it did not start"
+
+
+def test_stop_clears_stale_pid_files_without_signalling_them(
+    startup_env: dict[str, str], kiosk_dir: Path, bystander: int
+) -> None:
+    run_dir = kiosk_dir / "run"
+    run_dir.mkdir(parents=True)
+    for name in ("worker", "beat", "scanner", "web", "redis"):
+        (run_dir / f"{name}.pid").write_text(f"{bystander}\n")
+
+    stopped = run_startup(startup_env, "stop")
+
+    assert stopped.returncode == 0, output(stopped)
+    assert stopped.stdout.count("clearing stale pid file") == 5, output(stopped)
+    assert not list(run_dir.glob("*.pid"))
+    assert Path(f"/proc/{bystander}").exists()
+
+
+def test_restart_replaces_every_process(startup_env: dict[str, str], kiosk_dir: Path) -> None:
+    first = run_startup(startup_env)
+    assert first.returncode == 0, output(first)
+    before = {name: pid_in(kiosk_dir, name) for name in ("redis", *SERVICES_WITH_COMMANDS)}
+
+    restarted = run_startup(startup_env, "restart")
+
+    assert restarted.returncode == 0, output(restarted)
+    after = {name: pid_in(kiosk_dir, name) for name in before}
+    assert all(after[name] != before[name] for name in before), (before, after)
+    assert not set(before.values()) & set(processes_of(kiosk_dir)), "an old process survived the restart"
+
+
+def test_one_startup_at_a_time(startup_env: dict[str, str], kiosk_dir: Path) -> None:
+    run_dir = kiosk_dir / "run"
+    run_dir.mkdir(parents=True)
+    with open(run_dir / "startup.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another startup.sh at work
+        began = time.monotonic()
+
+        refused = run_startup(startup_env)
+
+        assert time.monotonic() - began < 10, "startup.sh waited for the lock instead of refusing"
+    assert refused.returncode == 1, output(refused)
+    assert "another ./startup.sh is already running" in refused.stderr
+    assert processes_of(kiosk_dir) == []
+    assert not list(run_dir.glob("*.pid"))
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port where something accepts connections but never answers like Redis."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield server.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("case", "args", "redis_on_silent_port", "exit_code", "message"),
+    [
+        ("unknown command", ["frobnicate"], False, 2, "unknown command frobnicate"),
+        ("extra argument", ["stop", "now"], False, 2, "usage:"),
+        ("Redis port taken", ["start"], True, 1, "is taken by something that is not Redis"),
+    ],
+)
+def test_bad_input_is_one_clear_error(
+    startup_env: dict[str, str],
+    kiosk_dir: Path,
+    silent_port: int,
+    case: str,
+    args: list[str],
+    redis_on_silent_port: bool,
+    exit_code: int,
+    message: str,
+) -> None:
+    if redis_on_silent_port:
+        startup_env["REDIS_URL"] = f"redis://localhost:{silent_port}/0"
+
+    result = run_startup(startup_env, *args)
+
+    assert result.returncode == exit_code, output(result)
+    assert message in result.stderr, output(result)
+    assert "Traceback" not in result.stderr
+    assert processes_of(kiosk_dir) == []
+
+
+def test_web_answers_on_its_port_and_stops(startup_env: dict[str, str], kiosk_dir: Path) -> None:
+    started = run_startup(startup_env)
+
+    assert started.returncode == 0, output(started)
+    port = int(startup_env["KERYU_WEB_PORT"])
+    assert port_open(port)
+    assert "keryu web" in cmdline(pid_in(kiosk_dir, "web"))
+
+    assert run_startup(startup_env, "stop").returncode == 0
+    assert not port_open(port)
