@@ -1,0 +1,157 @@
+"""The systemd units: valid for systemd, shaped as the appliance needs, and as hardened as
+docs/security.md says (the scores there are re-measured here, so the document cannot drift)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+UNITS = REPO / "systemd"
+SECURITY_DOC = REPO / "docs" / "security.md"
+BOOT_CONFIG = REPO / "image/files/rootfs/usr/local/lib/keryu/boot-config"
+RUNTIMES = ("web", "scanner", "worker", "beat")
+ALL_UNITS = sorted(p.name for p in UNITS.iterdir() if p.suffix in {".service", ".target"})
+# The issue's ceilings: at most 2.0 for worker, beat and web; the scanner as low as its camera
+# and GPIO devices allow; the two root oneshots that repartition and write /etc are exempt.
+EXPOSURE_CEILING = {
+    "keryu-web.service": 2.0,
+    "keryu-worker.service": 2.0,
+    "keryu-beat.service": 2.0,
+    "keryu-scanner.service": 2.0,
+    "keryu-init.service": 1.0,
+}
+
+
+def systemd_analyze() -> str:
+    path = shutil.which("systemd-analyze")
+    assert path, "systemd-analyze is missing: apt-get install -y systemd"
+    return path
+
+
+def parse_unit(name: str) -> dict[str, list[str]]:
+    """Every `Key=value` of a unit file (all sections), values in order, comments dropped."""
+    values: dict[str, list[str]] = defaultdict(list)
+    for line in (UNITS / name).read_text().splitlines():
+        if "=" in line and not line.startswith(("#", ";", "[")):
+            key, value = line.split("=", 1)
+            values[key.strip()].append(value.strip())
+    return values
+
+
+def words(unit: dict[str, list[str]], key: str) -> list[str]:
+    return " ".join(unit.get(key, [])).split()
+
+
+@pytest.fixture(scope="module")
+def fake_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A root with the host's systemd units, ours in /etc, and the programs our units run."""
+    root = tmp_path_factory.mktemp("root")
+    shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
+    (root / "etc/systemd/system").mkdir(parents=True)
+    for name in ALL_UNITS:
+        shutil.copy(UNITS / name, root / "etc/systemd/system" / name)
+    # verify checks that ExecStart's program exists and is executable in this root
+    for program in ("opt/keryu/venv/bin/keryu", "usr/local/lib/keryu/boot-config"):
+        (root / program).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(BOOT_CONFIG, root / program)
+        (root / program).chmod(0o755)
+    return root
+
+
+@pytest.mark.parametrize("name", ALL_UNITS)
+def test_systemd_analyze_verify_finds_nothing(fake_root: Path, name: str) -> None:
+    result = subprocess.run(
+        [systemd_analyze(), "verify", f"--root={fake_root}", name], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == ""  # unknown keys and bad values are only warnings: none allowed
+
+
+def measured_exposure(name: str) -> float:
+    result = subprocess.run(
+        [systemd_analyze(), "security", "--offline=true", str(UNITS / name)], capture_output=True, text=True, timeout=60
+    )
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d)", result.stdout)
+    assert match, result.stdout + result.stderr
+    return float(match.group(1))
+
+
+def documented_exposure() -> dict[str, float]:
+    rows = re.findall(r"^\|\s*`?(keryu[\w.-]+)`?\s*\|\s*(\d+\.\d)\s*\|", SECURITY_DOC.read_text(), re.MULTILINE)
+    return {unit: float(score) for unit, score in rows}
+
+
+@pytest.mark.parametrize("name", [n for n in ALL_UNITS if n.endswith(".service")])
+def test_exposure_score_is_the_documented_one_and_under_its_ceiling(name: str) -> None:
+    score = measured_exposure(name)
+    assert documented_exposure().get(name) == score, f"docs/security.md must list {name} with {score}"
+    assert score <= EXPOSURE_CEILING.get(name, 10.0)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_runtime_units_run_the_app_unprivileged_after_redis(runtime: str) -> None:
+    unit = parse_unit(f"keryu-{runtime}.service")
+    assert unit["ExecStart"] == [f"/opt/keryu/venv/bin/keryu {runtime}"]
+    assert unit["User"] == ["keryu"] and unit["Group"] == ["keryu"]
+    assert unit["EnvironmentFile"] == ["/etc/keryu/keryu.env"]
+    assert unit["StateDirectory"] == ["keryu"]
+    assert "redis-server.service" in words(unit, "After") and "redis-server.service" in words(unit, "Wants")
+    assert {"keryu-init.service"} <= set(words(unit, "Requires")) & set(words(unit, "After"))
+    assert unit["Restart"] == ["on-failure"]
+    assert int(unit["StartLimitBurst"][0]) >= 3 and int(unit["StartLimitIntervalSec"][0]) >= 60
+    assert unit["PartOf"] == ["keryu.target"]
+    for setting in ("ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "NoNewPrivileges=yes"):
+        key, value = setting.split("=")
+        assert unit[key] == [value], setting
+    assert "@system-service" in unit["SystemCallFilter"]
+    assert unit["RestrictAddressFamilies"], "every runtime limits its socket families"
+
+
+@pytest.mark.parametrize(
+    ("runtime", "watchdog"), [("web", True), ("scanner", True), ("worker", False), ("beat", False)]
+)
+def test_web_and_scanner_are_watched(runtime: str, watchdog: bool) -> None:
+    unit = parse_unit(f"keryu-{runtime}.service")
+    assert (unit["Type"] == ["notify"]) is watchdog
+    assert bool(unit.get("WatchdogSec")) is watchdog
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_only_the_web_binds_a_low_port_and_only_the_scanner_reaches_devices(runtime: str) -> None:
+    unit = parse_unit(f"keryu-{runtime}.service")
+    if runtime == "web":
+        assert unit["AmbientCapabilities"] == ["CAP_NET_BIND_SERVICE"]
+        assert unit["CapabilityBoundingSet"] == ["CAP_NET_BIND_SERVICE"]
+    else:
+        assert unit["CapabilityBoundingSet"] == [""] and unit["AmbientCapabilities"] == [""]
+    if runtime == "scanner":
+        assert words(unit, "SupplementaryGroups") == ["video", "gpio"]
+        assert unit["DevicePolicy"] == ["closed"]
+        allowed = {value.split()[0] for value in unit["DeviceAllow"]}
+        assert {"char-video4linux", "char-gpiochip"} <= allowed
+    else:
+        assert "SupplementaryGroups" not in unit
+        assert unit["PrivateDevices"] == ["yes"]
+
+
+def test_the_target_starts_the_whole_kiosk() -> None:
+    target = parse_unit("keryu.target")
+    wanted = set(words(target, "Wants"))
+    assert {f"keryu-{r}.service" for r in RUNTIMES} | {"redis-server.service", "keryu-init.service"} <= wanted
+    assert target["WantedBy"] == ["multi-user.target"]
+    for name in ALL_UNITS:
+        if name != "keryu.target":
+            assert parse_unit(name)["WantedBy"] == ["keryu.target"], name
+
+
+def test_first_boot_runs_before_the_database_is_opened() -> None:
+    init = parse_unit("keryu-init.service")
+    assert {"keryu-boot-config.service", "keryu-growfs.service"} <= set(words(init, "After"))
+    assert parse_unit("keryu-growfs.service")["ConditionPathExists"] == ["!/var/lib/keryu-boot/root-grown"]
+    assert init["ExecStart"] == ["/opt/keryu/venv/bin/keryu init"] and init["User"] == ["keryu"]
