@@ -23,7 +23,8 @@ def _json(value: object, status: int = 200) -> web.Response:
 async def alarms(request: web.Request) -> web.Response:
     """Newest first; `limit` (1-500), `status`, `subject_id`, `since`/`until` (dates), `before` (an id)."""
     kiosk = kiosk_of(request)
-    limit = _int(request.query.get("limit"), "limit") or PAGE_SIZE
+    limit = _int(request.query.get("limit"), "limit")
+    limit = PAGE_SIZE if limit is None else limit
     if not 1 <= limit <= MAX_PAGE:
         raise UserError(f"The limit must be between 1 and {MAX_PAGE}.")
     return _json(await run(request, _page, kiosk, _filters(kiosk, request.query), limit))
