@@ -1,0 +1,69 @@
+"""Configuration: the contract's variables, defaults, env files, and one clear sentence per mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from appliance.config import DEFAULT_WHATSAPP_API_URL, Settings, load_settings
+from appliance.errors import ConfigError
+
+
+def test_defaults_follow_the_contract():
+    settings = load_settings()
+    assert settings.redis_url == "redis://localhost:6379/0"
+    assert settings.broker_url == settings.result_backend == settings.redis_url
+    assert (settings.whatsapp_template, settings.whatsapp_template_language) == ("qr_template_on_m", "en_US")
+    assert settings.whatsapp_api_url == DEFAULT_WHATSAPP_API_URL
+    assert settings.twilio_api_url == "https://api.twilio.com"
+    assert settings.database.endswith("/data/keryu.db") and settings.database.startswith("sqlite:///")
+    assert (settings.camera, settings.decoder, settings.scan_cooldown) == ("auto", "auto", 30.0)
+    assert (settings.led_green_pin, settings.led_red_pin, settings.buzzer_pin) == (17, 27, 22)
+    assert (settings.web_host, settings.web_port, settings.public_url) == ("0.0.0.0", 8080, "http://keryu.local")
+    assert settings.location  # the host name
+
+
+def test_seed_names_and_celery_urls_are_read(monkeypatch):
+    monkeypatch.setenv("WHATSAPP_PHONE_NUMBER_ID", "123")
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:7000/1")
+    monkeypatch.setenv("KERYU_DATABASE_URL", "postgresql+psycopg://k@db/keryu")
+    settings = load_settings()
+    assert settings.whatsapp_phone_number_id == "123"
+    assert settings.broker_url == "redis://127.0.0.1:7000/1"
+    assert settings.database == "postgresql+psycopg://k@db/keryu"
+
+
+def test_env_files_are_read_and_the_process_environment_wins(monkeypatch, tmp_path: Path):
+    device, checkout = tmp_path / "keryu.env", tmp_path / ".env"
+    device.write_text("KERYU_LOCATION=Device gate\nKERYU_WEB_PORT=80\nKERYU_SCAN_COOLDOWN=5\n")
+    checkout.write_text("KERYU_WEB_PORT=8081\n")
+    monkeypatch.setattr(Settings, "model_config", {**Settings.model_config, "env_file": (device, checkout)})
+    monkeypatch.setenv("KERYU_SCAN_COOLDOWN", "12")
+    settings = load_settings()
+    assert settings.location == "Device gate"
+    assert settings.web_port == 8081  # the checkout's .env over the device file
+    assert settings.scan_cooldown == 12.0  # the environment over both
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("KERYU_WEB_PORT", "eighty", "valid integer"),
+        ("KERYU_WEB_PORT", "70000", "less than or equal to 65535"),
+        ("KERYU_CAMERA", "webcam", "auto, none, picamera2"),
+        ("KERYU_DECODER", "tesseract", "auto"),
+        ("KERYU_LED_GREEN_PIN", "41", "less than or equal to 27"),
+        ("KERYU_SCAN_COOLDOWN", "-1", "greater than or equal to 0"),
+        ("WHATSAPP_API_URL", "graph.facebook.com", "http:// or https://"),
+        ("REDIS_URL", "localhost:6379", "redis://"),
+        ("KERYU_TIMEZONE", "Mars/Olympus", "IANA time zone"),
+    ],
+)
+def test_a_wrong_value_is_one_sentence_naming_the_variable(monkeypatch, variable, value, words):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(variable + " ") and words in message and "\n" not in message
+
