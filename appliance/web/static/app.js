@@ -25,8 +25,10 @@
         el.className = "badge " + alarm.notification_status.toLowerCase();
       } else if (field === "channel") {
         el.textContent = CHANNELS[alarm.channel] || "";
-      } else if (field === "created_at") {
-        el.textContent = shownTime(alarm.created_at);
+      } else if (field === "created_at" || field === "last_attempt") {
+        el.textContent = shownTime(alarm[field]);
+      } else if (field === "message_id") {
+        el.textContent = alarm.whatsapp_message_id || alarm.message_sid || "";
       } else if (field === "subject_name") {
         el.textContent = alarm.subject_name;
         if (alarm.is_test) {
