@@ -1,0 +1,45 @@
+#!/bin/bash -e
+# Build the Keryu kiosk SD image: keryu-<version>-arm64.img.xz and its .sha256 in image/out/.
+#
+#   image/build.sh            # full build (as root, on Debian; about 15 min on 2 cores)
+#   image/build.sh --no-xz    # leave the raw .img (what CI and image/test-boot.sh use)
+#
+# Like pi-gen, the image is data (packages/*.list, files/, ../systemd/) applied by short
+# numbered steps in steps/. No loop devices and no mounts of the image: the root file system
+# is a directory made by mmdebstrap (arm64 code runs under qemu-user binfmt), turned into
+# ext4 by `mke2fs -d`, the boot partition is filled by mtools, and sfdisk + dd assemble them.
+# The Debian base (the slow part) is cached in out/base and rebuilt only when its inputs change.
+set -o pipefail
+
+IMAGE_DIR=$(cd "$(dirname "$0")" && pwd)
+REPO_DIR=$(dirname "$IMAGE_DIR")
+OUT="${KERYU_IMAGE_OUT:-$IMAGE_DIR/out}"
+XZ=1
+for arg in "$@"; do
+    case "$arg" in
+        --no-xz) XZ=0 ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        *) echo "build.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+# shellcheck source=image/config
+. "$IMAGE_DIR/config"
+VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$REPO_DIR/pyproject.toml" | head -n1)
+export IMAGE_DIR REPO_DIR OUT XZ VERSION SUITE MIRROR COMPONENTS ARCH BOOT_LABEL ROOT_LABEL \
+    BOOT_SIZE_MIB ROOT_HEADROOM_MIB HOSTNAME TARGET_PYTHON
+export BASE="$OUT/base" ROOTFS="$OUT/rootfs" WHEELHOUSE="$OUT/wheelhouse"
+export IMAGE_NAME="keryu-$VERSION-$ARCH"
+
+if [ "$(id -u)" != 0 ]; then
+    echo "build.sh: run as root (mmdebstrap --mode=root and device files in the root file system need it)" >&2
+    exit 1
+fi
+mkdir -p "$OUT"
+
+started=$(date +%s)
+for step in "$IMAGE_DIR"/steps/[0-9][0-9]-*.sh; do
+    echo "==> $(basename "$step") ($(( $(date +%s) - started )) s)"
+    bash -e "$step"
+done
+echo "==> done in $(( $(date +%s) - started )) s:" "$OUT/$IMAGE_NAME".img*

@@ -1,0 +1,51 @@
+#!/bin/bash -e
+# The appliance on top of the Debian base: the image's files, the keryu user, the app in
+# /opt/keryu/venv, the systemd units from ../systemd/ (copied, never duplicated), and which
+# services start at boot.
+set -o pipefail
+
+# A fresh copy of the cached base, so this step can be rerun on its own.
+rm -rf "$ROOTFS"
+cp -a --reflink=auto "$BASE" "$ROOTFS"
+rm -f "$ROOTFS"/.keryu-base-*
+
+# Configuration files, as data (files/rootfs mirrors the target's paths).
+cp -a --no-preserve=ownership "$IMAGE_DIR/files/rootfs/." "$ROOTFS/"
+chmod 0755 "$ROOTFS/usr/local/bin/keryu" "$ROOTFS/usr/local/lib/keryu/boot-config"
+install -d -m 0755 "$ROOTFS/etc/keryu"
+install -m 0600 "$ROOTFS/usr/share/keryu/device.env" "$ROOTFS/etc/keryu/keryu.env"
+
+# systemd units: the one copy lives in the repository's systemd/ folder.
+install -m 0644 "$REPO_DIR"/systemd/*.service "$REPO_DIR"/systemd/*.target "$ROOTFS/usr/lib/systemd/system/"
+
+# The unprivileged keryu user and the gpio group (declared in sysusers.d).
+systemd-sysusers --root="$ROOTFS"
+# (ids from the image's own user database, not the build host's)
+chown "$(chroot "$ROOTFS" id -u keryu):$(chroot "$ROOTFS" id -g keryu)" "$ROOTFS/etc/keryu/keryu.env"
+
+# The app: a venv that also sees Debian's python3-libcamera, filled from the host-made
+# wheelhouse without network (arm64 Python runs under qemu here).
+rm -rf "$ROOTFS/tmp/wheelhouse"
+cp -a "$WHEELHOUSE" "$ROOTFS/tmp/wheelhouse"
+chroot "$ROOTFS" /usr/bin/python3 -m venv --system-site-packages /opt/keryu/venv
+chroot "$ROOTFS" /opt/keryu/venv/bin/pip install --quiet --no-index --no-cache-dir \
+    --find-links /tmp/wheelhouse keryu
+rm -rf "$ROOTFS/tmp/wheelhouse"
+chroot "$ROOTFS" /opt/keryu/venv/bin/keryu --version
+install -d -m 0755 "$ROOTFS/usr/share/doc/keryu"
+for doc in appliance.md security.md; do
+    if [ -f "$REPO_DIR/docs/$doc" ]; then install -m 0644 "$REPO_DIR/docs/$doc" "$ROOTFS/usr/share/doc/keryu/"; fi
+done
+
+# Redis for an appliance (files/rootfs/etc/redis/keryu.conf), read last so that it wins.
+grep -q '^include /etc/redis/keryu.conf' "$ROOTFS/etc/redis/redis.conf" ||
+    echo 'include /etc/redis/keryu.conf' >>"$ROOTFS/etc/redis/redis.conf"
+
+# What starts at boot. SSH stays off until the boot partition asks for it.
+systemctl --root="$ROOTFS" enable keryu.target keryu-boot-config.service keryu-growfs.service \
+    keryu-init.service keryu-web.service keryu-scanner.service keryu-worker.service keryu-beat.service \
+    redis-server.service systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
+    avahi-daemon.service
+systemctl --root="$ROOTFS" disable ssh.service ssh.socket 2>/dev/null || true
+systemctl --root="$ROOTFS" set-default multi-user.target
+ln -sf ../run/systemd/resolve/stub-resolv.conf "$ROOTFS/etc/resolv.conf"
