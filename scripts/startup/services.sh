@@ -61,9 +61,24 @@ start_redis() {
 	die "redis-server does not answer on port $port after 10 s; see $LOG_DIR/redis.log"
 }
 
-# has_command CMD: `keryu CMD` exists in this checkout (its --help works).
+# has_command CMD: `keryu CMD` exists in this checkout. Each keryu call costs a Python start
+# (seconds on a Pi), so the command list of one `keryu --help` is read first and kept; a name
+# missing there is still tried with `keryu CMD --help`, so a change of help layout costs time,
+# never a wrongly skipped service.
+declare -A COMMAND_AVAILABLE=()
 has_command() {
-	"$KERYU" "$1" --help >/dev/null 2>&1
+	local cmd=$1
+	if [[ -z ${KERYU_COMMANDS+set} ]]; then
+		KERYU_COMMANDS=$("$KERYU" --help 2>/dev/null | awk '/^    [a-z][-a-z]*( |$)/ {print $1}') || KERYU_COMMANDS=""
+	fi
+	if [[ -z ${COMMAND_AVAILABLE[$cmd]:-} ]]; then
+		if grep -qxF -- "$cmd" <<<"$KERYU_COMMANDS" || "$KERYU" "$cmd" --help >/dev/null 2>&1; then
+			COMMAND_AVAILABLE[$cmd]=yes
+		else
+			COMMAND_AVAILABLE[$cmd]=no
+		fi
+	fi
+	[[ ${COMMAND_AVAILABLE[$cmd]} == yes ]]
 }
 
 # start_service SVC: run `keryu SVC` detached, unless it already runs. setsid makes it the
@@ -100,7 +115,7 @@ start_service() {
 check_started() {
 	local svc pid
 	((${#STARTED[@]})) || return 0
-	sleep "${KERYU_START_GRACE:-3}"
+	sleep "${KERYU_START_GRACE:-2}"
 	for svc in "${STARTED[@]}"; do
 		if pid=$(read_pid "$RUN_DIR/$svc.pid") && is_ours "$pid" "keryu $svc"; then
 			continue
