@@ -28,8 +28,9 @@ chown "$(chroot "$ROOTFS" id -u keryu):$(chroot "$ROOTFS" id -g keryu)" "$ROOTFS
 rm -rf "$ROOTFS/tmp/wheelhouse"
 cp -a "$WHEELHOUSE" "$ROOTFS/tmp/wheelhouse"
 chroot "$ROOTFS" /usr/bin/python3 -m venv --system-site-packages /opt/keryu/venv
+# shellcheck disable=SC2086 # SOURCE_WHEELS is a list of requirement specifiers
 chroot "$ROOTFS" /opt/keryu/venv/bin/pip install --quiet --no-index --no-cache-dir \
-    --find-links /tmp/wheelhouse keryu
+    --find-links /tmp/wheelhouse keryu $SOURCE_WHEELS
 rm -rf "$ROOTFS/tmp/wheelhouse"
 chroot "$ROOTFS" /opt/keryu/venv/bin/keryu --version
 install -d -m 0755 "$ROOTFS/usr/share/doc/keryu"
