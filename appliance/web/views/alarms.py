@@ -131,6 +131,7 @@ async def alarms_page(request: web.Request) -> web.Response:
     context = {
         "alarms": alarms,
         "subjects": subjects,
+        "selected_subject": filters["subject_id"],
         "statuses": list(AlarmStatus),
         "query": dict(request.query),
         "next_query": next_query,

@@ -1,0 +1,208 @@
+"""Admin page benchmark: response times of the dashboard, the alarm list and /api/alarms with
+100,000 alarms in the database, under concurrent load from wrk (Debian's `wrk`), and the web
+process's memory.
+
+Real parts only: a SQLite file filled through the models, a real `keryu web` subprocess, wrk
+on loopback. Requests carry the API bearer token (the pages accept it like a session).
+
+    .venv/bin/python bench/bench_web.py [--alarms 100000] [--duration 10] [--connections 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import requests
+from sqlalchemy import insert
+
+from appliance.config import load_settings
+from appliance.services.auth import set_up_admin
+from appliance.services.kiosk import Kiosk
+from appliance.services.subjects import SubjectInput, add_subject
+from appliance.store.migrate import upgrade
+from appliance.store.models import Alarm, AlarmStatus
+from tests.conftest import ServiceProcess, free_port, wait_until
+
+TOKEN = "bench-token-" + "x" * 20
+STATUS_MIX = [AlarmStatus.DELIVERED] * 70 + [AlarmStatus.SENT] * 25 + [AlarmStatus.FAILED] * 4 + [AlarmStatus.ERROR]
+TARGETS = {
+    "dashboard": "/",
+    "alarm list": "/alarms",
+    "alarm list, FAILED only": "/alarms?status=FAILED",
+    "alarm list, page 1000": "/alarms?before={deep}",
+    "/api/alarms?limit=50": "/api/alarms?limit=50",
+}
+
+
+def fill(kiosk: Kiosk, count: int) -> int:
+    """`count` alarms over the last 90 days for 200 subjects; returns a deep keyset position."""
+    with kiosk.store.session() as session:
+        subjects = [add_subject(session, SubjectInput(f"Subject {i:03d}", "55 1234 5678"))[0] for i in range(200)]
+        ids = [(s.id, s.name) for s in subjects]
+    start = datetime.now(UTC) - timedelta(days=90)
+    step = timedelta(days=90) / count
+    rng = random.Random(7)
+    batch = []
+    with kiosk.store.session() as session:
+        for i in range(count):
+            subject_id, name = ids[rng.randrange(len(ids))]
+            created = start + step * i
+            status = rng.choice(STATUS_MIX)
+            sent = status in (AlarmStatus.SENT, AlarmStatus.DELIVERED)
+            batch.append(
+                {
+                    "subject_id": subject_id,
+                    "subject_name": name,
+                    "card_uuid": None,
+                    "recipient_phone": "+525512345678",
+                    "created_at": created,
+                    "updated_at": created + timedelta(seconds=2),
+                    "location": "Bench gate",
+                    "channel": 1,
+                    "notification_status": status,
+                    "notification_sent": sent,
+                    "notification_attempts": 1,
+                    "last_attempt": created + timedelta(milliseconds=40),
+                    "sent_at": created + timedelta(milliseconds=40) if sent else None,
+                    "whatsapp_message_id": f"wamid.bench{i}" if sent else None,
+                    "notification_error": None if sent else "Meta: (#131026) Message undeliverable",
+                }
+            )
+            if len(batch) == 5000:
+                session.execute(insert(Alarm), batch)
+                batch = []
+        if batch:
+            session.execute(insert(Alarm), batch)
+    return count - 50 * 1000 + 1
+
+
+def rss_mb(pid: int) -> dict[str, float]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = round(int(value.split()[0]) / 1024, 1)
+    return fields
+
+
+def _ms(text: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(url: str, duration: int, connections: int) -> dict[str, float]:
+    output = subprocess.run(
+        [
+            "wrk",
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {TOKEN}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    requests_per_s = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "p50_ms": round(_ms(latency["50"]), 1),
+        "p99_ms": round(_ms(latency["99"]), 1),
+        "req_per_s": round(requests_per_s, 1),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--alarms", type=int, default=100_000)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per page")
+    parser.add_argument("--connections", default="1,16", help="comma-separated wrk connection counts")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    levels = [int(level) for level in args.connections.split(",")]
+    if shutil.which("wrk") is None:
+        print("bench_web: wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
+        return 2
+
+    workdir = Path(tempfile.mkdtemp(prefix="keryu-bench-web-"))
+    port = free_port()
+    env = {
+        "KERYU_DATA_DIR": str(workdir / "data"),
+        "KERYU_WEB_HOST": "127.0.0.1",
+        "KERYU_WEB_PORT": str(port),
+        "KERYU_API_TOKEN": TOKEN,
+        "KERYU_CAMERA": "none",
+        "KERYU_LOCATION": "Bench gate",
+        "REDIS_URL": "redis://127.0.0.1:9/0",
+        "KERYU_LOG_LEVEL": "WARNING",
+    }
+    kiosk = Kiosk.from_settings(load_settings(**env))
+    upgrade(kiosk.store)
+    started = time.perf_counter()
+    deep = fill(kiosk, args.alarms)
+    fill_s = time.perf_counter() - started
+    set_up_admin(kiosk, "bench password")
+    kiosk.close()
+    db_mb = (workdir / "data" / "keryu.db").stat().st_size / 2**20
+
+    web = ServiceProcess("web", {**env, "KERYU_LOG_LEVEL": "INFO"}, workdir, ready_text="serving the admin page")
+    web.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: requests.get(base + "/api/health?self=1", timeout=2).ok, what="keryu web")
+        idle = rss_mb(web.pid)
+        results = {}
+        for connections in levels:
+            for name, path in TARGETS.items():
+                url = base + path.format(deep=deep)
+                assert requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30).status_code == 200
+                results[f"{name} (c={connections})"] = run_wrk(url, args.duration, connections)
+        loaded = rss_mb(web.pid)
+    finally:
+        web.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    report = {
+        "alarms": args.alarms,
+        "database_mb": round(db_mb, 1),
+        "fill_s": round(fill_s, 1),
+        "connections": levels,
+        "duration_s": args.duration,
+        "pages": results,
+        "rss_idle_mb": idle["VmRSS"],
+        "rss_after_load_mb": loaded["VmRSS"],
+        "rss_peak_mb": loaded["VmHWM"],
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(
+        f"{args.alarms} alarms ({report['database_mb']} MiB SQLite), wrk with {args.connections} connections, "
+        f"{args.duration} s per page"
+    )
+    print(f"{'page':36} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'non-2xx':>8}")
+    for name, figures in results.items():
+        print(f"{name:36} {figures['p50_ms']:8} {figures['p99_ms']:8} {figures['req_per_s']:8} {figures['non_2xx']:8}")
+    print(f"web RSS: {idle['VmRSS']} MiB idle, {loaded['VmRSS']} MiB after load, {loaded['VmHWM']} MiB peak")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
