@@ -65,3 +65,21 @@ def test_card_sheet_pdf_prints_only_active_cards_of_active_subjects(kiosk):
         pdf = card_sheet_pdf(session, kiosk.settings.public_url)
     text = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert "Ana López" in text and "Bruno Díaz" not in text
+
+
+def test_cards_fit_the_page_side_by_side_without_overlap():
+    from reportlab.lib.pagesizes import A4
+
+    from appliance.services.card_sheet import CARD_HEIGHT, CARD_WIDTH, CUT_GAP, CUT_MARK, _origin
+
+    corners = [_origin(i) for i in range(CARDS_PER_PAGE)]
+    boxes = [(x, y, x + CARD_WIDTH, y + CARD_HEIGHT) for x, y in corners]
+    reach = CUT_GAP + CUT_MARK  # cut marks stick out this far beyond the outer cards
+    for left, bottom, right, top in boxes:
+        assert left - reach >= 0 and bottom - reach >= 0
+        assert right + reach <= A4[0] and top + reach <= A4[1]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            overlap_x = min(a[2], b[2]) - max(a[0], b[0])
+            overlap_y = min(a[3], b[3]) - max(a[1], b[1])
+            assert overlap_x <= 1e-6 or overlap_y <= 1e-6
