@@ -248,3 +248,52 @@ def test_bad_input_is_one_clear_error(
     assert message in result.stderr, output(result)
     assert "Traceback" not in result.stderr
     assert processes_of(kiosk_dir) == []
+
+
+def load_env_line(tmp_path: Path, line: str, name: str, preset: str | None) -> str:
+    """What startup.sh's env-file reader makes of one line: the variable's value, or <unset>."""
+    env_file = tmp_path / "test.env"
+    env_file.write_bytes(line.encode() + b"\n")
+    env = {"PATH": os.environ["PATH"]}
+    if preset is not None:
+        env[name] = preset
+    script = (
+        'set -euo pipefail; source "$1"; load_env_file "$2"; '
+        'if [[ -v $3 ]]; then printf "%s" "${!3}"; else printf "<unset>"; fi'
+    )
+    result = subprocess.run(
+        ["bash", "-c", script, "_", REPO / "scripts" / "startup" / "common.sh", env_file, name],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    ("case", "line", "name", "preset", "expected"),
+    [
+        ("plain", "KERYU_LOCATION=Gate", "KERYU_LOCATION", None, "Gate"),
+        ("export prefix", "export KERYU_LOCATION=Front door", "KERYU_LOCATION", None, "Front door"),
+        ("double quotes keep #", 'KERYU_LOCATION="Gate #2"', "KERYU_LOCATION", None, "Gate #2"),
+        ("single quotes", "KERYU_LOCATION='Gate 3'", "KERYU_LOCATION", None, "Gate 3"),
+        ("comment after a value", "KERYU_WEB_PORT=8080   # admin page", "KERYU_WEB_PORT", None, "8080"),
+        ("spaces around =", "KERYU_WEB_PORT = 8081", "KERYU_WEB_PORT", None, "8081"),
+        ("empty value", "WHATSAPP_ACCESS_TOKEN=", "WHATSAPP_ACCESS_TOKEN", None, ""),
+        ("Windows line end", "KERYU_LOCATION=Gate\r", "KERYU_LOCATION", None, "Gate"),
+        ("commented out", "# KERYU_LOCATION=Gate", "KERYU_LOCATION", None, "<unset>"),
+        ("not an assignment", "KERYU_LOCATION Gate", "KERYU_LOCATION", None, "<unset>"),
+        ("no command runs", "KERYU_LOCATION=$(echo run)", "KERYU_LOCATION", None, "$(echo run)"),
+        (
+            "the environment wins",
+            "REDIS_URL=redis://file:6379/0",
+            "REDIS_URL",
+            "redis://env:6379/0",
+            "redis://env:6379/0",
+        ),
+        ("set but empty wins", "REDIS_URL=redis://file:6379/0", "REDIS_URL", "", ""),
+    ],
+)
+def test_env_file_lines(tmp_path: Path, case: str, line: str, name: str, preset: str | None, expected: str) -> None:
+    assert load_env_line(tmp_path, line, name, preset) == expected
