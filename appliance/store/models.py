@@ -122,6 +122,7 @@ class Alarm(Base):
     __tablename__ = "alarms"
     __table_args__ = (
         Index("ix_alarms_status_next_attempt", "notification_status", "next_attempt_at"),
+        Index("ix_alarms_status_id", "notification_status", "id"),  # status filter, newest first
         Index("ix_alarms_subject_created", "subject_id", "created_at"),
     )
 

@@ -91,6 +91,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_alarms_created_at"), ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_alarms_message_sid"), ["message_sid"], unique=False)
         batch_op.create_index("ix_alarms_status_next_attempt", ["notification_status", "next_attempt_at"], unique=False)
+        batch_op.create_index("ix_alarms_status_id", ["notification_status", "id"], unique=False)
         batch_op.create_index("ix_alarms_subject_created", ["subject_id", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_alarms_updated_at"), ["updated_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_alarms_whatsapp_message_id"), ["whatsapp_message_id"], unique=False)
@@ -187,6 +188,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_alarms_updated_at"))
         batch_op.drop_index("ix_alarms_subject_created")
         batch_op.drop_index("ix_alarms_status_next_attempt")
+        batch_op.drop_index("ix_alarms_status_id")
         batch_op.drop_index(batch_op.f("ix_alarms_message_sid"))
         batch_op.drop_index(batch_op.f("ix_alarms_created_at"))
 
