@@ -17,6 +17,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import sdnotify
 
 from appliance.feedback import Feedback, Mood, Signal, make_feedback
@@ -25,7 +26,7 @@ from appliance.scanner.camera import CameraError, Frame, FrameSource, open_camer
 from appliance.scanner.debounce import Debouncer, Verdict
 from appliance.scanner.decode import make_decoder
 from appliance.scanner.gate import ChangeGate
-from appliance.services import scans
+from appliance.services import scan_log, scans
 from appliance.services.kiosk import Kiosk
 from appliance.services.scanner_status import write_scanner_status
 from appliance.services.scans import ScanResult, ScanSource
@@ -178,8 +179,17 @@ class Scanner:
 
     # --- the loop ---------------------------------------------------------------------------
 
+    def warm_up(self) -> None:
+        """Load the decoder and the database path once, so the first card is as quick as the next."""
+        self.decode(np.zeros((720, 1280), np.uint8))
+        try:
+            scan_log.warm_up(self.kiosk)
+        except Exception as exc:  # the database may be busy or down; the first scan will say so
+            logger.warning("Scan path warm-up failed: %s", exc)
+
     def run(self, stop: threading.Event) -> None:
         """Read frames until `stop` is set, keeping the camera open, the heartbeat fresh and systemd told."""
+        self.warm_up()
         attempt, next_open = 0, 0.0
         while not stop.is_set():
             if self.camera is None:
