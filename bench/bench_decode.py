@@ -17,6 +17,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import cv2
+import numpy as np
+import qrcode
 
 from appliance.scanner.decode import DECODERS, decode
 
@@ -33,12 +35,49 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def card_symbol(text: str) -> np.ndarray:
+    """The QR symbol (quiet zone included) at one pixel per module."""
+    code = qrcode.QRCode(border=4, box_size=1, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data(text)
+    code.make(fit=True)
+    return np.where(np.array(code.get_matrix()), 0, 255).astype(np.uint8)
+
+
+def ppm_sweep(decoders: list[str], trials: int = 20) -> None:
+    """Reads against pixels per QR module, for a card URL in a 1280x720 frame with blur, noise and JPEG."""
+    rng = np.random.default_rng(20261125)
+    symbol = card_symbol("http://keryu.local/scan/0b8f3c7e-2d1a-4c5b-9e6f-7a8b9c0d1e2f")
+    modules = symbol.shape[0] - 8
+    print(f"reads per pixels-per-module (card URL, version {(modules - 17) // 4} = {modules} modules; 1280x720,")
+    print(f"blur sigma 0.7 px, noise sigma 4, JPEG q80, {trials} placements each)")
+    steps = [1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 6.0]
+    print(f"{'px/module':>9} " + " ".join(f"{n:>8}" for n in decoders))
+    for ppm in steps:
+        hits = dict.fromkeys(decoders, 0)
+        for _ in range(trials):
+            size = round(symbol.shape[0] * ppm)
+            card = cv2.resize(symbol, (size, size), interpolation=cv2.INTER_AREA)
+            frame = np.full((720, 1280), 150, np.uint8)
+            y, x = int(rng.integers(0, 720 - size)), int(rng.integers(0, 1280 - size))
+            frame[y : y + size, x : x + size] = card
+            frame = cv2.GaussianBlur(frame, (0, 0), 0.7)
+            frame = np.clip(frame + rng.normal(0, 4, frame.shape), 0, 255).astype(np.uint8)
+            frame = cv2.imdecode(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])[1], cv2.IMREAD_GRAYSCALE)
+            for name in decoders:
+                hits[name] += bool(decode(frame, name))
+        print(f"{ppm:>9.2f} " + " ".join(f"{hits[n]:>4}/{trials:<3}" for n in decoders))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--repeat", type=int, default=5, help="timed passes over the timing frames")
     parser.add_argument("--decoders", default=",".join(DECODERS))
+    parser.add_argument("--ppm-only", action="store_true", help="only the pixels-per-module sweep")
     args = parser.parse_args()
+    if args.ppm_only:
+        ppm_sweep(args.decoders.split(","))
+        return 0
     manifest = args.corpus / "manifest.json"
     if not manifest.exists():
         print(f"corpus not found at {args.corpus}", file=sys.stderr)
@@ -92,6 +131,8 @@ def main() -> int:
             row.append(f"{hits:>3}/{total:<4}")
         label = f"TOTAL {corpus}" + (" (false pos.)" if corpus == "empty" else "")
         print(f"{label:22} " + " ".join(f"{c:>8}" for c in row))
+    print()
+    ppm_sweep(decoders)
     return 0
 
 
