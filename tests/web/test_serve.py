@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from appliance.cli.web import serve
+from appliance.web.serve import serve
 from tests.conftest import free_port, wait_until
 
 
