@@ -1,4 +1,8 @@
-"""Core commands: init, channel, alarms, notify-test, status, worker, beat."""
+"""Core commands: init, channel, alarms, notify-test, status, worker, beat.
+
+Heavier modules (Alembic, the health probes, Celery's worker) are imported by the command that
+needs them, so that every `keryu` call starts quickly on a Pi.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,9 @@ import sys
 
 from appliance.cli.context import CliContext, print_json
 from appliance.services import alarms as alarm_service
-from appliance.services.health import check_health
 from appliance.services.kiosk import Kiosk
 from appliance.services.notify import send_test
 from appliance.services.parameters import CHANNELS, get_channel, set_channel
-from appliance.store.migrate import upgrade
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.store.migrate import upgrade
+
     kiosk = Kiosk.from_settings(ctx.settings)
     try:
         before, after = upgrade(kiosk.store)
@@ -100,6 +104,8 @@ def cmd_notify_test(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.services.health import check_health
+
     report = check_health(Kiosk.from_settings(ctx.settings))
     if args.json:
         print_json(report)
