@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,13 +69,13 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def _postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def _postgres_server() -> Iterator[str]:
     """A throwaway PostgreSQL cluster on a free port; yields a server URL without a database."""
     bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
     if not bins:
         pytest.skip("PostgreSQL server binaries are not installed (apt-get install postgresql)")
     bindir = bins[-1].parent
-    root = tmp_path_factory.mktemp("pg")
+    root = Path(tempfile.mkdtemp(prefix="keryu-pg-"))  # outside pytest's 0700 root: postgres must reach it
     cluster, port = root / "cluster", free_port()
     as_user: list[str] = []
     if os.geteuid() == 0:  # initdb refuses to run as root
@@ -93,6 +94,7 @@ def _postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:
         subprocess.run([*as_user, bindir / "pg_ctl", "-D", cluster, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite"])
