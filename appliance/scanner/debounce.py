@@ -65,6 +65,11 @@ class Debouncer:
         track = self._tracks.setdefault(key, _Track(last_seen=self._clock()))
         track.fired_at = self._clock()
 
+    def seed(self, key: str, fired_ago: float) -> None:
+        """Remember that `key` raised an alarm `fired_ago` seconds ago (e.g. before a restart), out of view."""
+        now = self._clock()
+        self._tracks[key] = _Track(last_seen=now - self.absence, fired_at=now - fired_ago)
+
     def forget(self, key: str) -> None:
         """Drop what is known of `key`, so the next frame showing it starts a new presentation."""
         self._tracks.pop(key, None)

@@ -40,6 +40,7 @@ HEALTH_EVERY = 30.0
 REPROBE_EVERY = 30.0  # `auto` found no camera: look again this often (a camera may be plugged in)
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 STREAMING_WINDOW = 5.0  # a frame within this many seconds means "streaming"
+DB_RETRY_AFTER = 1.0  # after a failed database write, the next scan is tried this much later
 
 
 class Dispatcher:
@@ -138,6 +139,7 @@ class Scanner:
         self._last_frame_mono = float("-inf")
         self._last_payloads: list[str] = []
         self._ready = False
+        self._hold_until = float("-inf")
         self._next_heartbeat = self._next_watchdog = 0.0
 
     # --- the decode-and-act path ------------------------------------------------------------
@@ -154,9 +156,12 @@ class Scanner:
 
     def act(self, payloads: list[str]) -> list[ScanResult]:
         """Record each presentation that starts now, give its feedback, queue accepted alarms."""
+        if self.kiosk.clock.monotonic() < self._hold_until:
+            return []  # the database just failed: give it a moment instead of failing every frame
         by_key = {card_key(p): p for p in payloads}
         results = []
-        for presentation in self.debouncer.observe(by_key):
+        started = self.debouncer.observe(by_key)
+        for index, presentation in enumerate(started):
             key = presentation.key
             try:
                 if presentation.verdict is Verdict.REPEAT:
@@ -164,10 +169,12 @@ class Scanner:
                 else:
                     result = scans.record_scan(self.kiosk, by_key[key], ScanSource.CAMERA)
             except Exception:
-                logger.exception("Scan of %s could not be recorded; it is tried again on the next frame", key[:60])
-                self.debouncer.forget(key)
+                logger.exception("Scan of %s could not be recorded; it is tried again in a second", key[:60])
+                for unrecorded in started[index:]:  # so they start again once the database answers
+                    self.debouncer.forget(unrecorded.key)
                 self.feedback.signal(Signal.REJECTED)
-                continue
+                self._hold_until = self.kiosk.clock.monotonic() + DB_RETRY_AFTER
+                break
             if result.accepted:
                 self.debouncer.fired(key)
                 self.feedback.signal(Signal.ACCEPTED)
@@ -184,8 +191,14 @@ class Scanner:
         self.decode(np.zeros((720, 1280), np.uint8))
         try:
             scan_log.warm_up(self.kiosk)
+            cooling = scan_log.recent_camera_alarms(self.kiosk, self.debouncer.cooldown)
         except Exception as exc:  # the database may be busy or down; the first scan will say so
             logger.warning("Scan path warm-up failed: %s", exc)
+            return
+        for card_uuid, seconds_ago in cooling.items():
+            self.debouncer.seed(card_uuid, seconds_ago)
+        if cooling:
+            logger.info("%d cards alarmed in the last %g s keep their cooldown", len(cooling), self.debouncer.cooldown)
 
     def run(self, stop: threading.Event) -> None:
         """Read frames until `stop` is set, keeping the camera open, the heartbeat fresh and systemd told."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -55,6 +55,32 @@ def scan_counts(kiosk: Kiosk, *, since: datetime | None = None) -> dict[str, int
     with kiosk.store.read() as session:
         found = dict(session.execute(query).all())
     return {outcome.value: int(found.get(outcome.value, 0)) for outcome in ScanOutcome}
+
+
+def recent_camera_alarms(kiosk: Kiosk, within_seconds: float) -> dict[str, float]:
+    """Cards that raised an alarm from a camera in the last `within_seconds`: card UUID -> seconds ago.
+
+    A restarted scanner starts their cooldown from there, so a card still held to the camera
+    does not raise a second alarm because the process was restarted.
+    """
+    now = kiosk.clock.now()
+    query = (
+        select(ScanEvent.card_uuid, func.max(ScanEvent.created_at))
+        .where(
+            ScanEvent.outcome == ScanOutcome.ACCEPTED.value,
+            ScanEvent.source == "camera",
+            ScanEvent.created_at >= now - timedelta(seconds=within_seconds),
+            ScanEvent.card_uuid.is_not(None),
+        )
+        .group_by(ScanEvent.card_uuid)
+    )
+    with kiosk.store.read() as session:
+        rows = session.execute(query).all()
+    found = {}
+    for card_uuid, created_at in rows:
+        moment = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+        found[card_uuid] = max(0.0, (now - moment).total_seconds())
+    return found
 
 
 def warm_up(kiosk: Kiosk) -> None:

@@ -75,6 +75,17 @@ def test_dir_camera_never_reads_a_file_half_written(tmp_path):
     assert got == [("card.png", 7)]
 
 
+def test_dir_camera_reads_again_a_file_that_was_unreadable_and_then_grew(tmp_path):
+    camera = DirCamera(tmp_path, settle=0.02)
+    whole = png_bytes(9, (320, 240))
+    target = write(tmp_path / "slow.png", whole[:200], age=5)  # a writer that paused for seconds
+    assert camera.read(0.2) is None  # read, not an image yet
+    with target.open("ab") as out:
+        out.write(whole[200:])
+    assert frames(camera) == [("slow.png", 9)]
+    assert camera.read(0.1) is None  # and only once
+
+
 def test_dir_camera_waits_for_a_temporary_name_to_be_renamed(tmp_path):
     camera = DirCamera(tmp_path, settle=0.02)
     write(tmp_path / "card.png.tmp", png_bytes(5), age=10)

@@ -122,3 +122,13 @@ def test_a_flood_of_codes_never_forgets_a_cooling_card(clock):
     clock.t += 3
     assert d.observe([A]) == [Presentation(A, Verdict.REPEAT)]
     assert len(d._tracks) <= MAX_TRACKED
+
+
+def test_a_seeded_card_is_out_of_view_and_cooling(clock):
+    d = Debouncer(cooldown=30, clock=clock)
+    d.seed(A, fired_ago=10)
+    assert d.observe([A]) == [Presentation(A, Verdict.REPEAT)]
+    clock.t += 3
+    assert d.observe([A]) == [Presentation(A, Verdict.REPEAT)]  # 13 s after its alarm
+    clock.t += 20
+    assert d.observe([A]) == [Presentation(A, Verdict.NEW)]  # 33 s after

@@ -265,3 +265,41 @@ def test_the_heartbeat_tells_health_what_the_scanner_does(kiosk, feedback, clock
     data = json.loads((kiosk.settings.data_dir / "scanner_heartbeat.json").read_text())
     assert data["pid"] == os.getpid()
     scanner.close()
+
+
+def test_a_restarted_scanner_keeps_the_cooldown_of_a_card_still_in_view(kiosk, feedback, clock):
+    uuid = add_card(kiosk)
+    card = card_frame(uuid)
+    first = Scanner(kiosk, feedback, camera_spec="none")
+    first.warm_up()
+    show(first, clock, card, seconds=1)
+    first.close()
+    clock.advance(5)  # systemd restarts the scanner; the child still holds the card up
+    second = Scanner(kiosk, feedback, camera_spec="none")
+    second.warm_up()
+    show(second, clock, card, seconds=3)
+    clock.advance(30)
+    show(second, clock, card, seconds=1)
+    second.close()
+    assert [o for o, _ in events(kiosk)] == ["accepted", "duplicate", "accepted"]
+    assert len(alarms(kiosk)) == 2
+
+
+def test_a_database_failure_is_red_and_the_card_is_recorded_once_it_answers(kiosk, feedback, clock, pins):
+    import sqlite3
+
+    uuid = add_card(kiosk)
+    database = kiosk.settings.database.removeprefix("sqlite:///")
+    with sqlite3.connect(database) as db:  # the scan path's table vanishes: every write fails
+        db.execute("ALTER TABLE scan_events RENAME TO scan_events_away")
+    scanner = Scanner(kiosk, feedback, camera_spec="none")
+    card = card_frame(uuid)
+    assert show(scanner, clock, card, seconds=2) == []  # tried once a second, never crashing
+    assert alarms(kiosk) == []  # the alarm was rolled back with its scan event
+    with sqlite3.connect(database) as db:
+        db.execute("ALTER TABLE scan_events_away RENAME TO scan_events")
+    results = show(scanner, clock, card, seconds=2)
+    scanner.close()
+    assert [str(r.outcome) for r in results] == ["accepted"]
+    assert len(alarms(kiosk)) == 1
+    wait_until(lambda: [s.state for s in pins.pin(RED).states].count(True) >= 3)

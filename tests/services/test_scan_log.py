@@ -72,3 +72,21 @@ def test_scan_counts_since_a_moment(kiosk, card):
 def test_warm_up_reads_without_recording_anything(kiosk):
     warm_up(kiosk)
     assert recent_scans(kiosk) == []
+
+
+def test_recent_camera_alarms_are_the_cards_still_cooling(kiosk, card):
+    from appliance.services.scan_log import recent_camera_alarms
+
+    record_scan(kiosk, card, ScanSource.CAMERA)
+    kiosk.clock.advance(12)
+    record_scan(kiosk, "4f2a9b1c-8d3e-4f5a-b6c7-d8e9f0a1b2c3", ScanSource.CAMERA)  # unknown: no alarm
+    assert recent_camera_alarms(kiosk, 30) == {card: 12.0}
+    assert recent_camera_alarms(kiosk, 10) == {}
+
+
+def test_alarms_from_the_web_or_files_do_not_start_a_camera_cooldown(kiosk, card):
+    from appliance.services.scan_log import recent_camera_alarms
+
+    record_scan(kiosk, card, ScanSource.WEB)
+    record_scan(kiosk, card, ScanSource.FILE)
+    assert recent_camera_alarms(kiosk, 30) == {}

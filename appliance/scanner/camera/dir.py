@@ -66,6 +66,7 @@ class DirCamera:
         self.settle = settle
         self._done: set[str] = existing
         self._pending: dict[str, tuple[int, int, float]] = {}  # name -> (size, mtime_ns, first seen)
+        self._unreadable: dict[str, tuple[int, int]] = {}  # name -> (size, mtime_ns) when it failed to load
         if existing:
             logger.info("%d files already in %s are not frames; new files are", len(existing), self.path)
 
@@ -77,7 +78,9 @@ class DirCamera:
                 self._done.add(name)
                 image = load_image(self.path / name)
                 if image is not None:
+                    self._unreadable.pop(name, None)
                     return Frame(image, name, time.monotonic())
+                self._remember_unreadable(name)
                 continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -93,6 +96,7 @@ class DirCamera:
         self._done &= entries.keys()  # a name deleted and written again is a new frame
         for gone in self._pending.keys() - entries.keys():
             del self._pending[gone]
+        self._retry_grown(entries)
         now = time.monotonic()
         for name in sorted(entries.keys() - self._done):
             try:
@@ -111,6 +115,29 @@ class DirCamera:
             self._pending.pop(name, None)
             return name
         return None
+
+    def _remember_unreadable(self, name: str) -> None:
+        """A file that failed to load may still be growing (a slow writer): note how it looked."""
+        try:
+            stat = (self.path / name).stat()
+        except OSError:
+            return
+        self._unreadable[name] = (stat.st_size, stat.st_mtime_ns)
+
+    def _retry_grown(self, entries: dict[str, os.DirEntry]) -> None:
+        """An unreadable file that has changed since is read again once it settles."""
+        for name, signature in list(self._unreadable.items()):
+            entry = entries.get(name)
+            if entry is None:
+                del self._unreadable[name]
+                continue
+            try:
+                stat = entry.stat()
+            except OSError:
+                continue
+            if (stat.st_size, stat.st_mtime_ns) != signature:
+                del self._unreadable[name]
+                self._done.discard(name)
 
     def close(self) -> None:
         self._pending.clear()
