@@ -181,7 +181,7 @@ cmd_test() {
 	say "lint-imports (layers contract from pyproject.toml)"
 	.venv/bin/lint-imports || imports_rc=$?
 	say "pytest $*"
-	.venv/bin/pytest -ra --junitxml=test-artifacts/junit.xml "$@" || pytest_rc=$?
+	.venv/bin/pytest -ra --durations=15 --junitxml=test-artifacts/junit.xml "$@" || pytest_rc=$?
 	((pytest_rc == 5)) && warn "pytest collected no tests; that counts as a failure"
 	say "summary: ruff $ruff_rc, lint-imports $imports_rc, pytest $pytest_rc (0 = passed; JUnit XML in test-artifacts/junit.xml)"
 	((ruff_rc == 0 && imports_rc == 0 && pytest_rc == 0))

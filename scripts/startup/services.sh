@@ -9,8 +9,13 @@ KERYU=.venv/bin/keryu
 # redis_local_port: print the port of REDIS_URL when it names this machine, fail otherwise.
 redis_local_port() {
 	local url=${REDIS_URL:-redis://localhost:6379/0}
-	[[ $url =~ ^redis://([^@/]*@)?(localhost|127\.0\.0\.1|\[::1\])(:([0-9]+))?(/.*)?$ ]] || return 1
+	[[ $url =~ ^redis://([^@/]*@)?(localhost|127\.0\.0\.1)(:([0-9]+))?(/.*)?$ ]] || return 1
 	printf '%s\n' "${BASH_REMATCH[4]:-6379}"
+}
+
+# redis_password: the password in REDIS_URL (redis://:PASSWORD@host...), if any.
+redis_password() {
+	[[ ${REDIS_URL:-} =~ ^redis://[^:@/]*:([^@/]*)@ ]] && printf '%s\n' "${BASH_REMATCH[1]}"
 }
 
 # redis_answers PORT: a Redis server answers PING on 127.0.0.1:PORT (+PONG, or an error such
@@ -27,9 +32,9 @@ redis_answers() {
 # start_redis: when REDIS_URL is local and nothing answers, run redis-server bound to 127.0.0.1,
 # its data and pid file under KERYU_DATA_DIR, so that `./startup.sh stop` can stop it again.
 start_redis() {
-	local port pid
+	local port pid password
 	if ! port=$(redis_local_port); then
-		say "Redis: REDIS_URL points to another machine; not starting one here"
+		say "Redis: REDIS_URL is not redis://localhost or 127.0.0.1; not starting one here"
 		return 0
 	fi
 	if pid=$(read_pid "$RUN_DIR/redis.pid") && is_ours "$pid" redis-server && redis_answers "$port"; then
@@ -51,9 +56,11 @@ start_redis() {
 	mkdir -p "$KERYU_DATA_DIR/redis"
 	say "Redis: starting redis-server on 127.0.0.1:$port (log $LOG_DIR/redis.log)"
 	# shellcheck disable=SC2094 # redis-server writes its log itself once daemonized; early errors go there too
-	redis-server --port "$port" --bind 127.0.0.1 --daemonize yes \
+	# The configuration comes on stdin ("-") so that a password never shows in `ps`.
+	redis-server - --port "$port" --bind 127.0.0.1 --daemonize yes \
 		--pidfile "$RUN_DIR/redis.pid" --logfile "$LOG_DIR/redis.log" --dir "$KERYU_DATA_DIR/redis" \
-		</dev/null >>"$LOG_DIR/redis.log" 2>&1 9>&- || die "redis-server failed to start; see $LOG_DIR/redis.log"
+		< <(if password=$(redis_password); then printf 'requirepass "%s"\n' "$password"; fi) \
+		>>"$LOG_DIR/redis.log" 2>&1 9>&- || die "redis-server failed to start; see $LOG_DIR/redis.log"
 	for _ in {1..50}; do
 		redis_answers "$port" && return 0
 		sleep 0.2
@@ -102,6 +109,10 @@ start_service() {
 		warn "web: port ${KERYU_WEB_PORT:-8080} is already in use; set KERYU_WEB_PORT to a free port"
 		STARTUP_FAILED+=("web")
 		return 0
+	fi
+	# Logs grow while the kiosk runs; one older generation is kept past 10 MB.
+	if [[ -f $log ]] && (($(stat -c %s "$log") > 10485760)); then
+		mv -f "$log" "$log.1"
 	fi
 	printf '\n=== %s startup.sh: keryu %s ===\n' "$(date -Is)" "$svc" >>"$log"
 	setsid "$KERYU" "$svc" </dev/null >>"$log" 2>&1 9>&- &
