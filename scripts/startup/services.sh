@@ -76,7 +76,13 @@ declare -A COMMAND_AVAILABLE=()
 has_command() {
 	local cmd=$1
 	if [[ -z ${KERYU_COMMANDS+set} ]]; then
-		KERYU_COMMANDS=$("$KERYU" --help 2>/dev/null | awk '/^    [a-z][-a-z]*( |$)/ {print $1}') || KERYU_COMMANDS=""
+		local help
+		if help=$("$KERYU" --help 2>&1); then
+			KERYU_COMMANDS=$(awk '/^    [a-z][-a-z]*( |$)/ {print $1}' <<<"$help")
+		else
+			KERYU_COMMANDS=""
+			warn "\`keryu --help\` fails (${help##*$'\n'}); every service that needs it is skipped"
+		fi
 	fi
 	if [[ -z ${COMMAND_AVAILABLE[$cmd]:-} ]]; then
 		if grep -qxF -- "$cmd" <<<"$KERYU_COMMANDS" || "$KERYU" "$cmd" --help >/dev/null 2>&1; then
