@@ -5,8 +5,9 @@
 # Packages the kiosk runs with: the Celery broker and the zbar library behind pyzbar.
 RUN_PACKAGES=(redis-server libzbar0)
 # What the test suite adds: a throwaway PostgreSQL cluster, the browser for the admin-page
-# tests, an HTTP load generator for the benchmarks.
-TEST_PACKAGES=(postgresql chromium wrk)
+# tests and a font for it to lay text out with (chromium does not depend on one), an HTTP load
+# generator for the benchmarks.
+TEST_PACKAGES=(postgresql chromium fonts-dejavu-core wrk)
 
 # pick_python: the interpreter for the venv (PYTHON overrides), which must be 3.11 or newer.
 pick_python() {
