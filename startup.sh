@@ -70,7 +70,7 @@ choose_hardware() {
 		mkdir -p "$KERYU_DATA_DIR/inbox"
 		say "no camera found (no /dev/video*, no Pi camera): using KERYU_CAMERA=$KERYU_CAMERA; image files put there are scanned"
 	fi
-	if [[ -z ${GPIOZERO_PIN_FACTORY:-} ]] && ! grep -qs 'Raspberry Pi' /proc/device-tree/model; then
+	if [[ -z ${GPIOZERO_PIN_FACTORY:-} ]] && ! on_raspberry_pi; then
 		export GPIOZERO_PIN_FACTORY=mock
 		say "not a Raspberry Pi: using GPIOZERO_PIN_FACTORY=mock (LED and buzzer are simulated)"
 	fi

@@ -33,6 +33,8 @@ ensure_system_packages() {
 	[[ $mode == test ]] && wanted+=("${TEST_PACKAGES[@]}")
 	# The venv needs ensurepip, which Debian ships apart from its python3.
 	"$py" -c 'import ensurepip, venv' 2>/dev/null || wanted+=(python3-venv)
+	# The Pi camera's Python bindings come from Debian, where the release has them.
+	on_raspberry_pi && apt-cache show python3-libcamera >/dev/null 2>&1 && wanted+=(python3-libcamera)
 	# systemd-analyze checks the unit files in the tests.
 	[[ $mode == test ]] && ! command -v systemd-analyze >/dev/null && wanted+=(systemd)
 	if ! command -v dpkg-query >/dev/null; then
@@ -52,26 +54,54 @@ ensure_system_packages() {
 	fi
 }
 
-# ensure_venv MODE PYTHON: .venv with keryu installed editable (with the test extras for MODE test).
+# on_raspberry_pi: this machine is a Raspberry Pi (its device tree says so).
+on_raspberry_pi() {
+	grep -qs 'Raspberry Pi' /proc/device-tree/model
+}
+
+# wanted_extras MODE: the pyproject extras MODE needs, comma-separated, "-" for none.
+wanted_extras() {
+	local extras=()
+	[[ $1 == test ]] && extras+=(test)
+	on_raspberry_pi && extras+=(pi)
+	((${#extras[@]})) || extras=(-)
+	(
+		IFS=,
+		printf '%s\n' "${extras[*]}"
+	)
+}
+
+# extras_cover HAVE WANT: every extra of WANT was installed with HAVE.
+extras_cover() {
+	local item
+	for item in ${2//,/ }; do
+		[[ $item == - || ",$1," == *",$item,"* ]] || return 1
+	done
+}
+
+# ensure_venv MODE PYTHON: .venv with keryu installed editable, with the extras MODE needs.
 # A stamp in .venv holds the hash of pyproject.toml and the extras it was installed with, so an
 # unchanged checkout starts in seconds.
 ensure_venv() {
-	local mode=$1 py=$2 stamp=.venv/.keryu-install-stamp want have_hash have_mode spec=.
+	local mode=$1 py=$2 stamp=.venv/.keryu-install-stamp want extras have_hash have_extras spec=. venv_flags=()
 	want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+	extras=$(wanted_extras "$mode")
+	# On a Pi the camera stack (python3-libcamera) is a Debian package: the venv must see it.
+	on_raspberry_pi && venv_flags+=(--system-site-packages)
 	if ! .venv/bin/python -c 'import sys' 2>/dev/null; then
 		say "creating the virtual environment .venv with $("$py" --version 2>&1)"
-		"$py" -m venv --clear .venv || die "could not create .venv (on Debian: apt-get install python3-venv)"
+		"$py" -m venv --clear "${venv_flags[@]}" .venv || die "could not create .venv (on Debian: apt-get install python3-venv)"
 	fi
-	if [[ -r $stamp ]] && read -r have_hash have_mode <"$stamp" && [[ $have_hash == "$want" && -x .venv/bin/keryu ]] &&
-		[[ $have_mode == test || $have_mode == "$mode" ]]; then
+	if [[ -r $stamp ]] && read -r have_hash have_extras <"$stamp" && [[ $have_hash == "$want" && -x .venv/bin/keryu ]] &&
+		extras_cover "$have_extras" "$extras"; then
 		say ".venv is up to date with pyproject.toml"
 		return 0
 	fi
-	[[ $mode == test ]] && spec='.[test]'
+	[[ $extras != - ]] && spec=".[$extras]"
 	say "installing keryu into .venv (pip install -e '$spec'; the first time takes a few minutes)"
 	.venv/bin/python -m pip install --disable-pip-version-check --progress-bar off -e "$spec" ||
 		die "pip install failed; see the messages above"
-	printf '%s %s\n' "$want" "$mode" >"$stamp"
+	printf '%s %s\n' "$want" "$extras" >"$stamp"
 }
 
 # install_everything MODE: system packages, then the venv; KERYU_SKIP_INSTALL=1 only checks the venv.
