@@ -22,7 +22,7 @@ import sdnotify
 
 from appliance.feedback import Feedback, Mood, Signal, make_feedback
 from appliance.payload import ForeignPayload, parse_payload
-from appliance.scanner.camera import CameraError, Frame, FrameSource, open_camera
+from appliance.scanner.camera import Frame, FrameSource, open_camera
 from appliance.scanner.debounce import Debouncer, Verdict
 from appliance.scanner.decode import make_decoder
 from appliance.scanner.gate import ChangeGate
@@ -140,6 +140,7 @@ class Scanner:
         self._last_payloads: list[str] = []
         self._ready = False
         self._hold_until = float("-inf")
+        self._attempt, self._next_open = 0, 0.0
         self._next_heartbeat = self._next_watchdog = 0.0
 
     # --- the decode-and-act path ------------------------------------------------------------
@@ -203,47 +204,59 @@ class Scanner:
     def run(self, stop: threading.Event) -> None:
         """Read frames until `stop` is set, keeping the camera open, the heartbeat fresh and systemd told."""
         self.warm_up()
-        attempt, next_open = 0, 0.0
         while not stop.is_set():
-            if self.camera is None:
-                if time.monotonic() >= next_open:
-                    attempt = 0 if self._open_camera() else attempt + 1
-                    next_open = time.monotonic() + (
-                        REPROBE_EVERY if self.camera else BACKOFF[min(attempt, len(BACKOFF)) - 1]
-                    )
-                else:
-                    stop.wait(min(READ_TIMEOUT, next_open - time.monotonic()))
-            elif not self.camera.available and self.camera_spec == "auto" and time.monotonic() >= next_open:
-                self._close_camera()  # look for a camera again
-            else:
-                self._read_once()
+            try:
+                self._turn(stop)
+            except Exception:  # a bug must cost one turn of the loop, never the scanner
+                logger.exception("Scanner loop error; going on")
+                stop.wait(READ_TIMEOUT)
             self._tick()
 
-    def _open_camera(self) -> bool:
+    def _turn(self, stop: threading.Event) -> None:
+        """One turn: open the camera when due, or read and handle one frame."""
+        now = time.monotonic()
+        if self.camera is None:
+            if now >= self._next_open:
+                self._open_camera()
+            else:
+                stop.wait(min(READ_TIMEOUT, self._next_open - now))
+        elif not self.camera.available and self.camera_spec == "auto" and now >= self._next_open:
+            self._close_camera()  # look for a camera again
+        else:
+            self._read_once()
+
+    def _open_camera(self) -> None:
         try:
             self.camera = open_camera(self.camera_spec)
-        except CameraError as exc:
-            self._set_state("camera_error", str(exc))
-            return False
+        except Exception as exc:  # CameraError, or a driver's own exception
+            self._camera_failed(str(exc))
+            return
         if self.camera.available:
             self._set_state("watching", self.camera.description)
         else:
             self._set_state("no_camera", self.camera.description)
+            self._next_open = time.monotonic() + REPROBE_EVERY
         logger.info("Camera: %s", self.camera.description)
-        return True
+
+    def _camera_failed(self, reason: str) -> None:
+        """Close the camera and schedule the next try with backoff (reset only once frames flow)."""
+        self._close_camera()
+        self._attempt += 1
+        self._next_open = time.monotonic() + BACKOFF[min(self._attempt, len(BACKOFF)) - 1]
+        self._set_state("camera_error", reason)
 
     def _read_once(self) -> None:
         assert self.camera is not None
         try:
             frame = self.camera.read(READ_TIMEOUT)
-        except CameraError as exc:
-            self._close_camera()
-            self._set_state("camera_error", str(exc))
+        except Exception as exc:  # CameraError, or a driver's own exception
+            self._camera_failed(str(exc))
             return
         if frame is None:
             if self.state == "streaming" and time.monotonic() - self._last_frame_mono > STREAMING_WINDOW:
                 self._set_state("watching", self.camera.description)
             return
+        self._attempt = 0
         if self.state != "streaming":
             self._set_state("streaming", self.camera.description)
         try:

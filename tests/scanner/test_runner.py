@@ -303,3 +303,26 @@ def test_a_database_failure_is_red_and_the_card_is_recorded_once_it_answers(kios
     assert [str(r.outcome) for r in results] == ["accepted"]
     assert len(alarms(kiosk)) == 1
     wait_until(lambda: [s.state for s in pins.pin(RED).states].count(True) >= 3)
+
+
+def test_a_camera_lost_while_running_is_reopened_and_scans_again(kiosk, feedback, tmp_path):
+    import shutil
+
+    uuid = add_card(kiosk)
+    inbox = tmp_path / "inbox"
+    scanner = Scanner(kiosk, feedback, camera_spec=f"dir:{inbox}")
+    stop = threading.Event()
+    loop = threading.Thread(target=scanner.run, args=(stop,))
+    loop.start()
+    try:
+        wait_until(lambda: scanner.state == "watching")
+        shutil.rmtree(inbox)  # the camera goes away under the running loop
+        wait_until(lambda: scanner.state == "camera_error")
+        wait_until(lambda: scanner.state == "watching", timeout=10)  # reopened after a 1 s backoff
+        write_png(inbox / "card.png", qr_image(uuid))
+        wait_until(lambda: alarms(kiosk), timeout=10)
+    finally:
+        stop.set()
+        loop.join(10)
+        scanner.close()
+    assert not loop.is_alive()

@@ -27,6 +27,18 @@ def pi_camera_present() -> bool:
         return False
 
 
+def _continuous_autofocus(camera) -> None:
+    """Cards come 10-40 cm close: let a Camera Module 3 refocus by itself (fixed-focus modules skip this)."""
+    if "AfMode" not in camera.camera_controls:
+        return
+    try:
+        from libcamera import controls
+
+        camera.set_controls({"AfMode": controls.AfModeEnum.Continuous})
+    except Exception as exc:
+        logger.warning("Autofocus could not be switched on: %s", exc)
+
+
 class PiCamera:
     """The Pi camera in a YUV420 video configuration; the Y plane is the grey frame we decode."""
 
@@ -46,6 +58,7 @@ class PiCamera:
             )
             self._camera.configure(config)
             self._camera.start()
+            _continuous_autofocus(self._camera)
         except CameraError:
             raise
         except Exception as exc:
