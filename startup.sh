@@ -109,7 +109,10 @@ health_summary() {
 	mapfile -t wanted < <(running_services)
 	say "waiting up to ${KERYU_HEALTH_WAIT:-30} s for database, redis ${wanted[*]} to report ok"
 	until components_ok database redis "${wanted[@]}"; do
-		((SECONDS < deadline)) || break
+		# Stop waiting at the deadline, or as soon as a service has died.
+		if ((SECONDS >= deadline)) || [[ $(running_services | wc -l) -ne ${#wanted[@]} ]]; then
+			break
+		fi
 		sleep 2
 	done
 	say "health summary (keryu status):"
@@ -123,26 +126,33 @@ admin_url() {
 		host=$(hostname -I 2>/dev/null | awk '{print $1}')
 		host=${host:-$(hostname)}
 	fi
-	say "admin page: http://$host:$port/ (on this machine: http://localhost:$port/)"
+	if running_services | grep -qx web; then
+		say "admin page: http://$host:$port/ (on this machine: http://localhost:$port/)"
+	else
+		say "admin page: not running (would be http://$host:$port/)"
+	fi
 }
 
 cmd_start() {
 	take_lock
 	install_everything run
 	choose_hardware
-	start_redis
+	# init needs no Redis, and checks the configuration: a wrong setting stops here, before
+	# anything has been started.
 	if has_command init; then
 		say "keryu init (create or migrate the database)"
 		"$KERYU" init 9>&- || die "keryu init failed; see the message above"
 	else
 		warn "\`keryu init\` is not available in this checkout yet; database not initialised"
 	fi
+	start_redis
 	local svc
 	for svc in "${SERVICES[@]}"; do
 		start_service "$svc"
 	done
-	check_started
+	check_started "${KERYU_START_GRACE:-2}"
 	health_summary
+	check_started
 	admin_url
 	((${#STARTUP_FAILED[@]} == 0)) || die "did not start: ${STARTUP_FAILED[*]} (logs in $LOG_DIR)"
 }

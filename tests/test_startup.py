@@ -222,11 +222,13 @@ def silent_port() -> Iterator[int]:
 
 
 @pytest.mark.parametrize(
-    ("case", "args", "redis_on_silent_port", "exit_code", "message"),
+    ("case", "args", "settings", "exit_code", "message"),
     [
-        ("unknown command", ["frobnicate"], False, 2, "unknown command frobnicate"),
-        ("extra argument", ["stop", "now"], False, 2, "usage:"),
-        ("Redis port taken", ["start"], True, 1, "is taken by something that is not Redis"),
+        ("unknown command", ["frobnicate"], {}, 2, "unknown command frobnicate"),
+        ("extra argument", ["stop", "now"], {}, 2, "usage:"),
+        ("Redis port taken", ["start"], {"REDIS_URL": "redis://localhost:{silent_port}/0"}, 1, "not Redis"),
+        ("web port taken", ["start"], {"KERYU_WEB_PORT": "{silent_port}"}, 1, "port {silent_port} is already in use"),
+        ("bad setting", ["start"], {"KERYU_DECODER": "fastest"}, 1, "KERYU_DECODER"),
     ],
 )
 def test_bad_input_is_one_clear_error(
@@ -235,19 +237,19 @@ def test_bad_input_is_one_clear_error(
     silent_port: int,
     case: str,
     args: list[str],
-    redis_on_silent_port: bool,
+    settings: dict[str, str],
     exit_code: int,
     message: str,
 ) -> None:
-    if redis_on_silent_port:
-        startup_env["REDIS_URL"] = f"redis://localhost:{silent_port}/0"
+    startup_env.update({name: value.format(silent_port=silent_port) for name, value in settings.items()})
 
     result = run_startup(startup_env, *args)
 
     assert result.returncode == exit_code, output(result)
-    assert message in result.stderr, output(result)
+    assert message.format(silent_port=silent_port) in result.stderr, output(result)
     assert "Traceback" not in result.stderr
-    assert processes_of(kiosk_dir) == []
+    if case != "web port taken":  # the other services started; the fixture stops them
+        assert processes_of(kiosk_dir) == []
 
 
 def load_env_line(tmp_path: Path, line: str, name: str, preset: str | None) -> str:

@@ -128,20 +128,23 @@ start_service() {
 	STARTED+=("$svc")
 }
 
-# check_started: a service that died within its first seconds is reported with its log's tail.
+# check_started [GRACE]: a service started by this run that has died since (after GRACE seconds)
+# is reported with its log's tail and counted as failed; STARTED keeps the live ones.
 check_started() {
-	local svc pid
+	local svc pid alive=()
 	((${#STARTED[@]})) || return 0
-	sleep "${KERYU_START_GRACE:-2}"
+	sleep "${1:-0}"
 	for svc in "${STARTED[@]}"; do
 		if pid=$(read_pid "$RUN_DIR/$svc.pid") && is_ours "$pid" "keryu $svc"; then
+			alive+=("$svc")
 			continue
 		fi
-		warn "$svc exited right after starting; the end of $LOG_DIR/$svc.log:"
+		warn "$svc exited after starting; the end of $LOG_DIR/$svc.log:"
 		tail -n 15 "$LOG_DIR/$svc.log" >&2 || true
 		rm -f "$RUN_DIR/$svc.pid"
 		STARTUP_FAILED+=("$svc")
 	done
+	STARTED=("${alive[@]}")
 }
 
 # stop_all: the services in reverse order, then the Redis startup.sh started (never another one).
