@@ -326,3 +326,31 @@ def test_a_camera_lost_while_running_is_reopened_and_scans_again(kiosk, feedback
         loop.join(10)
         scanner.close()
     assert not loop.is_alive()
+
+
+def test_an_unreachable_redis_and_worker_turn_the_idle_pattern_to_a_red_heartbeat(kiosk, feedback, pins):
+    from appliance.feedback import Mood
+    from appliance.scanner.runner import KioskHealth
+
+    health = KioskHealth(kiosk, feedback, every=60)  # this kiosk's REDIS_URL points at a closed port
+    try:
+        wait_until(lambda: feedback.mood is Mood.DEGRADED, timeout=30)
+        assert health.problems == ["redis", "worker"]
+        wait_until(lambda: [s.state for s in pins.pin(RED).states].count(True) >= 2)
+        assert [s.state for s in pins.pin(GREEN).states] == [False]
+    finally:
+        health.close()
+
+
+@pytest.mark.integration
+def test_a_reachable_kiosk_blinks_green_when_idle(kiosk, feedback, pins, worker):
+    from appliance.feedback import Mood
+    from appliance.scanner.runner import KioskHealth
+
+    health = KioskHealth(kiosk, feedback, every=60)
+    try:
+        wait_until(lambda: feedback.mood is Mood.READY, timeout=30)
+        assert health.problems == []
+        wait_until(lambda: [s.state for s in pins.pin(GREEN).states] == [False, True, False])
+    finally:
+        health.close()
