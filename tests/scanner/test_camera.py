@@ -113,6 +113,14 @@ def test_dir_camera_skips_files_that_are_not_images_and_goes_on(tmp_path):
     assert frames(camera) == [("3-good.png", 4)]
 
 
+def test_dir_camera_ignores_what_is_not_a_regular_file(tmp_path):
+    camera = DirCamera(tmp_path, settle=0.02)
+    (tmp_path / "folder.png").mkdir()
+    os.mkfifo(tmp_path / "pipe.png")  # reading it would block the loop forever
+    write(tmp_path / "zz.png", png_bytes(3), age=5)
+    assert frames(camera) == [("zz.png", 3)]
+
+
 def test_dir_camera_creates_its_folder(tmp_path):
     DirCamera(tmp_path / "inbox" / "new")
     assert (tmp_path / "inbox" / "new").is_dir()

@@ -90,7 +90,7 @@ class DirCamera:
     def _next_ready(self) -> str | None:
         """The first name (in name order) of a new image file that has finished being written."""
         try:
-            entries = {e.name: e for e in os.scandir(self.path) if _is_candidate(e.name)}
+            entries = {e.name: e for e in os.scandir(self.path) if _is_candidate(e.name) and e.is_file()}
         except OSError as exc:
             raise CameraError(f"folder {self.path} cannot be read ({exc.strerror or exc})") from exc
         self._done &= entries.keys()  # a name deleted and written again is a new frame
