@@ -5,6 +5,7 @@ Redis port and web port, leaving no process behind and never signalling a proces
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import signal
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import REPO, free_port, wait_until
+from tests.conftest import KERYU, REPO, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -62,6 +63,15 @@ def processes_of(kiosk_dir: Path) -> list[int]:
     return found
 
 
+def keryu(env: dict[str, str], *args: str) -> str:
+    """Run a keryu command against the started kiosk; its stdout."""
+    result = subprocess.run(
+        [KERYU, *args], env=env, cwd="/", stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, output(result)
+    return result.stdout
+
+
 def pid_in(kiosk_dir: Path, name: str) -> int:
     return int((kiosk_dir / "run" / f"{name}.pid").read_text())
 
@@ -83,10 +93,12 @@ def kiosk_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def startup_env(kiosk_dir: Path) -> Iterator[dict[str, str]]:
-    """The environment of a second kiosk beside anything else on this machine; everything it
-    started is stopped afterwards, and anything left is killed by pid (and fails the test)."""
+def startup_env(kiosk_dir: Path, standin) -> Iterator[dict[str, str]]:
+    """The environment of a second kiosk beside anything else on this machine, its channels
+    pointing at the provider stand-in; everything it started is stopped afterwards, and anything
+    left is killed by pid (and fails the test)."""
     env = dict(os.environ)
+    env.update(standin.env())
     env.update(
         KERYU_DATA_DIR=str(kiosk_dir),
         REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
@@ -96,6 +108,8 @@ def startup_env(kiosk_dir: Path) -> Iterator[dict[str, str]]:
         KERYU_HEALTH_WAIT="20",
         KERYU_STOP_TIMEOUT="20",
     )
+    if list(Path("/dev").glob("video*")):  # a real camera here: the scenario still shows cards to a folder
+        env["KERYU_CAMERA"] = f"dir:{kiosk_dir}/inbox"
     yield env
     run_startup(env, "stop", timeout=120)
     leftovers = processes_of(kiosk_dir)
@@ -120,7 +134,7 @@ def dead_pid() -> int:
 
 
 def test_start_status_restart_stop_leaves_nothing_behind(
-    startup_env: dict[str, str], kiosk_dir: Path, bystander: int
+    startup_env: dict[str, str], kiosk_dir: Path, bystander: int, standin
 ) -> None:
     port = int(startup_env["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
     web_port = int(startup_env["KERYU_WEB_PORT"])
@@ -148,6 +162,13 @@ def test_start_status_restart_stop_leaves_nothing_behind(
     assert redis.Redis.from_url(startup_env["REDIS_URL"]).ping()
     wait_until(lambda: port_open(web_port), what="the admin page to listen")
     assert set(pids.values()) <= set(processes_of(kiosk_dir))
+    # The kiosk it started works end to end: a card shown to the (folder) camera reaches the provider.
+    (kiosk_dir / "inbox").mkdir(exist_ok=True)
+    card = json.loads(keryu(startup_env, "subject", "add", "--name", "Ana Startup", "--phone", "+5215512345678"))
+    keryu(startup_env, "card", "image", card["card_uuid"], "--out", str(kiosk_dir / "inbox" / ".card.png"))
+    os.replace(kiosk_dir / "inbox" / ".card.png", kiosk_dir / "inbox" / "card.png")  # appears whole
+    [send] = standin.wait_for(1, timeout=30)
+    assert send.provider == "meta" and "Ana Startup" in json.dumps(send.body)
 
     again = run_startup(startup_env)
 
