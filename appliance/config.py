@@ -11,7 +11,7 @@ import re
 import socket
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +26,8 @@ DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
 _CAMERA_RE = re.compile(r"^(auto|none|picamera2|opencv:\d+|dir:.+|video:.+)$")
 
 BcmPin = Annotated[int, Field(ge=0, le=27)]
+DecoderName = Literal["auto", "zxing", "pyzbar", "opencv"]
+DECODERS: tuple[str, ...] = get_args(DecoderName)
 
 
 def _env(name: str) -> AliasChoices:
@@ -78,7 +80,7 @@ class Settings(BaseSettings):
     public_url: str = Field("http://keryu.local", validation_alias=_env("KERYU_PUBLIC_URL"))
     web_host: str = Field("0.0.0.0", validation_alias=_env("KERYU_WEB_HOST"))
     web_port: int = Field(8080, ge=1, le=65535, validation_alias=_env("KERYU_WEB_PORT"))
-    decoder: Literal["auto", "zxing", "pyzbar", "opencv"] = Field("auto", validation_alias=_env("KERYU_DECODER"))
+    decoder: DecoderName = Field("auto", validation_alias=_env("KERYU_DECODER"))
     scan_cooldown: float = Field(30.0, ge=0, le=86400, validation_alias=_env("KERYU_SCAN_COOLDOWN"))
     led_green_pin: BcmPin = Field(17, validation_alias=_env("KERYU_LED_GREEN_PIN"))
     led_red_pin: BcmPin = Field(27, validation_alias=_env("KERYU_LED_RED_PIN"))

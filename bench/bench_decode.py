@@ -20,7 +20,8 @@ import cv2
 import numpy as np
 import qrcode
 
-from appliance.scanner.decode import DECODERS, decode
+from appliance.config import DECODERS
+from appliance.scanner.decode import decode
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.cli.context import CliContext, print_json
-from appliance.scanner.decode import DECODERS
+from appliance.config import DECODERS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

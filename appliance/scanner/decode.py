@@ -16,6 +16,8 @@ import cv2
 import numpy as np
 import zxingcpp
 
+from appliance.config import DECODERS
+
 logger = logging.getLogger(__name__)
 
 # Frames larger than this are shrunk before decoding: 1280x720 reads a card at arm's length,
@@ -24,7 +26,6 @@ MAX_DECODE_WIDTH = 1920
 MAX_DECODE_HEIGHT = 1080
 MAX_PAYLOAD_BYTES = 4096  # larger than any QR version 40 code; anything above is garbage
 
-DECODERS = ("auto", "zxing", "pyzbar", "opencv")
 
 # Cards are printed as full-size QR codes (model 2). Leaving Micro QR and rMQR out saves work and
 # stops finder-like patterns on walls and shirts from being "located" as tiny Micro QR symbols.

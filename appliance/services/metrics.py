@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from appliance.services.kiosk import Kiosk
-from appliance.store.models import Alarm, AlarmStatus, ScanEvent
+from appliance.services.scan_log import scan_counts
+from appliance.store.models import Alarm, AlarmStatus
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +38,6 @@ def alarm_counts(session: Session) -> dict[str, int]:
     counts = {str(status): 0 for status in AlarmStatus}
     counts.update({status: count for status, count in rows})
     return counts
-
-
-def scan_counts(session: Session) -> dict[str, int]:
-    """Scan events by outcome (accepted, duplicate, unknown, inactive, foreign)."""
-    rows = session.execute(select(ScanEvent.outcome, func.count()).group_by(ScanEvent.outcome))
-    return {outcome: count for outcome, count in rows}
 
 
 def latency_histogram(session: Session) -> tuple[list[int], int, float]:
@@ -67,8 +62,8 @@ class KioskCollector(Collector):
     def collect(self) -> Iterator:
         with self.kiosk.store.read() as session:
             alarms = alarm_counts(session)
-            scans = scan_counts(session)
             cumulative, _count, total = latency_histogram(session)
+        scans = scan_counts(self.kiosk)  # every outcome, zeros included
         gauge = GaugeMetricFamily("keryu_alarms", "Alarms in the database by notification status.", labels=["status"])
         for status, value in sorted(alarms.items()):
             gauge.add_metric([status], value)

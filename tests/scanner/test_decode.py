@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from appliance.scanner.decode import DECODERS, decode, make_decoder, to_grey
+from appliance.config import DECODERS
+from appliance.scanner.decode import decode, make_decoder, to_grey
 
 CARD = "http://keryu.local/scan/0b8f3c7e-2d1a-4c5b-9e6f-7a8b9c0d1e2f"
 OTHER = "4f2a9b1c-8d3e-4f5a-b6c7-d8e9f0a1b2c3"
