@@ -27,6 +27,7 @@ def register_tasks(app: Celery, kiosk: Kiosk) -> None:
 
     @app.task(name=SEND_TASK, bind=True, max_retries=MAX_TASK_RETRIES, acks_late=True)
     def send_whatsapp_notification(self: Task, alarm_id: int, is_test: bool = False) -> str | None:
+        # `is_test` keeps the seed's signature; the alarm row's own flag is what the message uses.
         result = deliver(kiosk, int(alarm_id))
         if result.retry_in is not None:
             try:
