@@ -248,7 +248,13 @@ def silent_port() -> Iterator[int]:
         ("unknown command", ["frobnicate"], {}, 2, "unknown command frobnicate"),
         ("extra argument", ["stop", "now"], {}, 2, "usage:"),
         ("Redis port taken", ["start"], {"REDIS_URL": "redis://localhost:{silent_port}/0"}, 1, "not Redis"),
-        ("web port taken", ["start"], {"KERYU_WEB_PORT": "{silent_port}"}, 1, "port {silent_port} is already in use"),
+        (
+            "web port taken",
+            ["start"],
+            {"KERYU_WEB_PORT": "{silent_port}", "KERYU_HEALTH_WAIT": "0"},
+            1,
+            "port {silent_port} is already in use",
+        ),
         ("bad setting", ["start"], {"KERYU_DECODER": "fastest"}, 1, "KERYU_DECODER"),
     ],
 )
