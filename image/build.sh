@@ -3,6 +3,7 @@
 #
 #   image/build.sh            # full build (as root, on Debian; about 15 min on 2 cores)
 #   image/build.sh --no-xz    # leave the raw .img (what CI and image/test-boot.sh use)
+#   image/build.sh --steps "10 30 40 50"   # rerun some steps only (while working on them)
 #
 # Like pi-gen, the image is data (packages/*.list, files/, ../systemd/) applied by short
 # numbered steps in steps/. No loop devices and no mounts of the image: the root file system
@@ -15,12 +16,15 @@ IMAGE_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO_DIR=$(dirname "$IMAGE_DIR")
 OUT="${KERYU_IMAGE_OUT:-$IMAGE_DIR/out}"
 XZ=1
-for arg in "$@"; do
-    case "$arg" in
+STEPS=""
+while [ $# -gt 0 ]; do
+    case "$1" in
         --no-xz) XZ=0 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-        *) echo "build.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
+        --steps) STEPS="$2"; shift ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        *) echo "build.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
+    shift
 done
 
 # shellcheck source=image/config
@@ -39,6 +43,8 @@ mkdir -p "$OUT"
 
 started=$(date +%s)
 for step in "$IMAGE_DIR"/steps/[0-9][0-9]-*.sh; do
+    number=$(basename "$step" | cut -c1-2)
+    if [ -n "$STEPS" ] && [[ " $STEPS " != *" $number "* ]]; then continue; fi
     echo "==> $(basename "$step") ($(( $(date +%s) - started )) s)"
     bash -e "$step"
 done

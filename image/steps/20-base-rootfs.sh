@@ -4,7 +4,8 @@
 # package trigger would otherwise rebuild it). Cached: skipped when its inputs are unchanged.
 set -o pipefail
 
-stamp=$(cat "$IMAGE_DIR"/config "$IMAGE_DIR"/packages/*.list "$IMAGE_DIR"/hooks/* "$0" | sha256sum | cut -c1-16)
+stamp=$( (echo "$SUITE $MIRROR $COMPONENTS $ARCH $ROOT_LABEL"; cat "$IMAGE_DIR"/packages/*.list "$IMAGE_DIR"/hooks/* "$0") |
+    sha256sum | cut -c1-16)
 if [ -f "$BASE/.keryu-base-$stamp" ]; then
     echo "base root file system is up to date ($stamp)"
     exit 0

@@ -18,8 +18,9 @@ install -m 0600 "$ROOTFS/usr/share/keryu/device.env" "$ROOTFS/etc/keryu/keryu.en
 # systemd units: the one copy lives in the repository's systemd/ folder.
 install -m 0644 "$REPO_DIR"/systemd/*.service "$REPO_DIR"/systemd/*.target "$ROOTFS/usr/lib/systemd/system/"
 
-# The unprivileged keryu user and the gpio group (declared in sysusers.d).
-systemd-sysusers --root="$ROOTFS"
+# The unprivileged keryu user and the gpio group (declared in sysusers.d), by the image's own
+# systemd-sysusers (it knows the syntax of the image's other sysusers.d files).
+chroot "$ROOTFS" systemd-sysusers
 # (ids from the image's own user database, not the build host's)
 chown "$(chroot "$ROOTFS" id -u keryu):$(chroot "$ROOTFS" id -g keryu)" "$ROOTFS/etc/keryu/keryu.env"
 
@@ -27,12 +28,17 @@ chown "$(chroot "$ROOTFS" id -u keryu):$(chroot "$ROOTFS" id -g keryu)" "$ROOTFS
 # wheelhouse without network (arm64 Python runs under qemu here).
 rm -rf "$ROOTFS/tmp/wheelhouse"
 cp -a "$WHEELHOUSE" "$ROOTFS/tmp/wheelhouse"
-chroot "$ROOTFS" /usr/bin/python3 -m venv --system-site-packages /opt/keryu/venv
+# env -i: the build host's PIP_* settings (indexes, find-links) mean nothing in the image.
+in_root() { chroot "$ROOTFS" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
+in_root /usr/bin/python3 -m venv --system-site-packages /opt/keryu/venv
 # shellcheck disable=SC2086 # SOURCE_WHEELS is a list of requirement specifiers
-chroot "$ROOTFS" /opt/keryu/venv/bin/pip install --quiet --no-index --no-cache-dir \
+in_root /opt/keryu/venv/bin/pip install --quiet --no-index --no-cache-dir --no-compile \
     --find-links /tmp/wheelhouse keryu $SOURCE_WHEELS
 rm -rf "$ROOTFS/tmp/wheelhouse"
-chroot "$ROOTFS" /opt/keryu/venv/bin/keryu --version
+# Bytecode now, on all cores (pip compiles one file at a time; emulated, that is most of this
+# step): the services' file system is read-only, so they could never cache it themselves.
+in_root /opt/keryu/venv/bin/python -m compileall -q -j 0 /opt/keryu/venv/lib >/dev/null
+in_root /opt/keryu/venv/bin/keryu --version
 install -d -m 0755 "$ROOTFS/usr/share/doc/keryu"
 for doc in appliance.md security.md; do
     if [ -f "$REPO_DIR/docs/$doc" ]; then install -m 0644 "$REPO_DIR/docs/$doc" "$ROOTFS/usr/share/doc/keryu/"; fi
