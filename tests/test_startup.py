@@ -326,3 +326,25 @@ def load_env_line(tmp_path: Path, line: str, name: str, preset: str | None) -> s
 )
 def test_env_file_lines(tmp_path: Path, case: str, line: str, name: str, preset: str | None, expected: str) -> None:
     assert load_env_line(tmp_path, line, name, preset) == expected
+
+
+def test_stop_kills_a_service_that_ignores_term(startup_env: dict[str, str], kiosk_dir: Path) -> None:
+    run_dir = kiosk_dir / "run"
+    run_dir.mkdir(parents=True)
+    # A hung worker: our data directory in its environment, "keryu worker" in its command line,
+    # TERM ignored (an ignored signal stays ignored across exec), in its own process group.
+    hung = subprocess.Popen(
+        ["bash", "-c", 'trap "" TERM; exec -a "keryu worker" sleep 600'],
+        env={**startup_env, "PATH": os.environ["PATH"]},
+        start_new_session=True,
+    )
+    wait_until(lambda: "keryu worker" in cmdline(hung.pid), what="the hung worker to exec")
+    (run_dir / "worker.pid").write_text(f"{hung.pid}\n")
+    startup_env["KERYU_STOP_TIMEOUT"] = "1"
+
+    stopped = run_startup(startup_env, "stop")
+
+    assert stopped.returncode == 0, output(stopped)
+    assert "worker did not stop within 1 s; killing it" in stopped.stderr, output(stopped)
+    assert hung.wait(timeout=10) == -signal.SIGKILL
+    assert not (run_dir / "worker.pid").exists()
