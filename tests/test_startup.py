@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -348,3 +349,12 @@ def test_stop_kills_a_service_that_ignores_term(startup_env: dict[str, str], kio
     assert "worker did not stop within 1 s; killing it" in stopped.stderr, output(stopped)
     assert hung.wait(timeout=10) == -signal.SIGKILL
     assert not (run_dir / "worker.pid").exists()
+
+
+@pytest.mark.skipif(
+    shutil.which("shellcheck") is None, reason="shellcheck is not installed (apt-get install shellcheck)"
+)
+def test_the_shell_scripts_pass_shellcheck() -> None:
+    scripts = [STARTUP, *sorted((REPO / "scripts" / "startup").glob("*.sh")), REPO / ".ci" / "run"]
+    result = subprocess.run(["shellcheck", "-x", *map(str, scripts)], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

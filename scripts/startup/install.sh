@@ -6,8 +6,8 @@
 RUN_PACKAGES=(redis-server libzbar0)
 # What the test suite adds: a throwaway PostgreSQL cluster, the browser for the admin-page
 # tests and a font for it to lay text out with (chromium does not depend on one), an HTTP load
-# generator for the benchmarks.
-TEST_PACKAGES=(postgresql chromium fonts-dejavu-core wrk)
+# generator for the benchmarks, and shellcheck for this script.
+TEST_PACKAGES=(postgresql chromium fonts-dejavu-core wrk shellcheck)
 
 # pick_python: the interpreter for the venv (PYTHON overrides), which must be 3.11 or newer.
 pick_python() {
