@@ -58,6 +58,7 @@ def run_beat(settings: Settings) -> int:
     run_dir = settings.data_dir / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     heartbeat = beat_heartbeat_path(kiosk)
+    heartbeat.unlink(missing_ok=True)  # a previous beat's heartbeat must not vouch for this one
 
     @signals.before_task_publish.connect(weak=False)
     def _touch(**_kwargs) -> None:
