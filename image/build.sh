@@ -32,14 +32,17 @@ done
 VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$REPO_DIR/pyproject.toml" | head -n1)
 export IMAGE_DIR REPO_DIR OUT XZ VERSION SUITE MIRROR COMPONENTS ARCH BOOT_LABEL ROOT_LABEL \
     BOOT_SIZE_MIB ROOT_HEADROOM_MIB HOSTNAME TARGET_PYTHON SOURCE_WHEELS
-export BASE="$OUT/base" ROOTFS="$OUT/rootfs" WHEELHOUSE="$OUT/wheelhouse"
+# The slow, rarely changing parts (the Debian base, wheels compiled from source) are kept in
+# KERYU_IMAGE_CACHE (default: out/), so a CI machine can keep them between fresh clones.
+CACHE="${KERYU_IMAGE_CACHE:-$OUT}"
+export CACHE BASE="$CACHE/base" ROOTFS="$OUT/rootfs" WHEELHOUSE="$OUT/wheelhouse"
 export IMAGE_NAME="keryu-$VERSION-$ARCH"
 
 if [ "$(id -u)" != 0 ]; then
     echo "build.sh: run as root (mmdebstrap --mode=root and device files in the root file system need it)" >&2
     exit 1
 fi
-mkdir -p "$OUT"
+mkdir -p "$OUT" "$CACHE"
 
 started=$(date +%s)
 for step in "$IMAGE_DIR"/steps/[0-9][0-9]-*.sh; do

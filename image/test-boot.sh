@@ -131,6 +131,10 @@ alarm_count() { guest keryu alarms --json --limit 50 | python3 -c 'import json,s
 guest_get() {
     guest python3 -c "'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())'" "$1"
 }
+# guest_post URL JSON: an HTTP POST of a JSON body inside the guest
+guest_post() {
+    printf '%s' "$2" | guest python3 -c "'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], sys.stdin.buffer.read(), {\"Content-Type\": \"application/json\"}), timeout=5)'" "$1"
+}
 # standin_sends_to TEXT: how many messages the stand-in accepted whose body mentions TEXT
 standin_sends_to() {
     guest_get "http://127.0.0.1:$STANDIN_PORT/_standin/requests" | python3 -c '
@@ -195,9 +199,13 @@ wait_for 120 "alarm $first delivered to the stand-in" delivered "$first"
 [ "$(standin_sends_to "Ana Prueba")" = 1 ] || fail "the stand-in did not get exactly one message for alarm $first"
 say "ok: alarm $first sent once ($(alarm_field "$first" channel), status $(alarm_field "$first" notification_status))"
 
-# --- Power cut right after the second scan ---------------------------------------------------
-# The provider is unreachable for this one, so the alarm can only be delivered after the reboot.
-guest systemctl stop provider-standin
+# --- Power cut right after the second scan, while its message is being sent ------------------
+# The stand-in holds its answers, so the worker is mid-send when the power goes: the alarm can
+# only be delivered after the reboot, by the kiosk picking up what it was doing.
+for provider in meta twilio; do
+    guest_post "http://127.0.0.1:$STANDIN_PORT/_standin/script" \
+        "{\"provider\": \"$provider\", \"responses\": [{\"hang\": 900}, {\"hang\": 900}, {\"hang\": 900}]}"
+done
 second=$(show_card "Beto Prueba" +5215587654321 | tail -n1)
 [ -n "$second" ] || fail "no alarm for the second card"
 say "alarm $second acknowledged; pulling the power"
