@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import qrcode
+from measure import percentile
 
 from appliance.config import DECODERS
 from appliance.scanner.decode import decode
@@ -29,11 +30,6 @@ DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 def normalise(text: str) -> str:
     """The corpus README's comparison rule: CRLF to LF, trailing whitespace stripped."""
     return text.replace("\r\n", "\n").rstrip()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def card_symbol(text: str) -> np.ndarray:

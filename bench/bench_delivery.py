@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from measure import percentile, rss_mb
 from sqlalchemy import func, select
 
 from appliance.config import load_settings
@@ -28,20 +29,6 @@ from appliance.store.migrate import upgrade
 from appliance.store.models import Alarm
 from tests.conftest import RedisServer, ServiceProcess, free_port, wait_until
 from tests.standins.providers import ProviderStandIn
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def rss_mb(pid: int) -> dict[str, float]:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = round(int(value.split()[0]) / 1024, 1)
-    return fields
 
 
 def sent_count(kiosk: Kiosk) -> int:

@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests
+from measure import rss_mb
 from sqlalchemy import insert
 
 from appliance.config import load_settings
@@ -86,15 +87,6 @@ def fill(kiosk: Kiosk, count: int) -> int:
         if batch:
             session.execute(insert(Alarm), batch)
     return count - 50 * 1000 + 1
-
-
-def rss_mb(pid: int) -> dict[str, float]:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = round(int(value.split()[0]) / 1024, 1)
-    return fields
 
 
 def _ms(text: str) -> float:
