@@ -44,18 +44,20 @@ def claimable(now: datetime):
 
 def claim(session: Session, alarm_id: int, now: datetime, owner: str) -> bool:
     """Move the alarm to PROCESSING for `owner` unless someone else holds it or it is done."""
-    result = session.execute(
-        update(Alarm)
-        .where(Alarm.id == alarm_id, claimable(now))
-        .values(
-            notification_status=S.PROCESSING,
-            claimed_by=owner,
-            claimed_until=now + CLAIM_LEASE,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
+    return _update(
+        session,
+        and_(Alarm.id == alarm_id, claimable(now)),
+        notification_status=S.PROCESSING,
+        claimed_by=owner,
+        claimed_until=now + CLAIM_LEASE,
+        updated_at=now,
     )
-    return result.rowcount == 1
+
+
+def _update(session: Session, condition, **values) -> bool:
+    """One conditional UPDATE of one alarm; True when it matched (the transition happened)."""
+    statement = update(Alarm).where(condition).values(**values).execution_options(synchronize_session=False)
+    return session.execute(statement).rowcount == 1
 
 
 def _held(alarm_id: int, owner: str):
@@ -114,104 +116,87 @@ def mark_sent(session: Session, alarm_id: int, owner: str, record: AttemptRecord
         if record.channel == 1
         else {"message_sid": record.provider_message_id}
     )
-    result = session.execute(
-        update(Alarm)
-        .where(_held(alarm_id, owner))
-        .values(
-            notification_status=S.SENT,
-            notification_sent=True,
-            channel=record.channel,
-            sent_at=now,
-            claimed_by=None,
-            claimed_until=None,
-            next_attempt_at=None,
-            updated_at=now,
-            **ids,
-            **_counts(record),
-        )
-        .execution_options(synchronize_session=False)
+    changed = _update(
+        session,
+        _held(alarm_id, owner),
+        notification_status=S.SENT,
+        notification_sent=True,
+        channel=record.channel,
+        sent_at=now,
+        claimed_by=None,
+        claimed_until=None,
+        next_attempt_at=None,
+        updated_at=now,
+        **ids,
+        **_counts(record),
     )
     _add_attempt(session, alarm_id, record)
-    return result.rowcount == 1
+    return changed
 
 
 def mark_retry(
     session: Session, alarm_id: int, owner: str, record: AttemptRecord, retry_at: datetime, now: datetime
 ) -> bool:
     """A transient failure with attempts left on this channel: ERROR, due again at `retry_at`."""
-    result = session.execute(
-        update(Alarm)
-        .where(_held(alarm_id, owner))
-        .values(
-            notification_status=S.ERROR,
-            notification_error=_error_text(record),
-            channel_attempts=Alarm.channel_attempts + 1,
-            next_attempt_at=retry_at,
-            claimed_by=None,
-            claimed_until=None,
-            updated_at=now,
-            **_counts(record),
-        )
-        .execution_options(synchronize_session=False)
+    changed = _update(
+        session,
+        _held(alarm_id, owner),
+        notification_status=S.ERROR,
+        notification_error=_error_text(record),
+        channel_attempts=Alarm.channel_attempts + 1,
+        next_attempt_at=retry_at,
+        claimed_by=None,
+        claimed_until=None,
+        updated_at=now,
+        **_counts(record),
     )
     _add_attempt(session, alarm_id, record)
-    return result.rowcount == 1
+    return changed
 
 
 def mark_next_channel(session: Session, alarm_id: int, owner: str, record: AttemptRecord, now: datetime) -> bool:
     """This channel is finished (permanent error, skipped, or out of attempts): move along the plan."""
-    result = session.execute(
-        update(Alarm)
-        .where(_held(alarm_id, owner))
-        .values(
-            plan_position=Alarm.plan_position + 1,
-            channel_attempts=0,
-            notification_error=_error_text(record),
-            claimed_until=now + CLAIM_LEASE,
-            updated_at=now,
-            **_counts(record),
-        )
-        .execution_options(synchronize_session=False)
+    changed = _update(
+        session,
+        _held(alarm_id, owner),
+        plan_position=Alarm.plan_position + 1,
+        channel_attempts=0,
+        notification_error=_error_text(record),
+        claimed_until=now + CLAIM_LEASE,
+        updated_at=now,
+        **_counts(record),
     )
     _add_attempt(session, alarm_id, record)
-    return result.rowcount == 1
+    return changed
 
 
 def mark_failed(session: Session, alarm_id: int, owner: str, error: str, now: datetime) -> bool:
     """No channel is left: FAILED with the last error."""
-    result = session.execute(
-        update(Alarm)
-        .where(_held(alarm_id, owner))
-        .values(
-            notification_status=S.FAILED,
-            notification_error=error,
-            claimed_by=None,
-            claimed_until=None,
-            next_attempt_at=None,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
+    return _update(
+        session,
+        _held(alarm_id, owner),
+        notification_status=S.FAILED,
+        notification_error=error,
+        claimed_by=None,
+        claimed_until=None,
+        next_attempt_at=None,
+        updated_at=now,
     )
-    return result.rowcount == 1
 
 
 def requeue_failed(session: Session, alarm_id: int, now: datetime) -> bool:
     """An admin's retry of a FAILED alarm: back to PENDING with a fresh channel plan."""
-    result = session.execute(
-        update(Alarm)
-        .where(Alarm.id == alarm_id, Alarm.notification_status == S.FAILED, Alarm.notification_sent.is_(False))
-        .values(
-            notification_status=S.PENDING,
-            channel_plan=None,
-            plan_position=0,
-            channel_attempts=0,
-            next_attempt_at=None,
-            enqueued_at=now,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
+    return _update(
+        session,
+        and_(Alarm.id == alarm_id, Alarm.notification_status == S.FAILED, Alarm.notification_sent.is_(False)),
+        notification_status=S.PENDING,
+        channel_plan=None,
+        plan_position=0,
+        channel_attempts=0,
+        next_attempt_at=None,
+        enqueued_at=now,
+        updated_at=now,
     )
-    return result.rowcount == 1
 
 
 _PROGRESS = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
@@ -247,13 +232,7 @@ def apply_report(session: Session, report: ProviderReport, now: datetime) -> Ala
         if current == S.SENT and report.state in ("delivered", "read"):
             values.update(notification_status=S.DELIVERED, delivered_at=now)
     if values:
-        values["updated_at"] = now
-        session.execute(
-            update(Alarm)
-            .where(Alarm.id == alarm.id, Alarm.notification_status == current)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        _update(session, and_(Alarm.id == alarm.id, Alarm.notification_status == current), updated_at=now, **values)
     return alarm
 
 
