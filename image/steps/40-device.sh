@@ -24,8 +24,13 @@ rm -f "$ROOTFS/var/lib/dbus/machine-id" "$ROOTFS"/etc/ssh/ssh_host_*
 # No password for anyone: root is locked; SSH (off by default) takes keys only.
 chroot "$ROOTFS" passwd --lock root >/dev/null
 
+# The boot partition's files move out of the root file system (where /boot/firmware stays as
+# the empty mount point) into out/bootfs, from which step 50 fills the FAT partition.
+rm -rf "$OUT/bootfs"
+mv "$ROOTFS/boot/firmware" "$OUT/bootfs"
+install -d -m 0755 "$ROOTFS/boot/firmware"
 # The sample configuration, every variable commented, on the partition any computer can open.
-install -m 0644 "$IMAGE_DIR/files/boot/keryu.env.sample" "$ROOTFS/boot/firmware/keryu.env.sample"
+install -m 0644 "$IMAGE_DIR/files/boot/keryu.env.sample" "$OUT/bootfs/keryu.env.sample"
 
 # Leave no build leftovers: package lists and caches are downloaded again by `apt update`.
 rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/*.bin "$ROOTFS"/var/cache/apt/archives/*.deb \

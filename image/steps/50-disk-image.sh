@@ -10,12 +10,10 @@ mkdir -p "$work"
 img="$OUT/$IMAGE_NAME.img"
 rm -f "$img" "$img.xz" "$img.xz.sha256" "$img.sha256"
 
-# Boot partition: everything raspi-firmware wrote to /boot/firmware, then the folder is left
-# empty in the root file system as the mount point.
+# Boot partition: everything raspi-firmware wrote to /boot/firmware (set aside by step 40).
 boot_kib=$((BOOT_SIZE_MIB * 1024))
 mkfs.vfat -F 32 -n "$BOOT_LABEL" -C "$work/boot.vfat" "$boot_kib" >/dev/null
-mcopy -s -p -i "$work/boot.vfat" "$ROOTFS"/boot/firmware/* ::
-rm -rf "${ROOTFS:?}"/boot/firmware/*
+mcopy -s -p -i "$work/boot.vfat" "$OUT"/bootfs/* ::
 
 # Root partition: its size is what the files use plus headroom; first boot grows it.
 used_mib=$(du -sm --apparent-size "$ROOTFS" | cut -f1)
