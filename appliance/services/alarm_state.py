@@ -184,6 +184,22 @@ def mark_failed(session: Session, alarm_id: int, owner: str, error: str, now: da
     )
 
 
+def restart_plan(session: Session, alarm_id: int, owner: str, error: str, retry_at: datetime, now: datetime) -> bool:
+    """No provider was reachable on any channel: ERROR, and the whole plan again at `retry_at`."""
+    return _update(
+        session,
+        _held(alarm_id, owner),
+        notification_status=S.ERROR,
+        notification_error=error,
+        plan_position=0,
+        channel_attempts=0,
+        next_attempt_at=retry_at,
+        claimed_by=None,
+        claimed_until=None,
+        updated_at=now,
+    )
+
+
 def requeue_failed(session: Session, alarm_id: int, now: datetime) -> bool:
     """An admin's retry of a FAILED alarm: back to PENDING with a fresh channel plan."""
     return _update(

@@ -4,6 +4,11 @@ Each channel gets at most `ATTEMPTS_PER_CHANNEL` tries. A transient error schedu
 try on the same channel (5 s, then 25 s: three tries well inside two minutes); a permanent
 error, or a channel without credentials, moves to the next channel at once. The worker's task
 is a thin wrapper around `deliver`.
+
+A kiosk's network drops for minutes at a time. When every attempt so far failed without any
+provider answering (connection refused, no route, connect timeout), the alarm is not FAILED:
+it waits as ERROR and the whole plan starts again after 1, 2, 5, then every 10 minutes, for a
+day. Only a provider's own refusal, or a day without network, makes an alarm FAILED.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError, TransientSendError
 from appliance.messaging.base import Notification
 from appliance.messaging.format import format_timestamp
@@ -20,13 +27,16 @@ from appliance.services import alarm_state
 from appliance.services.alarm_state import AttemptRecord, worker_identity
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import CHANNELS, get_channel
-from appliance.store.models import Alarm, AlarmStatus
+from appliance.store.models import Alarm, AlarmStatus, DeliveryAttempt
 
 logger = logging.getLogger(__name__)
 
 ATTEMPTS_PER_CHANNEL = 3
 RETRY_DELAYS = (5.0, 25.0)  # seconds before the 2nd and 3rd try on a channel
 MAX_RETRY_AFTER = 60.0  # a provider's Retry-After is honoured up to this
+UNREACHABLE = frozenset({"connection", "connect_timeout"})  # error codes meaning no provider heard us
+OFFLINE_RETRY_DELAYS = (60.0, 120.0, 300.0, 600.0)  # between rounds of the plan while offline
+OFFLINE_GIVE_UP = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,9 @@ def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryRe
             position, attempts_here = alarm.plan_position, alarm.channel_attempts
             notification = notification_for(kiosk, alarm)
         if position >= len(plan):
+            offline_rounds = _offline_rounds(kiosk, alarm_id, len(plan))
+            if offline_rounds and alarm.created_at > kiosk.clock.now() - OFFLINE_GIVE_UP:
+                return _wait_for_network(kiosk, alarm_id, owner, offline_rounds)
             return _fail(kiosk, alarm_id, owner, alarm.notification_error)
         number = plan[position]
         outcome = _attempt(kiosk, alarm_id, owner, number, notification, attempts_here)
@@ -139,6 +152,31 @@ def _after_error(
         alarm_state.mark_next_channel(session, alarm_id, owner, record, now)
     logger.warning("Alarm %s: channel %s given up (%s); trying the next channel", alarm_id, record.channel, error)
     return None
+
+
+def _offline_rounds(kiosk: Kiosk, alarm_id: int, channels: int) -> int:
+    """How many full rounds of the plan failed with no provider answering at all (0: some answered)."""
+    with kiosk.store.read() as session:
+        codes = list(
+            session.scalars(
+                select(DeliveryAttempt.error_code).where(
+                    DeliveryAttempt.alarm_id == alarm_id, DeliveryAttempt.outcome != "skipped"
+                )
+            )
+        )
+    if not codes or any(code not in UNREACHABLE for code in codes):
+        return 0
+    return max(1, len(codes) // (ATTEMPTS_PER_CHANNEL * channels))
+
+
+def _wait_for_network(kiosk: Kiosk, alarm_id: int, owner: str, rounds: int) -> DeliveryResult:
+    delay = OFFLINE_RETRY_DELAYS[min(rounds, len(OFFLINE_RETRY_DELAYS)) - 1]
+    now = kiosk.clock.now()
+    error = f"No provider could be reached (network down?); trying every channel again in {delay:.0f} s."
+    with kiosk.store.session() as session:
+        alarm_state.restart_plan(session, alarm_id, owner, error, now + timedelta(seconds=delay), now)
+    logger.warning("Alarm %s: no provider reachable; the plan starts again in %.0f s", alarm_id, delay)
+    return DeliveryResult(AlarmStatus.ERROR, retry_in=delay)
 
 
 def _fail(kiosk: Kiosk, alarm_id: int, owner: str, last_error: str | None) -> DeliveryResult:

@@ -175,3 +175,57 @@ def test_a_claim_left_by_a_dead_worker_is_taken_back_after_the_lease(live, stand
     live.clock.advance(CLAIM_LEASE.total_seconds() + 1)
     assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
     assert len(standin.accepted) == 1
+
+
+def _offline(kiosk: Kiosk) -> object:
+    """Point every channel at a closed port, as when the kiosk's network is down; returns the old settings."""
+    before = kiosk.settings
+    kiosk.settings = before.model_copy(
+        update={"whatsapp_api_url": "http://127.0.0.1:9/v23.0", "twilio_api_url": "http://127.0.0.1:9"}
+    )
+    kiosk.__dict__.pop("channels", None)
+    return before
+
+
+def _run_until_waiting(kiosk: Kiosk, alarm_id: int) -> delivery.DeliveryResult:
+    """Deliver, following short retries, until the alarm waits a whole round (or ends)."""
+    for _ in range(20):
+        result = delivery.deliver(kiosk, alarm_id)
+        if result.retry_in is None or result.retry_in >= delivery.OFFLINE_RETRY_DELAYS[0]:
+            return result
+        kiosk.clock.advance(result.retry_in)
+    raise AssertionError("delivery never settled")
+
+
+def test_a_network_outage_keeps_the_alarm_waiting_until_the_network_returns(live, standin):
+    online = _offline(live)
+    alarm_id = _alarm(live, 1)
+    result = _run_until_waiting(live, alarm_id)
+    alarm = _load(live, alarm_id)
+    assert result.status is AlarmStatus.ERROR and alarm.notification_status == "ERROR"
+    assert "network" in alarm.notification_error
+    assert {a.error_code for a in alarm.attempts} == {"connection"}
+    live.clock.advance(result.retry_in)
+    second = _run_until_waiting(live, alarm_id)
+    assert second.status is AlarmStatus.ERROR and second.retry_in > result.retry_in  # backing off
+    live.settings = online  # the network is back
+    live.__dict__.pop("channels", None)
+    live.clock.advance(second.retry_in)
+    assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
+    assert len(standin.accepted) == 1 and _load(live, alarm_id).channel == 1
+
+
+def test_a_day_without_network_ends_failed(live, standin):
+    _offline(live)
+    alarm_id = _alarm(live, 1)
+    result = _run_until_waiting(live, alarm_id)
+    live.clock.advance(delivery.OFFLINE_GIVE_UP.total_seconds())
+    assert _run_until_waiting(live, alarm_id).status is AlarmStatus.FAILED
+    assert result.status is AlarmStatus.ERROR
+
+
+def test_a_provider_that_answers_with_a_refusal_still_fails_the_alarm(live, standin):
+    standin.script("meta", [{"error": 190}])
+    standin.script("twilio", [{"error": 20003}, {"error": 20003}])
+    alarm_id = _alarm(live, 1)
+    assert delivery.deliver(live, alarm_id).status is AlarmStatus.FAILED
