@@ -122,7 +122,8 @@ def test_scanner_service_tells_systemd_and_stops_cleanly_on_sigterm(env, card, t
         assert listener.recv(4096).decode().startswith("READY=1")
         assert listener.recv(4096).decode().startswith("WATCHDOG=1")
         qr_png(tmp_path / "card.png", card).rename(inbox / "card.png")
-        wait_until(lambda: '"frames": 1' in (data_dir / "scanner_heartbeat.json").read_text(), what="the frame")
+        heartbeat_file = data_dir / "scanner_heartbeat.json"  # written every 2 s: may not exist yet
+        wait_until(lambda: heartbeat_file.exists() and '"frames": 1' in heartbeat_file.read_text(), what="the frame")
         process.send_signal(signal.SIGTERM)
         messages = []
         while not any(m.startswith("STOPPING=1") for m in messages):
