@@ -5,7 +5,8 @@ set -o pipefail
 need=()
 for pair in mmdebstrap:mmdebstrap qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support \
     mkfs.vfat:dosfstools mcopy:mtools sfdisk:fdisk mke2fs:e2fsprogs xz:xz-utils \
-    qemu-system-aarch64:qemu-system-arm systemd-sysusers:systemd; do
+    qemu-system-aarch64:qemu-system-arm systemd-sysusers:systemd \
+    ssh:openssh-client curl:curl; do  # the last two for image/test-boot.sh
     command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
