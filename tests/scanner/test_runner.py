@@ -7,6 +7,8 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -80,6 +82,20 @@ def wait_until(condition, timeout: float = 10.0):
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.02)
     return value
+
+
+@contextmanager
+def running(scanner: Scanner) -> Iterator[threading.Thread]:
+    """The scanner's frame loop on a thread, stopped, joined and closed when the block ends."""
+    stop = threading.Event()
+    loop = threading.Thread(target=scanner.run, args=(stop,))
+    loop.start()
+    try:
+        yield loop
+    finally:
+        stop.set()
+        loop.join(10)
+        scanner.close()
 
 
 def test_a_card_held_still_for_ten_seconds_makes_one_alarm(kiosk, feedback, clock, pins):
@@ -183,10 +199,7 @@ def test_the_loop_survives_hostile_frames_and_still_raises_the_real_alarm(kiosk,
     uuid = add_card(kiosk)
     inbox = tmp_path / "inbox"
     scanner = Scanner(kiosk, feedback, camera_spec=f"dir:{inbox}")
-    stop = threading.Event()
-    loop = threading.Thread(target=scanner.run, args=(stop,))
-    loop.start()
-    try:
+    with running(scanner) as loop:
         wait_until(lambda: scanner.state == "watching")
         for name, data in hostile_files(tmp_path).items():
             (inbox / (name + ".tmp")).write_bytes(data)
@@ -197,10 +210,6 @@ def test_the_loop_survives_hostile_frames_and_still_raises_the_real_alarm(kiosk,
         write_png(inbox / "99-card.png", qr_image(uuid))
         wait_until(lambda: alarms(kiosk), timeout=10)
         assert loop.is_alive()
-    finally:
-        stop.set()
-        loop.join(10)
-        scanner.close()
     [alarm] = alarms(kiosk)
     assert alarm.card_uuid == uuid
     outcomes = [o for o, _ in events(kiosk)]
@@ -215,10 +224,7 @@ def test_a_failing_camera_is_retried_and_reported(kiosk, feedback, tmp_path):
     blocker = tmp_path / "camera"
     blocker.write_text("not a folder")
     scanner = Scanner(kiosk, feedback, camera_spec=f"dir:{blocker}")
-    stop = threading.Event()
-    loop = threading.Thread(target=scanner.run, args=(stop,))
-    loop.start()
-    try:
+    with running(scanner) as loop:
         wait_until(lambda: scanner.state == "camera_error")
         scanner.write_heartbeat()
         status = read_scanner_status(kiosk.settings)
@@ -226,10 +232,6 @@ def test_a_failing_camera_is_retried_and_reported(kiosk, feedback, tmp_path):
         blocker.unlink()
         wait_until(lambda: scanner.state == "watching", timeout=10)  # reopened after its backoff
         assert loop.is_alive()
-    finally:
-        stop.set()
-        loop.join(10)
-        scanner.close()
     assert read_scanner_status(kiosk.settings)["state"] == "stopped"
 
 
@@ -240,13 +242,8 @@ def test_systemd_hears_ready_watchdog_and_stopping(kiosk, feedback, tmp_path, mo
     listener.settimeout(5)
     monkeypatch.setenv("NOTIFY_SOCKET", path)
     scanner = Scanner(kiosk, feedback, camera_spec=f"dir:{tmp_path / 'inbox'}")
-    stop = threading.Event()
-    loop = threading.Thread(target=scanner.run, args=(stop,))
-    loop.start()
-    messages = [listener.recv(4096).decode(), listener.recv(4096).decode()]
-    stop.set()
-    loop.join(10)
-    scanner.close()
+    with running(scanner):
+        messages = [listener.recv(4096).decode(), listener.recv(4096).decode()]
     while "STOPPING=1" not in messages[-1]:
         messages.append(listener.recv(4096).decode())
     listener.close()
@@ -311,20 +308,13 @@ def test_a_camera_lost_while_running_is_reopened_and_scans_again(kiosk, feedback
     uuid = add_card(kiosk)
     inbox = tmp_path / "inbox"
     scanner = Scanner(kiosk, feedback, camera_spec=f"dir:{inbox}")
-    stop = threading.Event()
-    loop = threading.Thread(target=scanner.run, args=(stop,))
-    loop.start()
-    try:
+    with running(scanner) as loop:
         wait_until(lambda: scanner.state == "watching")
         shutil.rmtree(inbox)  # the camera goes away under the running loop
         wait_until(lambda: scanner.state == "camera_error")
         wait_until(lambda: scanner.state == "watching", timeout=10)  # reopened after a 1 s backoff
         write_png(inbox / "card.png", qr_image(uuid))
         wait_until(lambda: alarms(kiosk), timeout=10)
-    finally:
-        stop.set()
-        loop.join(10)
-        scanner.close()
     assert not loop.is_alive()
 
 
