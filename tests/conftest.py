@@ -140,6 +140,29 @@ def store(kiosk: Kiosk) -> Store:
     return kiosk.store
 
 
+# --- GPIO -------------------------------------------------------------------------------------
+
+GREEN, RED, BUZZER = 17, 27, 22  # the contract's default BCM pins
+
+
+@pytest.fixture
+def pins():
+    """gpiozero's own MockFactory: pins that record every state they take."""
+    from gpiozero.pins.mock import MockFactory
+
+    return MockFactory()
+
+
+@pytest.fixture
+def feedback(pins):
+    """The real LED/buzzer feedback on mock pins."""
+    from appliance.feedback import GpioFeedback
+
+    fb = GpioFeedback(GREEN, RED, BUZZER, pin_factory=pins)
+    yield fb
+    fb.close()
+
+
 # --- Redis -----------------------------------------------------------------------------------
 
 

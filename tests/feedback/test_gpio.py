@@ -5,29 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import pytest
 from gpiozero.pins.mock import MockFactory
 
 from appliance.config import load_settings
 from appliance.feedback import GpioFeedback, Mood, Signal, make_feedback
-
-GREEN, RED, BUZZER = 17, 27, 22
-
-
-@pytest.fixture
-def factory() -> MockFactory:
-    return MockFactory()
+from tests.conftest import BUZZER, GREEN, RED
 
 
-@pytest.fixture
-def feedback(factory):
-    fb = GpioFeedback(GREEN, RED, BUZZER, pin_factory=factory)
-    yield fb
-    fb.close()
-
-
-def states(factory: MockFactory, pin: int) -> list[bool]:
-    return [s.state for s in factory.pin(pin).states]
+def states(pins: MockFactory, pin: int) -> list[bool]:
+    return [s.state for s in pins.pin(pin).states]
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -37,81 +23,81 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def test_accepted_is_green_for_one_second_and_one_short_beep(feedback, factory):
+def test_accepted_is_green_for_one_second_and_one_short_beep(feedback, pins):
     feedback.signal(Signal.ACCEPTED)
-    wait_until(lambda: states(factory, GREEN) == [False, True, False])
-    assert states(factory, BUZZER) == [False, True, False]
-    assert states(factory, RED) == [False]
-    green_on = factory.pin(GREEN).states[2].timestamp
-    beep = factory.pin(BUZZER).states[2].timestamp
+    wait_until(lambda: states(pins, GREEN) == [False, True, False])
+    assert states(pins, BUZZER) == [False, True, False]
+    assert states(pins, RED) == [False]
+    green_on = pins.pin(GREEN).states[2].timestamp
+    beep = pins.pin(BUZZER).states[2].timestamp
     assert 0.9 <= green_on <= 1.3
     assert 0.05 <= beep <= 0.3
 
 
-def test_rejected_blinks_red_three_times_with_one_long_beep(feedback, factory):
+def test_rejected_blinks_red_three_times_with_one_long_beep(feedback, pins):
     feedback.signal(Signal.REJECTED)
-    wait_until(lambda: states(factory, RED) == [False, True, False, True, False, True, False])
-    assert states(factory, BUZZER) == [False, True, False]
-    assert factory.pin(BUZZER).states[2].timestamp >= 0.5
-    assert states(factory, GREEN) == [False]
+    wait_until(lambda: states(pins, RED) == [False, True, False, True, False, True, False])
+    assert states(pins, BUZZER) == [False, True, False]
+    assert pins.pin(BUZZER).states[2].timestamp >= 0.5
+    assert states(pins, GREEN) == [False]
 
 
-def test_repeat_is_a_short_green_blink_without_a_beep(feedback, factory):
+def test_repeat_is_a_short_green_blink_without_a_beep(feedback, pins):
     feedback.signal(Signal.REPEAT)
-    wait_until(lambda: states(factory, GREEN) == [False, True, False])
-    assert factory.pin(GREEN).states[2].timestamp < 0.5
-    assert states(factory, BUZZER) == [False]
+    wait_until(lambda: states(pins, GREEN) == [False, True, False])
+    assert pins.pin(GREEN).states[2].timestamp < 0.5
+    assert states(pins, BUZZER) == [False]
 
 
-def test_signal_returns_while_the_pattern_is_still_playing(feedback, factory):
+def test_signal_returns_while_the_pattern_is_still_playing(feedback, pins):
     feedback.signal(Signal.ACCEPTED)
-    wait_until(lambda: factory.pin(GREEN).state)
+    wait_until(lambda: pins.pin(GREEN).state)
     time.sleep(0.3)
-    assert factory.pin(GREEN).state is True  # the caller was long back at work
+    assert pins.pin(GREEN).state is True  # the caller was long back at work
 
 
-def test_scans_in_quick_succession_play_one_after_the_other(feedback, factory):
+def test_scans_in_quick_succession_play_one_after_the_other(feedback, pins):
     feedback.signal(Signal.REPEAT)
     feedback.signal(Signal.REJECTED)
-    wait_until(lambda: states(factory, RED).count(True) == 3 and not factory.pin(RED).state)
-    assert states(factory, GREEN) == [False, True, False]
-    assert states(factory, BUZZER) == [False, True, False]
+    wait_until(lambda: states(pins, RED).count(True) == 3 and not pins.pin(RED).state)
+    assert states(pins, GREEN) == [False, True, False]
+    assert states(pins, BUZZER) == [False, True, False]
 
 
-def test_ready_blinks_green_briefly(feedback, factory):
+def test_ready_blinks_green_briefly(feedback, pins):
     feedback.set_mood(Mood.READY)
-    wait_until(lambda: states(factory, GREEN) == [False, True, False])
-    assert factory.pin(GREEN).states[2].timestamp < 0.3
+    wait_until(lambda: states(pins, GREEN) == [False, True, False])
+    assert pins.pin(GREEN).states[2].timestamp < 0.3
     time.sleep(0.3)
-    assert states(factory, GREEN) == [False, True, False]  # next blink only 10 s later
+    assert states(pins, GREEN) == [False, True, False]  # next blink only 10 s later
 
 
-def test_degraded_beats_red_slowly_and_stops_when_ready_again(feedback, factory):
+def test_degraded_beats_red_slowly_and_stops_when_ready_again(feedback, pins):
     feedback.set_mood(Mood.DEGRADED)
-    wait_until(lambda: states(factory, RED).count(True) >= 3, timeout=4)
-    assert states(factory, BUZZER) == [False]
+    wait_until(lambda: states(pins, RED).count(True) >= 3, timeout=4)
+    assert states(pins, BUZZER) == [False]
     feedback.set_mood(Mood.READY)
-    wait_until(lambda: factory.pin(GREEN).state)
-    assert factory.pin(RED).state is False
+    wait_until(lambda: pins.pin(GREEN).state)
+    assert pins.pin(RED).state is False
 
 
-def test_a_scan_interrupts_the_idle_pattern_at_once(feedback, factory):
+def test_a_scan_interrupts_the_idle_pattern_at_once(feedback, pins):
     feedback.set_mood(Mood.DEGRADED)
-    wait_until(lambda: factory.pin(RED).state)
+    wait_until(lambda: pins.pin(RED).state)
     started = time.monotonic()
     feedback.signal(Signal.ACCEPTED)
-    wait_until(lambda: factory.pin(GREEN).state)
+    wait_until(lambda: pins.pin(GREEN).state)
     assert time.monotonic() - started < 0.5
-    assert factory.pin(RED).state is False
+    assert pins.pin(RED).state is False
 
 
-def test_close_switches_everything_off_and_frees_the_pins(factory):
-    fb = GpioFeedback(GREEN, RED, BUZZER, pin_factory=factory)
+def test_close_switches_everything_off_and_frees_the_pins(pins):
+    fb = GpioFeedback(GREEN, RED, BUZZER, pin_factory=pins)
     fb.signal(Signal.ACCEPTED)
-    wait_until(lambda: factory.pin(GREEN).state)
+    wait_until(lambda: pins.pin(GREEN).state)
     fb.close()
-    assert not factory.pin(GREEN).state and not factory.pin(BUZZER).state
-    GpioFeedback(GREEN, RED, BUZZER, pin_factory=factory).close()  # pins can be claimed again
+    assert not pins.pin(GREEN).state and not pins.pin(BUZZER).state
+    GpioFeedback(GREEN, RED, BUZZER, pin_factory=pins).close()  # pins can be claimed again
 
 
 def test_make_feedback_uses_the_configured_pins_and_says_it_is_simulated():
@@ -122,14 +108,14 @@ def test_make_feedback_uses_the_configured_pins_and_says_it_is_simulated():
     try:
         assert fb.simulated
         fb.signal(Signal.REPEAT)
-        factory = fb._green.pin_factory
-        wait_until(lambda: states(factory, 5) == [False, True, False])
+        pins = fb._green.pin_factory
+        wait_until(lambda: states(pins, 5) == [False, True, False])
     finally:
         fb.close()
 
 
 def test_an_unknown_pin_factory_falls_back_to_simulated_pins():
-    fb = make_feedback(load_settings(GPIOZERO_PIN_FACTORY="no-such-factory"))
+    fb = make_feedback(load_settings(GPIOZERO_PIN_FACTORY="no-such-pins"))
     try:
         assert fb.simulated
     finally:

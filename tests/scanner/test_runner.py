@@ -14,32 +14,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from gpiozero.pins.mock import MockFactory
 from sqlalchemy import func, select
 
-from appliance.feedback import GpioFeedback
 from appliance.scanner.camera import Frame
 from appliance.scanner.runner import Scanner
 from appliance.services.scanner_status import read_scanner_status
 from appliance.services.subjects import SubjectInput, add_subject, set_subject_active
 from appliance.store.models import Alarm, ScanEvent
+from tests.conftest import BUZZER, GREEN, RED
 from tests.fakes import FakeClock
 from tests.scanner.conftest import card_frame, qr_image, scene
 
-GREEN, RED, BUZZER = 17, 27, 22
 UNKNOWN_UUID = "4f2a9b1c-8d3e-4f5a-b6c7-d8e9f0a1b2c3"
-
-
-@pytest.fixture
-def pins() -> MockFactory:
-    return MockFactory()
-
-
-@pytest.fixture
-def feedback(pins):
-    fb = GpioFeedback(GREEN, RED, BUZZER, pin_factory=pins)
-    yield fb
-    fb.close()
 
 
 @pytest.fixture
