@@ -2,17 +2,22 @@
 
 Sources, lowest priority first: `/etc/keryu/keryu.env` (device), `.env` in the working
 directory (checkout), then the process environment. No other module reads `os.environ`.
-A wrong value becomes one `ConfigError` sentence naming the variable.
+A wrong value, or a variable of ours that no setting has (a typo such as
+`KERYU_SCAN_COOLDOWNN`), becomes one `ConfigError` sentence naming the variable.
 """
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 import socket
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
+from dotenv import dotenv_values
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,6 +33,28 @@ _CAMERA_RE = re.compile(r"^(auto|none|picamera2|opencv:\d+|dir:.+|video:.+)$")
 BcmPin = Annotated[int, Field(ge=0, le=27)]
 DecoderName = Literal["auto", "zxing", "pyzbar", "opencv"]
 DECODERS: tuple[str, ...] = get_args(DecoderName)
+
+# Variable families the kiosk owns: a name in them that no setting has is a mistake.
+OWN_PREFIXES = ("KERYU_", "WHATSAPP_", "TWILIO_")
+# Variables of our scripts (startup.sh, the image build and boot test), never of the services.
+TOOL_VARIABLES = frozenset(
+    {
+        "KERYU_SKIP_INSTALL",
+        "KERYU_STOP_TIMEOUT",
+        "KERYU_HEALTH_WAIT",
+        "KERYU_START_GRACE",
+        "KERYU_IMAGE_CACHE",
+        "KERYU_IMAGE_MIRROR",
+        "KERYU_IMAGE_OUT",
+        "KERYU_IMAGE_SUITE",
+        "KERYU_SOURCE_WHEELS",
+        "KERYU_BOOT_DIR",
+        "KERYU_BOOT_TIMEOUT",
+        "KERYU_KEEP_BOOT_DIR",
+        "KERYU_ROOT",
+        "KERYU_OWNER",
+    }
+)
 
 
 def _env(name: str) -> AliasChoices:
@@ -165,8 +192,46 @@ def _variable_name(loc: tuple) -> str:
     return field.upper()
 
 
+def known_variables() -> list[str]:
+    """Every variable name a setting reads."""
+    names = []
+    for info in Settings.model_fields.values():
+        if isinstance(info.validation_alias, AliasChoices):
+            names.extend(str(choice) for choice in info.validation_alias.choices)
+    return names
+
+
+def _env_files(overrides: dict[str, object]) -> list[Path]:
+    files = overrides.get("_env_file", Settings.model_config.get("env_file"))
+    if files is None:
+        return []
+    if isinstance(files, str | Path):
+        return [Path(files)]
+    return [Path(file) for file in files]  # type: ignore[union-attr]
+
+
+def _check_names(names: Iterable[str], where: str) -> None:
+    """Raise for the first of our variables in `names` that no setting reads, with the closest known name."""
+    known = {name.upper() for name in known_variables()} | TOOL_VARIABLES
+    for name in names:
+        upper = name.upper()
+        if upper.startswith(OWN_PREFIXES) and upper not in known:
+            close = difflib.get_close_matches(upper, sorted(known - TOOL_VARIABLES), n=1, cutoff=0.8)
+            hint = f"; did you mean {close[0]}?" if close else "; see the configuration table in the README."
+            raise ConfigError(f"{name} ({where}) is not a Keryu setting{hint}")
+
+
+def check_unknown_variables(overrides: dict[str, object]) -> None:
+    """Stop on a misspelt variable in the env files or the environment, which would otherwise be ignored."""
+    for path in _env_files(overrides):
+        if path.is_file():
+            _check_names(dotenv_values(path).keys(), f"in {path}")
+    _check_names(os.environ, "in the environment")
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read and validate the configuration, or raise one `ConfigError` sentence."""
+    check_unknown_variables(overrides)
     try:
         return Settings(**overrides)
     except ValidationError as exc:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from appliance.config import DEFAULT_WHATSAPP_API_URL, Settings, load_settings
+from appliance.config import DEFAULT_WHATSAPP_API_URL, TOOL_VARIABLES, Settings, known_variables, load_settings
 from appliance.errors import ConfigError
 
 
@@ -67,3 +68,51 @@ def test_a_wrong_value_is_one_sentence_naming_the_variable(monkeypatch, variable
     message = str(caught.value)
     assert message.startswith(variable + " ") and words in message and "\n" not in message
 
+
+
+@pytest.mark.parametrize(
+    ("variable", "suggestion"),
+    [
+        ("KERYU_SCAN_COOLDOWNN", "KERYU_SCAN_COOLDOWN"),
+        ("WHATSAPP_ACCES_TOKEN", "WHATSAPP_ACCESS_TOKEN"),
+        ("TWILIO_AUTHTOKEN", "TWILIO_AUTH_TOKEN"),
+        ("keryu_web_prot", "KERYU_WEB_PORT"),
+    ],
+)
+def test_a_misspelt_variable_in_the_environment_stops_with_the_closest_name(monkeypatch, variable, suggestion):
+    monkeypatch.setenv(variable, "5")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(f"{variable} (in the environment) is not a Keryu setting")
+    assert message.endswith(f"did you mean {suggestion}?") and "\n" not in message
+
+
+def test_a_misspelt_variable_in_an_env_file_names_the_file(tmp_path: Path):
+    env_file = tmp_path / "keryu.env"
+    env_file.write_text("KERYU_LOCATION=Gate\nKERYU_SCAN_COOLDOWNN=5\n")
+    with pytest.raises(ConfigError, match=rf"^KERYU_SCAN_COOLDOWNN \(in {env_file}\) is not a Keryu setting; did you"):
+        load_settings(_env_file=env_file)
+
+
+def test_a_name_far_from_every_setting_points_to_the_readme(monkeypatch):
+    monkeypatch.setenv("TWILIO_EDGE", "sydney")  # read by the Twilio SDK, never by the kiosk
+    with pytest.raises(ConfigError, match=r"^TWILIO_EDGE .*; see the configuration table in the README\.$"):
+        load_settings()
+
+
+def test_other_families_and_our_scripts_variables_are_left_alone(monkeypatch):
+    monkeypatch.setenv("KERYU_SKIP_INSTALL", "1")  # startup.sh's own
+    monkeypatch.setenv("HOME_ASSISTANT_TOKEN", "x")
+    assert load_settings().scan_cooldown == 30.0
+
+
+def test_every_keryu_variable_the_scripts_use_is_a_setting_or_a_script_variable():
+    """A script variable named KERYU_* that config.py does not know would stop the services it starts."""
+    root = Path(__file__).resolve().parent.parent
+    scripts = [root / "startup.sh", root / ".ci" / "run", *(root / "scripts").rglob("*"), *(root / "image").rglob("*")]
+    used = set()
+    for path in scripts:
+        if path.is_file() and "out" not in path.relative_to(root).parts:
+            used |= set(re.findall(r"\b(KERYU_[A-Z0-9_]*[A-Z0-9])\b", path.read_text(errors="ignore")))
+    assert used - set(known_variables()) - TOOL_VARIABLES == set()

@@ -75,17 +75,17 @@ start_redis() {
 declare -A COMMAND_AVAILABLE=()
 has_command() {
 	local cmd=$1
-	if [[ -z ${KERYU_COMMANDS+set} ]]; then
+	if [[ -z ${HELP_COMMANDS+set} ]]; then
 		local help
 		if help=$("$KERYU" --help 2>&1); then
-			KERYU_COMMANDS=$(awk '/^    [a-z][-a-z]*( |$)/ {print $1}' <<<"$help")
+			HELP_COMMANDS=$(awk '/^    [a-z][-a-z]*( |$)/ {print $1}' <<<"$help")
 		else
-			KERYU_COMMANDS=""
+			HELP_COMMANDS=""
 			warn "\`keryu --help\` fails (${help##*$'\n'}); every service that needs it is skipped"
 		fi
 	fi
 	if [[ -z ${COMMAND_AVAILABLE[$cmd]:-} ]]; then
-		if grep -qxF -- "$cmd" <<<"$KERYU_COMMANDS" || "$KERYU" "$cmd" --help >/dev/null 2>&1; then
+		if grep -qxF -- "$cmd" <<<"$HELP_COMMANDS" || "$KERYU" "$cmd" --help >/dev/null 2>&1; then
 			COMMAND_AVAILABLE[$cmd]=yes
 		else
 			COMMAND_AVAILABLE[$cmd]=no
