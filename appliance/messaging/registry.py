@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from appliance.config import Settings
-from appliance.messaging.base import Channel, MessageIdField
+from appliance.messaging.base import Channel
 from appliance.messaging.meta_whatsapp import MetaWhatsApp
 from appliance.messaging.twilio_sms import TwilioSMS
 from appliance.messaging.twilio_whatsapp import TwilioWhatsApp
@@ -42,11 +42,6 @@ def channel_choices() -> str:
 def pollable_numbers() -> tuple[int, ...]:
     """Channels whose provider the beat asks about messages still SENT."""
     return tuple(number for number in sorted(CHANNEL_CLASSES) if CHANNEL_CLASSES[number].pollable)
-
-
-def message_id_field(number: int) -> MessageIdField:
-    """The alarm column (`whatsapp_message_id` or `message_sid`) an id from channel `number` fills."""
-    return CHANNEL_CLASSES[number].message_id_field
 
 
 def build_channels(settings: Settings) -> Mapping[int, Channel]:

@@ -118,9 +118,7 @@ def _counts(record: AttemptRecord) -> dict:
     return {"notification_attempts": Alarm.notification_attempts + 1, "last_attempt": record.started_at}
 
 
-def mark_sent(
-    session: Session, alarm_id: int, owner: str, record: AttemptRecord, id_field: str, now: datetime
-) -> bool:
+def mark_sent(session: Session, alarm_id: int, owner: str, record: AttemptRecord, id_field: str, now: datetime) -> bool:
     """The provider accepted the message: SENT with its id in the channel's column `id_field`.
 
     Earlier channels' errors stay as a note.
