@@ -27,7 +27,11 @@ def pager(monkeypatch: pytest.MonkeyPatch) -> type[Pager]:
 
 def test_the_contracts_three_channels_and_their_facts() -> None:
     assert channel_names() == {1: "Meta WhatsApp", 2: "Twilio WhatsApp", 3: "Twilio SMS"}
-    assert [CHANNEL_CLASSES[n].message_id_field for n in (1, 2, 3)] == ["whatsapp_message_id", "message_sid", "message_sid"]
+    assert [CHANNEL_CLASSES[n].message_id_field for n in (1, 2, 3)] == [
+        "whatsapp_message_id",
+        "message_sid",
+        "message_sid",
+    ]
     assert pollable_numbers() == (2, 3)
     assert channel_choices() == "1 (Meta WhatsApp), 2 (Twilio WhatsApp) or 3 (Twilio SMS)"
 
