@@ -25,7 +25,7 @@ from appliance.store.models import Alarm, AlarmStatus
 
 logger = logging.getLogger(__name__)
 
-STALE_ENQUEUE = timedelta(seconds=60)  # a PENDING alarm queued this long ago may have been lost
+STALE_ENQUEUE = timedelta(seconds=60)  # an alarm queued this long ago and still not claimed may have been lost
 DUE_GRACE = timedelta(seconds=5)  # let the wake-up message the worker queued fire before we step in
 SWEEP_BATCH = 500
 
