@@ -61,13 +61,12 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
-def enqueue_delivery(app: Celery, alarm_id: int, *, is_test: bool = False, countdown: float | None = None) -> bool:
-    """Ask a worker to deliver `alarm_id`; False (logged) when the broker cannot be reached."""
+def enqueue_delivery(app: Celery, alarm_id: int, *, countdown: float | None = None) -> bool:
+    """Ask a worker to deliver `alarm_id` (after `countdown` seconds); False (logged) when the broker is down."""
     try:
         app.send_task(
             SEND_TASK,
             args=(alarm_id,),
-            kwargs={"is_test": is_test},
             queue=ALARMS_QUEUE,
             countdown=countdown,
             retry=False,

@@ -23,6 +23,7 @@ from appliance.config import Settings, load_settings
 from appliance.services.kiosk import Kiosk
 from appliance.store.db import Store
 from appliance.store.migrate import upgrade
+from tests.fakes import FakeClock
 
 REPO = Path(__file__).resolve().parents[1]
 KERYU = str(Path(sys.executable).with_name("keryu"))
@@ -113,7 +114,10 @@ def database_url(request: pytest.FixtureRequest, data_dir: Path) -> str:
 
 @pytest.fixture
 def settings(request: pytest.FixtureRequest, data_dir: Path, database_url: str) -> Settings:
-    """Settings for an in-process kiosk; wired to the live Redis and stand-in when the test uses them."""
+    """Settings for an in-process kiosk; wired to the live Redis and stand-in when the test uses them.
+
+    A test changes some with `@pytest.mark.parametrize("settings", [{...}], indirect=True)`.
+    """
     overrides: dict[str, object] = {
         "KERYU_DATA_DIR": str(data_dir),
         "KERYU_DATABASE_URL": database_url,
@@ -123,13 +127,21 @@ def settings(request: pytest.FixtureRequest, data_dir: Path, database_url: str) 
     }
     if "kiosk_env" in request.fixturenames:
         overrides.update(request.getfixturevalue("kiosk_env"))
+    overrides.update(getattr(request, "param", {}))
     return load_settings(**overrides)
 
 
 @pytest.fixture
-def kiosk(settings: Settings) -> Iterator[Kiosk]:
-    """A Kiosk on a fresh, migrated database."""
-    kiosk = Kiosk.from_settings(settings)
+def fake_clock() -> FakeClock:
+    """A clock that moves only when the test says so; the `kiosk` of a test that asks for it uses it."""
+    return FakeClock()
+
+
+@pytest.fixture
+def kiosk(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Kiosk]:
+    """A Kiosk on a fresh, migrated database (on `fake_clock` when the test uses that)."""
+    clock = request.getfixturevalue("fake_clock") if "fake_clock" in request.fixturenames else None
+    kiosk = Kiosk.from_settings(settings, clock=clock)
     upgrade(kiosk.store)
     yield kiosk
     kiosk.close()

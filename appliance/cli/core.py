@@ -10,10 +10,11 @@ import argparse
 import sys
 
 from appliance.cli.context import CliContext, print_json
+from appliance.messaging.registry import channel_name
 from appliance.services import alarms as alarm_service
 from appliance.services.kiosk import Kiosk
 from appliance.services.notify import send_test
-from appliance.services.parameters import CHANNELS, get_channel, set_channel
+from appliance.services.parameters import get_channel, set_channel
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,7 +64,7 @@ def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_channel_get(args: argparse.Namespace, ctx: CliContext) -> int:
     with ctx.kiosk.store.read() as session:
         number = get_channel(session)
-    print(f"{number} ({CHANNELS[number]})")
+    print(f"{number} ({channel_name(number)})")
     return 0
 
 
@@ -71,9 +72,9 @@ def cmd_channel_set(args: argparse.Namespace, ctx: CliContext) -> int:
     with ctx.kiosk.store.session() as session:
         number = set_channel(session, args.value)
     configured = ctx.kiosk.channels[number].is_configured()
-    print(f"Channel set to {number} ({CHANNELS[number]}).")
+    print(f"Channel set to {number} ({channel_name(number)}).")
     if not configured:
-        print(f"Warning: {CHANNELS[number]} has no credentials configured; alarms will fall back.", file=sys.stderr)
+        print(f"Warning: {channel_name(number)} has no credentials configured; alarms will fall back.", file=sys.stderr)
     return 0
 
 

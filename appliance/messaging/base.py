@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import ClassVar, Literal, Protocol
+
+from appliance.config import Settings
+
+MessageIdField = Literal["whatsapp_message_id", "message_sid"]  # the alarm column a channel's id goes in
 
 
 @dataclass(frozen=True)
@@ -48,10 +52,20 @@ class ProviderStatus:
 
 
 class Channel(Protocol):
-    """One way of reaching a custodian (channel numbers from the contract: 1, 2, 3)."""
+    """One way of reaching a custodian, with the facts the rest of the kiosk reads from its class.
+
+    `number` is the contract's channel number, `name` what pages and the CLI show,
+    `required` the `Settings` fields it needs, `message_id_field` the alarm column its
+    message ids fill, and `pollable` whether `fetch_status` can ask the provider later.
+    """
 
     number: ClassVar[int]
     name: ClassVar[str]
+    required: ClassVar[tuple[str, ...]]
+    message_id_field: ClassVar[MessageIdField]
+    pollable: ClassVar[bool]
+
+    def __init__(self, settings: Settings) -> None: ...
 
     def is_configured(self) -> bool:
         """True when the configuration has every credential this channel needs."""
@@ -59,4 +73,12 @@ class Channel(Protocol):
 
     def send(self, notification: Notification) -> SendResult:
         """Hand the message to the provider or raise Transient/PermanentSendError."""
+        ...
+
+
+class PollableChannel(Channel, Protocol):
+    """A channel whose provider answers "what became of message X?" (no webhook reaches a LAN)."""
+
+    def fetch_status(self, message_id: str) -> ProviderStatus:
+        """The provider's current word on a message it accepted, or a SendError."""
         ...

@@ -96,6 +96,9 @@ TWILIO_CODES: dict[int, tuple[bool, str]] = {
     63032: (False, "the custodian's WhatsApp cannot receive this message"),
 }
 
+# What reading an answer of an unexpected JSON shape raises (missing keys, wrong types, no JSON).
+MALFORMED_ANSWER = (ValueError, KeyError, IndexError, TypeError, AttributeError)
+
 PAIR_RATE_LIMIT_WAIT = 6.0  # Meta allows about one message per 6 s to the same recipient
 
 

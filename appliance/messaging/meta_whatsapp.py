@@ -9,8 +9,9 @@ import requests
 
 from appliance.config import Settings
 from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError
-from appliance.messaging.base import Notification, SendResult
+from appliance.messaging.base import MessageIdField, Notification, SendResult
 from appliance.messaging.errors import (
+    MALFORMED_ANSWER,
     META_CODES,
     PAIR_RATE_LIMIT_WAIT,
     from_network_error,
@@ -33,6 +34,9 @@ class MetaWhatsApp:
 
     number: ClassVar[int] = 1
     name: ClassVar[str] = PROVIDER
+    required: ClassVar[tuple[str, ...]] = ("whatsapp_phone_number_id", "whatsapp_access_token")
+    message_id_field: ClassVar[MessageIdField] = "whatsapp_message_id"
+    pollable: ClassVar[bool] = False  # Meta reports statuses only by webhook
 
     def __init__(
         self,
@@ -47,7 +51,7 @@ class MetaWhatsApp:
 
     def is_configured(self) -> bool:
         """True when the phone number id and the access token are set."""
-        return bool(self.settings.whatsapp_phone_number_id and self.settings.whatsapp_access_token)
+        return all(getattr(self.settings, field) for field in self.required)
 
     @property
     def endpoint(self) -> str:
@@ -103,7 +107,7 @@ def _accepted(response: requests.Response) -> SendResult:
     try:
         message = response.json()["messages"][0]
         message_id = str(message["id"])
-    except (ValueError, KeyError, IndexError, TypeError):
+    except MALFORMED_ANSWER:
         raise PermanentSendError(
             f"{PROVIDER}: HTTP {response.status_code} without a message id; not retried on this channel"
             " to avoid sending twice",
@@ -121,7 +125,7 @@ def _classify(response: requests.Response) -> SendError:
         data = error.get("error_data")
         detail = (data.get("details") if isinstance(data, dict) else None) or error.get("message")
         hint = error.get("is_transient")
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except MALFORMED_ANSWER:
         code, detail, hint = None, response.text[:200] or None, None
     if code == 131056 and retry_after is None:
         retry_after = PAIR_RATE_LIMIT_WAIT

@@ -16,7 +16,7 @@ from twilio.rest import Client
 
 from appliance.config import Settings
 from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError, TransientSendError
-from appliance.messaging.base import Notification, ProviderStatus, SendResult
+from appliance.messaging.base import MessageIdField, Notification, ProviderStatus, SendResult
 from appliance.messaging.errors import TWILIO_CODES, from_network_error, from_provider_code, parse_retry_after
 
 logger = logging.getLogger(__name__)
@@ -94,6 +94,8 @@ class TwilioChannel:
     number: ClassVar[int]
     name: ClassVar[str]
     required: ClassVar[tuple[str, ...]]  # settings field names that must be set
+    message_id_field: ClassVar[MessageIdField] = "message_sid"
+    pollable: ClassVar[bool] = True  # no webhook reaches a kiosk on a LAN, so the beat asks
 
     def __init__(self, settings: Settings, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
         self.settings = settings

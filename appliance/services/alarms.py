@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from appliance.errors import NotFound, UserError
 from appliance.queue import enqueue_delivery
-from appliance.services import alarm_state
 from appliance.services.kiosk import Kiosk
 from appliance.services.outbox import mark_not_enqueued
+from appliance.store import alarm_state
 from appliance.store.models import Alarm, AlarmStatus
 
 MAX_PAGE = 500
@@ -101,7 +101,7 @@ def retry_alarm(kiosk: Kiosk, alarm_id: int) -> Alarm:
         alarm = get_alarm(session, alarm_id)
         if not alarm_state.requeue_failed(session, alarm_id, kiosk.clock.now()):
             raise UserError(f"Alarm {alarm_id} is {alarm.notification_status}; only a FAILED alarm can be retried.")
-    if not enqueue_delivery(kiosk.celery, alarm_id, is_test=alarm.is_test):
+    if not enqueue_delivery(kiosk.celery, alarm_id):
         mark_not_enqueued(kiosk, alarm_id)
     return alarm
 

@@ -2,8 +2,10 @@
 
 Each channel gets at most `ATTEMPTS_PER_CHANNEL` tries. A transient error schedules the next
 try on the same channel (5 s, then 25 s: three tries well inside two minutes); a permanent
-error, or a channel without credentials, moves to the next channel at once. The worker's task
-is a thin wrapper around `deliver`.
+error, or a channel without credentials, moves to the next channel at once. `deliver` owns
+the retry schedule: it writes the time of the next try in the alarm (`next_attempt_at`) and
+says how long to wait (`retry_in`); the worker's task turns that into one wake-up message and
+the outbox sweeper is the safety net (docs/delivery.md).
 
 A kiosk's network drops for minutes at a time. When every attempt so far failed without any
 provider answering (connection refused, no route, connect timeout), the alarm is not FAILED:
@@ -23,10 +25,10 @@ from sqlalchemy import select
 from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError, TransientSendError
 from appliance.messaging.base import Notification
 from appliance.messaging.format import format_timestamp
-from appliance.services import alarm_state
-from appliance.services.alarm_state import AttemptRecord, worker_identity
 from appliance.services.kiosk import Kiosk
-from appliance.services.parameters import CHANNELS, get_channel
+from appliance.services.parameters import get_channel
+from appliance.store import alarm_state
+from appliance.store.alarm_state import AttemptRecord, worker_identity
 from appliance.store.models import Alarm, AlarmStatus, DeliveryAttempt
 
 logger = logging.getLogger(__name__)
@@ -48,8 +50,8 @@ class DeliveryResult:
 
 
 def channel_plan(kiosk: Kiosk, first: int) -> list[int]:
-    """The chosen channel first, then every other channel that has credentials, in the order 1, 2, 3."""
-    others = [number for number in sorted(kiosk.channels) if number != first and kiosk.channels[number].is_configured()]
+    """The chosen channel first, then every other channel that has credentials, in number order."""
+    others = [number for number, channel in kiosk.channels.items() if number != first and channel.is_configured()]
     return [first, *others]
 
 
@@ -84,7 +86,8 @@ def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryRe
         with kiosk.store.read() as session:
             alarm = session.get(Alarm, alarm_id)
             assert alarm is not None  # claimed a moment ago; alarms are never deleted while held
-            plan = [int(n) for n in (alarm.channel_plan or "1").split(",")]
+            plan = alarm.channel_plan
+            assert plan is not None  # fixed by the claim above
             position, attempts_here = alarm.plan_position, alarm.channel_attempts
             notification = notification_for(kiosk, alarm)
         if position >= len(plan):
@@ -106,7 +109,7 @@ def _attempt(
     started, t0 = kiosk.clock.now(), time.perf_counter()
     try:
         if not channel.is_configured():
-            raise ChannelNotConfigured(f"{CHANNELS[number]} has no credentials configured; skipped")
+            raise ChannelNotConfigured(f"{channel.name} has no credentials configured; skipped")
         sent = channel.send(notification)
     except SendError as error:
         record = AttemptRecord(
@@ -125,8 +128,8 @@ def _attempt(
         return _after_error(kiosk, alarm_id, owner, record, wrapped, attempts_here)
     record = AttemptRecord(number, started, "sent", _ms(t0), provider_message_id=sent.message_id)
     with kiosk.store.session() as session:
-        alarm_state.mark_sent(session, alarm_id, owner, record, kiosk.clock.now())
-    logger.info("Alarm %s sent on channel %s (%s) as %s", alarm_id, number, CHANNELS[number], sent.message_id)
+        alarm_state.mark_sent(session, alarm_id, owner, record, channel.message_id_field, kiosk.clock.now())
+    logger.info("Alarm %s sent on channel %s (%s) as %s", alarm_id, number, channel.name, sent.message_id)
     return DeliveryResult(AlarmStatus.SENT)
 
 

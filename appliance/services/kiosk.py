@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from celery import Celery
@@ -11,29 +11,38 @@ from celery import Celery
 from appliance.clock import Clock, SystemClock
 from appliance.config import Settings
 from appliance.messaging.base import Channel
+from appliance.messaging.registry import build_channels
 from appliance.queue import make_celery
 from appliance.store.db import Store
 
 
-@dataclass
+@dataclass(frozen=True)
 class Kiosk:
-    """Settings, database, queue and clock of one process; passed to every service function."""
+    """Settings, database, queue, channel table and clock of one process; passed to every service function.
+
+    Immutable: the channel table is built from the settings when the kiosk is, and a change of
+    settings is a new kiosk (`with_settings`), so no object ever holds channels of old settings.
+    """
 
     settings: Settings
     store: Store
     celery: Celery
+    channels: Mapping[int, Channel]  # every registered channel, configured or not, by its number
     clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Kiosk:
-        return cls(settings=settings, store=Store(settings.database), celery=make_celery(settings))
+    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Kiosk:
+        return cls(
+            settings=settings,
+            store=Store(settings.database),
+            celery=make_celery(settings),
+            channels=build_channels(settings),
+            clock=clock or SystemClock(),
+        )
 
-    @cached_property
-    def channels(self) -> dict[int, Channel]:
-        """Every channel, configured or not, by its contract number."""
-        from appliance.messaging.registry import build_channels
-
-        return build_channels(self.settings)
+    def with_settings(self, settings: Settings) -> Kiosk:
+        """The same database, queue and clock with new settings and a channel table built from them."""
+        return replace(self, settings=settings, channels=build_channels(settings))
 
     @property
     def zone(self) -> ZoneInfo | None:

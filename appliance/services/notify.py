@@ -29,6 +29,6 @@ def send_test(kiosk: Kiosk, phone: str) -> Alarm:
         )
         session.add(alarm)
         session.flush()
-    if not enqueue_delivery(kiosk.celery, alarm.id, is_test=True):
+    if not enqueue_delivery(kiosk.celery, alarm.id):
         mark_not_enqueued(kiosk, alarm.id)
     return alarm

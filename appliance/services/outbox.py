@@ -2,7 +2,11 @@
 
 `sweep` finds alarms that should be on the queue and are not (Redis was down, restarted
 empty, a retry's timer was lost with it, or a worker died holding a claim) and enqueues them.
-The beat runs it every ~15 s and the worker once at start.
+The beat runs it every ~15 s and the worker once at start. It uses the store's one rule of
+when an alarm is due, `alarm_state.due`, with two allowances so that it steps in only where
+the queue has failed: a retry's time must have passed `DUE_GRACE` ago (the worker's own
+wake-up message fires first), and an alarm put on the queue less than `STALE_ENQUEUE` ago,
+and not claimed since, is left to the worker that will take it.
 """
 
 from __future__ import annotations
@@ -15,14 +19,14 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select, update
 
 from appliance.queue import enqueue_delivery
-from appliance.services import alarm_state
 from appliance.services.kiosk import Kiosk
+from appliance.store import alarm_state
 from appliance.store.models import Alarm, AlarmStatus
 
 logger = logging.getLogger(__name__)
 
-STALE_ENQUEUE = timedelta(seconds=60)  # a PENDING alarm queued this long ago may have been lost
-DUE_GRACE = timedelta(seconds=5)  # let the retry timer the worker set fire before we step in
+STALE_ENQUEUE = timedelta(seconds=60)  # an alarm queued this long ago and still not claimed may have been lost
+DUE_GRACE = timedelta(seconds=5)  # let the wake-up message the worker queued fire before we step in
 SWEEP_BATCH = 500
 
 
@@ -53,14 +57,9 @@ def mark_not_enqueued(kiosk: Kiosk, alarm_id: int) -> None:
 def due_alarm_ids(kiosk: Kiosk, limit: int = SWEEP_BATCH) -> list[int]:
     """Alarms that need a worker and may not be on the queue, oldest first."""
     now = kiosk.clock.now()
-    S = AlarmStatus
-    condition = or_(
-        and_(
-            Alarm.notification_status == S.PENDING,
-            or_(Alarm.enqueued_at.is_(None), Alarm.enqueued_at < now - STALE_ENQUEUE),
-        ),
-        and_(Alarm.notification_status == S.ERROR, Alarm.next_attempt_at <= now - DUE_GRACE),
-        and_(Alarm.notification_status == S.PROCESSING, Alarm.claimed_until < now),
+    condition = and_(
+        alarm_state.due(now, retry_grace=DUE_GRACE),
+        or_(Alarm.enqueued_at.is_(None), Alarm.enqueued_at < now - STALE_ENQUEUE),
     )
     with kiosk.store.read() as session:
         return list(session.scalars(select(Alarm.id).where(condition).order_by(Alarm.id).limit(limit)))

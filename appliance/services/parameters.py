@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from appliance.clock import utcnow
 from appliance.errors import UserError
+from appliance.messaging.registry import CHANNEL_CLASSES, channel_choices
 from appliance.store.models import SystemParameter
 
 CHANNEL = "channel"
-CHANNELS = {1: "Meta WhatsApp", 2: "Twilio WhatsApp", 3: "Twilio SMS"}
 DEFAULT_CHANNEL = 1
 
 
@@ -29,18 +28,20 @@ def set_parameter(session: Session, key: str, value: str) -> None:
 
 
 def get_channel(session: Session) -> int:
-    """The first channel to try (1 Meta WhatsApp, 2 Twilio WhatsApp, 3 Twilio SMS)."""
-    value = get_parameter(session, CHANNEL)
-    return int(value) if value in ("1", "2", "3") else DEFAULT_CHANNEL
+    """The first channel to try; the default when the stored one is no longer registered."""
+    number = _registered_number(get_parameter(session, CHANNEL) or "")
+    return DEFAULT_CHANNEL if number is None else number
 
 
 def set_channel(session: Session, value: str | int) -> int:
+    """Store the first channel to try, or raise a `UserError` naming the registered channels."""
     text = str(value).strip()
-    if text not in ("1", "2", "3"):
-        raise UserError(f"Channel must be 1 (Meta WhatsApp), 2 (Twilio WhatsApp) or 3 (Twilio SMS), not {text!r}.")
-    set_parameter(session, CHANNEL, text)
-    return int(text)
+    number = _registered_number(text)
+    if number is None:
+        raise UserError(f"Channel must be {channel_choices()}, not {text!r}.")
+    set_parameter(session, CHANNEL, str(number))
+    return number
 
 
-def all_parameters(session: Session) -> dict[str, str]:
-    return {row.key: row.value for row in session.scalars(select(SystemParameter))}
+def _registered_number(text: str) -> int | None:
+    return int(text) if text.isdecimal() and int(text) in CHANNEL_CLASSES else None

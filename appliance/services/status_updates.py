@@ -1,23 +1,24 @@
-"""Provider statuses (webhooks and the beat's Twilio poll) applied through the state machine."""
+"""Provider statuses (webhooks and the beat's poll of pollable channels) applied through the state machine."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from appliance.errors import SendError
-from appliance.messaging.base import ProviderStatus
-from appliance.services import alarm_state
+from appliance.messaging.base import PollableChannel, ProviderStatus
+from appliance.messaging.registry import pollable_numbers
 from appliance.services.kiosk import Kiosk
+from appliance.store import alarm_state
 from appliance.store.models import Alarm, AlarmStatus
 
 logger = logging.getLogger(__name__)
 
-POLL_WINDOW = timedelta(hours=24)  # Twilio settles a message's status well within this
+POLL_WINDOW = timedelta(hours=24)  # providers settle a message's status well within this
 POLL_BATCH = 50
-TWILIO_CHANNELS = (2, 3)
 
 
 def apply_provider_status(kiosk: Kiosk, status: ProviderStatus) -> bool:
@@ -36,16 +37,16 @@ def apply_provider_status(kiosk: Kiosk, status: ProviderStatus) -> bool:
     return True
 
 
-def poll_twilio(kiosk: Kiosk) -> int:
-    """Ask Twilio about messages still SENT (no webhook reaches a kiosk on a LAN); returns how many changed."""
+def poll_providers(kiosk: Kiosk) -> int:
+    """Ask pollable channels about messages still SENT (no webhook reaches a LAN); returns how many changed."""
     since = kiosk.clock.now() - POLL_WINDOW
     with kiosk.store.read() as session:
         rows = session.execute(
-            select(Alarm.id, Alarm.channel, Alarm.message_sid)
+            select(Alarm.id, Alarm.channel, Alarm.whatsapp_message_id, Alarm.message_sid)
             .where(
                 Alarm.notification_status == AlarmStatus.SENT,
-                Alarm.channel.in_(TWILIO_CHANNELS),
-                Alarm.message_sid.is_not(None),
+                Alarm.channel.in_(pollable_numbers()),
+                or_(Alarm.whatsapp_message_id.is_not(None), Alarm.message_sid.is_not(None)),
                 Alarm.sent_at >= since,
             )
             .order_by(Alarm.sent_at)
@@ -53,11 +54,11 @@ def poll_twilio(kiosk: Kiosk) -> int:
         ).all()
     changed = 0
     for row in rows:
-        channel = kiosk.channels[row.channel]
+        channel = cast(PollableChannel, kiosk.channels[row.channel])
         try:
-            status = channel.fetch_status(row.message_sid)  # type: ignore[attr-defined]
+            status = channel.fetch_status(getattr(row, channel.message_id_field))
         except SendError as exc:
-            logger.warning("Twilio status poll for alarm %s failed: %s", row.id, exc)
+            logger.warning("%s status poll for alarm %s failed: %s", channel.name, row.id, exc)
             continue
         if status.state in ("delivered", "read", "failed"):
             changed += apply_provider_status(kiosk, status)

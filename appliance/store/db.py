@@ -73,10 +73,6 @@ class Store:
         else:
             self._read_engine, self._read_sessions = self.engine, self._sessions
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction: committed when the block ends, rolled back on an exception."""

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     DateTime,
     ForeignKey,
@@ -145,7 +146,7 @@ class Alarm(Base):
     message_sid: Mapped[str | None] = mapped_column(String(64), index=True)
 
     # Delivery bookkeeping (internal): the channel plan, where we are in it, and the claim lease.
-    channel_plan: Mapped[str | None] = mapped_column(String(16))  # e.g. "1,2,3", fixed at first claim
+    channel_plan: Mapped[list[int] | None] = mapped_column(JSON)  # e.g. [1, 2, 3], fixed at first claim
     plan_position: Mapped[int] = mapped_column(Integer, default=0)
     channel_attempts: Mapped[int] = mapped_column(Integer, default=0)  # attempts on the current channel
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

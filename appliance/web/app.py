@@ -14,10 +14,10 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
+from appliance.messaging.registry import channel_names
 from appliance.services.auth import LoginThrottle, session_secret
 from appliance.services.kiosk import Kiosk
 from appliance.services.metrics import make_registry
-from appliance.services.parameters import CHANNELS
 from appliance.web.keys import FEED, KIOSK, STATE, WebState
 from appliance.web.live import AlarmFeed
 from appliance.web.middlewares import auth_middleware, csrf_middleware, error_middleware, headers_middleware
@@ -61,7 +61,7 @@ def _templates(app: web.Application, kiosk: Kiosk) -> None:
         return _when(value)
 
     env.filters["when"] = local
-    env.globals["channel_names"] = CHANNELS
+    env.globals["channel_names"] = channel_names()
 
 
 async def _live_feed(app: web.Application) -> AsyncIterator[None]:

@@ -1,39 +1,38 @@
 """Celery tasks: each takes ids, re-reads the database and calls one service function.
 
 The send task keeps the seed's name and signature, `alarms.tasks.send_whatsapp_notification(
-alarm_id, is_test=False)`. Idempotency lives in the claim (services.alarm_state), which is what
+alarm_id, is_test=False)`. Idempotency lives in the claim (`store.alarm_state`), which is what
 makes late acknowledgement and redelivery safe.
+
+A retry is not Celery's `self.retry`: Celery would keep its own count of tries beside the
+delivery's (three per channel, then offline rounds for a day) and, once its count ran out,
+leave the alarm to the sweeper. The delivery alone decides when the next try is; the task
+only queues one wake-up message for that moment, and the sweeper catches a lost one.
 """
 
 from __future__ import annotations
 
 import logging
 
-from celery import Celery, Task
-from celery.exceptions import MaxRetriesExceededError
+from celery import Celery
 
-from appliance.queue import CLEANUP_TASK, POLL_TASK, SEND_TASK, SWEEP_TASK
+from appliance.queue import CLEANUP_TASK, POLL_TASK, SEND_TASK, SWEEP_TASK, enqueue_delivery
 from appliance.services import outbox, retention, status_updates
 from appliance.services.delivery import deliver
 from appliance.services.kiosk import Kiosk
 
 logger = logging.getLogger(__name__)
 
-MAX_TASK_RETRIES = 3
-
 
 def register_tasks(app: Celery, kiosk: Kiosk) -> None:
     """Bind the kiosk's tasks to `app` (one Kiosk per worker process)."""
 
-    @app.task(name=SEND_TASK, bind=True, max_retries=MAX_TASK_RETRIES, acks_late=True)
-    def send_whatsapp_notification(self: Task, alarm_id: int, is_test: bool = False) -> str | None:
+    @app.task(name=SEND_TASK, acks_late=True)
+    def send_whatsapp_notification(alarm_id: int, is_test: bool = False) -> str | None:
         # `is_test` keeps the seed's signature; the alarm row's own flag is what the message uses.
         result = deliver(kiosk, int(alarm_id))
         if result.retry_in is not None:
-            try:
-                raise self.retry(countdown=result.retry_in)
-            except MaxRetriesExceededError:
-                logger.warning("Alarm %s: task retries used up; the outbox sweeper takes over", alarm_id)
+            enqueue_delivery(app, int(alarm_id), countdown=result.retry_in)
         return str(result.status) if result.status else None
 
     @app.task(name=SWEEP_TASK, ignore_result=True)
@@ -42,7 +41,7 @@ def register_tasks(app: Celery, kiosk: Kiosk) -> None:
 
     @app.task(name=POLL_TASK, ignore_result=True)
     def poll_delivery_status() -> int:
-        return status_updates.poll_twilio(kiosk)
+        return status_updates.poll_providers(kiosk)
 
     @app.task(name=CLEANUP_TASK, ignore_result=True)
     def cleanup_old_records() -> dict[str, int]:

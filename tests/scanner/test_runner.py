@@ -29,9 +29,8 @@ UNKNOWN_UUID = "4f2a9b1c-8d3e-4f5a-b6c7-d8e9f0a1b2c3"
 
 
 @pytest.fixture
-def clock(kiosk) -> FakeClock:
-    kiosk.clock = FakeClock()
-    return kiosk.clock
+def clock(fake_clock: FakeClock) -> FakeClock:
+    return fake_clock
 
 
 def add_card(kiosk, name: str = "Ana") -> str:

@@ -11,21 +11,20 @@ import threading
 import pytest
 
 from appliance.services import delivery
-from appliance.services.alarm_state import CLAIM_LEASE
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import set_channel
 from appliance.services.scans import ScanSource, record_scan
 from appliance.services.subjects import SubjectInput, add_subject
+from appliance.store import alarm_state
+from appliance.store.alarm_state import CLAIM_LEASE
 from appliance.store.models import Alarm, AlarmStatus
-from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 
 
 @pytest.fixture
-def live(kiosk: Kiosk, kiosk_env: dict[str, str]) -> Kiosk:
+def live(fake_clock, kiosk: Kiosk, kiosk_env: dict[str, str]) -> Kiosk:
     """The kiosk wired to the stand-in, on fake time (`deliver` is called directly, no worker)."""
-    kiosk.clock = FakeClock()
     return kiosk
 
 
@@ -135,8 +134,7 @@ def test_three_transient_errors_on_a_channel_fall_back_to_the_next(live, standin
 
 
 def test_a_channel_without_credentials_is_skipped_and_says_so(live, standin):
-    live.settings = live.settings.model_copy(update={"whatsapp_access_token": None})
-    live.__dict__.pop("channels", None)
+    live = live.with_settings(live.settings.model_copy(update={"whatsapp_access_token": None}))
     alarm_id = _alarm(live, 1)
     assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
     alarm = _load(live, alarm_id)
@@ -166,8 +164,6 @@ def test_concurrent_deliveries_of_one_alarm_send_once(live, standin):
 
 
 def test_a_claim_left_by_a_dead_worker_is_taken_back_after_the_lease(live, standin):
-    from appliance.services import alarm_state
-
     alarm_id = _alarm(live, 1)
     with live.store.session() as session:
         assert alarm_state.claim(session, alarm_id, live.clock.now(), "otherhost:1")
@@ -177,14 +173,13 @@ def test_a_claim_left_by_a_dead_worker_is_taken_back_after_the_lease(live, stand
     assert len(standin.accepted) == 1
 
 
-def _offline(kiosk: Kiosk) -> object:
-    """Point every channel at a closed port, as when the kiosk's network is down; returns the old settings."""
-    before = kiosk.settings
-    kiosk.settings = before.model_copy(
-        update={"whatsapp_api_url": "http://127.0.0.1:9/v23.0", "twilio_api_url": "http://127.0.0.1:9"}
+def _offline(kiosk: Kiosk) -> Kiosk:
+    """The kiosk with every channel pointed at a closed port, as when its network is down."""
+    return kiosk.with_settings(
+        kiosk.settings.model_copy(
+            update={"whatsapp_api_url": "http://127.0.0.1:9/v23.0", "twilio_api_url": "http://127.0.0.1:9"}
+        )
     )
-    kiosk.__dict__.pop("channels", None)
-    return before
 
 
 def _run_until_waiting(kiosk: Kiosk, alarm_id: int) -> delivery.DeliveryResult:
@@ -198,29 +193,27 @@ def _run_until_waiting(kiosk: Kiosk, alarm_id: int) -> delivery.DeliveryResult:
 
 
 def test_a_network_outage_keeps_the_alarm_waiting_until_the_network_returns(live, standin):
-    online = _offline(live)
+    offline = _offline(live)
     alarm_id = _alarm(live, 1)
-    result = _run_until_waiting(live, alarm_id)
+    result = _run_until_waiting(offline, alarm_id)
     alarm = _load(live, alarm_id)
     assert result.status is AlarmStatus.ERROR and alarm.notification_status == "ERROR"
     assert "network" in alarm.notification_error
     assert {a.error_code for a in alarm.attempts} == {"connection"}
     live.clock.advance(result.retry_in)
-    second = _run_until_waiting(live, alarm_id)
+    second = _run_until_waiting(offline, alarm_id)
     assert second.status is AlarmStatus.ERROR and second.retry_in > result.retry_in  # backing off
-    live.settings = online  # the network is back
-    live.__dict__.pop("channels", None)
     live.clock.advance(second.retry_in)
-    assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
+    assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT  # the network is back
     assert len(standin.accepted) == 1 and _load(live, alarm_id).channel == 1
 
 
 def test_a_day_without_network_ends_failed(live, standin):
-    _offline(live)
+    offline = _offline(live)
     alarm_id = _alarm(live, 1)
-    result = _run_until_waiting(live, alarm_id)
+    result = _run_until_waiting(offline, alarm_id)
     live.clock.advance(delivery.OFFLINE_GIVE_UP.total_seconds())
-    assert _run_until_waiting(live, alarm_id).status is AlarmStatus.FAILED
+    assert _run_until_waiting(offline, alarm_id).status is AlarmStatus.FAILED
     assert result.status is AlarmStatus.ERROR
 
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import update
-
-from appliance.services import alarm_state
-from appliance.services.outbox import STALE_ENQUEUE, due_alarm_ids, mark_not_enqueued, release_dead_claims, sweep
+from appliance.services.outbox import (
+    DUE_GRACE,
+    STALE_ENQUEUE,
+    due_alarm_ids,
+    mark_not_enqueued,
+    release_dead_claims,
+    sweep,
+)
 from appliance.services.scans import ScanSource, dispatch, record_scan
 from appliance.services.subjects import SubjectInput, add_subject
+from appliance.store import alarm_state
+from appliance.store.alarm_state import AttemptRecord
 from appliance.store.models import Alarm
-from tests.fakes import FakeClock
 
 
 def _alarm(kiosk) -> int:
@@ -20,8 +25,7 @@ def _alarm(kiosk) -> int:
     return record_scan(kiosk, card.uuid, ScanSource.FILE).alarm_id
 
 
-def test_an_alarm_the_broker_refused_is_due_at_the_next_sweep(kiosk):
-    kiosk.clock = FakeClock()
+def test_an_alarm_the_broker_refused_is_due_at_the_next_sweep(fake_clock, kiosk):
     alarm_id = _alarm(kiosk)
     assert due_alarm_ids(kiosk) == []  # just queued (optimistically): leave it to the worker
     result = record_scan(kiosk, _card_of(kiosk, alarm_id), ScanSource.FILE)
@@ -34,26 +38,24 @@ def _card_of(kiosk, alarm_id: int) -> str:
         return session.get(Alarm, alarm_id).card_uuid
 
 
-def test_a_pending_alarm_queued_long_ago_is_queued_again(kiosk):
-    kiosk.clock = FakeClock()
+def test_a_pending_alarm_queued_long_ago_is_queued_again(fake_clock, kiosk):
     alarm_id = _alarm(kiosk)
     kiosk.clock.advance(STALE_ENQUEUE.total_seconds() + 1)
     assert due_alarm_ids(kiosk) == [alarm_id]
 
 
-def test_a_retry_is_due_after_its_time_and_a_dead_claim_after_its_lease(kiosk):
-    kiosk.clock = FakeClock()
+def test_a_retry_is_due_after_its_time_and_a_dead_claim_after_its_lease(fake_clock, kiosk):
     retry_id, held_id = _alarm(kiosk), _alarm(kiosk)
     now = kiosk.clock.now()
+    failed = AttemptRecord(channel=1, started_at=now, outcome="transient", error_message="HTTP 503")
     with kiosk.store.session() as session:
-        session.execute(
-            update(Alarm)
-            .where(Alarm.id == retry_id)
-            .values(notification_status="ERROR", next_attempt_at=now + timedelta(seconds=5))
-        )
+        assert alarm_state.claim(session, retry_id, now, "elsewhere:1")
+        assert alarm_state.mark_retry(session, retry_id, "elsewhere:1", failed, now + timedelta(seconds=5), now)
         assert alarm_state.claim(session, held_id, now, "elsewhere:1")
     assert due_alarm_ids(kiosk) == []
-    kiosk.clock.advance(11)
+    kiosk.clock.advance(5 + DUE_GRACE.total_seconds() - 1)
+    assert due_alarm_ids(kiosk) == []  # the worker's own wake-up message goes first
+    kiosk.clock.advance(1)
     assert due_alarm_ids(kiosk) == [retry_id]
     kiosk.clock.advance(alarm_state.CLAIM_LEASE.total_seconds())
     assert due_alarm_ids(kiosk) == [retry_id, held_id]

@@ -8,11 +8,9 @@ from appliance.services.retention import cleanup
 from appliance.services.scans import ScanSource, record_scan
 from appliance.services.subjects import SubjectInput, add_subject
 from appliance.store.models import Alarm, ScanEvent
-from tests.fakes import FakeClock
 
 
-def test_cleanup_keeps_a_year_and_never_drops_an_undelivered_alarm(kiosk):
-    kiosk.clock = FakeClock()
+def test_cleanup_keeps_a_year_and_never_drops_an_undelivered_alarm(fake_clock, kiosk):
     with kiosk.store.session() as session:
         _, card = add_subject(session, SubjectInput("Ana", "+525512345678"))
     old_sent, old_pending = (record_scan(kiosk, card.uuid, ScanSource.FILE).alarm_id for _ in range(2))

@@ -9,12 +9,10 @@ import pytest
 from appliance.services.scan_log import recent_scans, scan_counts, warm_up
 from appliance.services.scans import ScanSource, record_duplicate, record_scan
 from appliance.services.subjects import SubjectInput, add_subject
-from tests.fakes import FakeClock
 
 
 @pytest.fixture
-def card(kiosk) -> str:
-    kiosk.clock = FakeClock()
+def card(fake_clock, kiosk) -> str:
     with kiosk.store.session() as session:
         _subject, card = add_subject(session, SubjectInput(name="Ana <b>", phone="+5215512345678"))
         return card.uuid

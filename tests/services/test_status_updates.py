@@ -8,7 +8,7 @@ from appliance.messaging.base import ProviderStatus
 from appliance.services import delivery
 from appliance.services.parameters import set_channel
 from appliance.services.scans import ScanSource, record_scan
-from appliance.services.status_updates import apply_provider_status, poll_twilio
+from appliance.services.status_updates import apply_provider_status, poll_providers
 from appliance.services.subjects import SubjectInput, add_subject
 from appliance.store.models import Alarm
 
@@ -70,16 +70,16 @@ def test_an_unknown_message_id_is_ignored(kiosk, kiosk_env):
 
 def test_the_beat_polls_twilio_for_messages_still_sent(kiosk, kiosk_env, standin):
     alarm = _sent_alarm(kiosk, channel=3)
-    assert poll_twilio(kiosk) == 0  # still queued at Twilio
+    assert poll_providers(kiosk) == 0  # still queued at Twilio
     standin.set_status(alarm.message_sid, "delivered")
-    assert poll_twilio(kiosk) == 1
+    assert poll_providers(kiosk) == 1
     assert _load(kiosk, alarm.id).notification_status == "DELIVERED"
-    assert poll_twilio(kiosk) == 0  # delivered alarms are not asked about again
+    assert poll_providers(kiosk) == 0  # delivered alarms are not asked about again
 
 
 def test_twilio_undelivered_is_failed_with_the_error(kiosk, kiosk_env, standin):
     alarm = _sent_alarm(kiosk, channel=2)
     standin.set_status(alarm.message_sid, "undelivered", error_code=63016)
-    poll_twilio(kiosk)
+    poll_providers(kiosk)
     after = _load(kiosk, alarm.id)
     assert after.notification_status == "FAILED" and "63016" in after.notification_error

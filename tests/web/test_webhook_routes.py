@@ -10,6 +10,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from appliance.store.models import Alarm, AlarmStatus
+from appliance.web import create_app
 from tests.web.conftest import make_alarms
 
 pytestmark = pytest.mark.asyncio
@@ -20,9 +21,9 @@ TWILIO_TOKEN = "twilio-auth-token"
 
 
 @pytest.fixture
-def hooked(kiosk):
-    """The kiosk with webhook secrets configured."""
-    kiosk.settings = kiosk.settings.model_copy(
+def settings(settings):
+    """Webhook secrets configured."""
+    return settings.model_copy(
         update={
             "whatsapp_app_secret": APP_SECRET,
             "whatsapp_verify_token": VERIFY_TOKEN,
@@ -30,6 +31,11 @@ def hooked(kiosk):
             "twilio_account_sid": "AC" + "0" * 32,
         }
     )
+
+
+@pytest.fixture
+def hooked(kiosk):
+    """The kiosk with the webhook secrets above."""
     return kiosk
 
 
@@ -113,7 +119,10 @@ async def test_meta_signed_with_another_secret_is_403(hooked, client):
     assert (await _post_meta(client, body, _sign(body, "someone-else"))).status == 403
 
 
-async def test_meta_without_an_app_secret_refuses_everything(kiosk, client):
+async def test_meta_without_an_app_secret_refuses_everything(kiosk, aiohttp_client):
+    client = await aiohttp_client(
+        create_app(kiosk.with_settings(kiosk.settings.model_copy(update={"whatsapp_app_secret": None})))
+    )
     body = _meta_body("wamid.X", "delivered")
     assert (await _post_meta(client, body, _sign(body))).status == 403
 

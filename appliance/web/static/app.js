@@ -10,7 +10,16 @@
     });
   }
 
-  var CHANNELS = { 1: "Meta WhatsApp", 2: "Twilio WhatsApp", 3: "Twilio SMS" };
+  // Channel names come from the server's channel table (base.html puts them on <body>).
+  function channelNames() {
+    try {
+      return JSON.parse(document.body.dataset.channelNames || "{}");
+    } catch (error) {
+      return {};
+    }
+  }
+
+  var CHANNELS = {};
 
   function shownTime(iso) {
     // The server sends times in the kiosk's zone with an offset; show them as the server does.
@@ -93,6 +102,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    CHANNELS = channelNames();
     confirmForms();
     live();
   });

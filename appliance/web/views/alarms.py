@@ -11,10 +11,10 @@ from typing import Any
 from aiohttp import web
 
 from appliance.errors import UserError
+from appliance.messaging.registry import channel_name, channel_names
 from appliance.services.alarms import alarm_record, get_alarm, list_alarms, resolve_alarm, retry_alarm
 from appliance.services.kiosk import Kiosk
 from appliance.services.metrics import alarm_counts
-from appliance.services.parameters import CHANNELS
 from appliance.services.subjects import list_subjects
 from appliance.store.models import AlarmStatus
 from appliance.web.keys import FEED
@@ -76,7 +76,7 @@ def _detail(kiosk: Kiosk, alarm_id: int) -> tuple[dict[str, object], list[dict[s
         attempts = [
             {
                 "channel": attempt.channel,
-                "channel_name": CHANNELS.get(attempt.channel, str(attempt.channel)),
+                "channel_name": channel_name(attempt.channel),
                 "started_at": attempt.started_at,
                 "outcome": attempt.outcome,
                 "error_code": attempt.error_code,
@@ -145,7 +145,7 @@ async def alarms_page(request: web.Request) -> web.Response:
 
 async def alarm_page(request: web.Request) -> web.Response:
     record, attempts, extra = await run(request, _detail, kiosk_of(request), _alarm_id(request))
-    context = {"alarm": record, "attempts": attempts, "extra": extra, "channels": CHANNELS}
+    context = {"alarm": record, "attempts": attempts, "extra": extra, "channels": channel_names()}
     return await render(request, "alarm.html", context)
 
 

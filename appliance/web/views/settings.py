@@ -6,35 +6,26 @@ import logging
 
 from aiohttp import web
 
+from appliance.messaging.registry import channel_name
 from appliance.services.kiosk import Kiosk
 from appliance.services.notify import send_test
-from appliance.services.parameters import CHANNELS, get_channel, set_channel
+from appliance.services.parameters import get_channel, set_channel
 from appliance.web.render import flash, kiosk_of, redirect, render, run
 
 logger = logging.getLogger(__name__)
 
 
 def credential_report(kiosk: Kiosk) -> list[dict[str, object]]:
-    """Per channel: configured or not, and which variables are set; never their values."""
-    settings = kiosk.settings
-    needs = {
-        1: ("WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_ACCESS_TOKEN"),
-        2: ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_NUMBER"),
-        3: ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER"),
-    }
-    report = []
-    for number, name in CHANNELS.items():
-        channel = kiosk.channels.get(number)
-        variables = [(var, bool(getattr(settings, var.lower(), None))) for var in needs[number]]
-        report.append(
-            {
-                "number": number,
-                "name": name,
-                "configured": bool(channel and channel.is_configured()),
-                "variables": variables,
-            }
-        )
-    return report
+    """Per channel, in number order: configured or not, and which variables are set; never their values."""
+    return [
+        {
+            "number": number,
+            "name": channel.name,
+            "configured": channel.is_configured(),
+            "variables": [(field.upper(), bool(getattr(kiosk.settings, field))) for field in channel.required],
+        }
+        for number, channel in kiosk.channels.items()
+    ]
 
 
 def webhook_report(kiosk: Kiosk) -> dict[str, object]:
@@ -63,7 +54,7 @@ async def settings_page(request: web.Request) -> web.Response:
     kiosk = kiosk_of(request)
     context = {
         "channel": await run(request, _channel, kiosk),
-        "channels": CHANNELS,
+        "channels": {number: channel.name for number, channel in kiosk.channels.items()},
         "credentials": credential_report(kiosk),
         "webhooks": webhook_report(kiosk),
         "settings": kiosk.settings,
@@ -75,7 +66,7 @@ async def channel_submit(request: web.Request) -> web.Response:
     value = str((await request.post()).get("channel", ""))
     number = await run(request, _set_channel, kiosk_of(request), value)
     logger.info("Channel set to %s from the admin page", number)
-    await flash(request, f"Alarms now go first through channel {number}, {CHANNELS[number]}.")
+    await flash(request, f"Alarms now go first through channel {number}, {channel_name(number)}.")
     redirect(request, "settings")
 
 

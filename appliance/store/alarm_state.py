@@ -3,7 +3,9 @@
 Every change of `notification_status` and of the seed's fields (`notification_sent`,
 `notification_attempts`, `last_attempt`, `notification_error`, `whatsapp_message_id`,
 `message_sid`) happens here, as conditional UPDATEs that work the same on SQLite and
-PostgreSQL. The worker, the sweeper, webhooks, the beat's poll and the admin page call these.
+PostgreSQL. The worker, the sweeper, webhooks, the beat's poll and the admin page call these
+through the services. `due` is the one rule of when an alarm may be worked on; the claim uses
+it as it is, the outbox sweeper with its grace (see docs/delivery.md).
 
     PENDING ──claim──► PROCESSING ──accepted──► SENT ──provider──► DELIVERED
        ▲                 │   │                   │
@@ -21,6 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from appliance.store.models import Alarm, AlarmStatus, DeliveryAttempt
 
@@ -33,11 +36,16 @@ def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def claimable(now: datetime):
-    """SQL condition: an alarm a worker may take now."""
+def due(now: datetime, retry_grace: timedelta = timedelta(0)) -> ColumnElement[bool]:
+    """SQL condition: an alarm a worker may take at `now`.
+
+    New (PENDING), a retry whose time came (ERROR, `retry_grace` after `next_attempt_at`), or a
+    claim whose lease ran out (PROCESSING). The claim uses no grace; the sweeper gives the
+    worker's own wake-up message a head start.
+    """
     return or_(
         Alarm.notification_status == S.PENDING,
-        and_(Alarm.notification_status == S.ERROR, Alarm.next_attempt_at <= now),
+        and_(Alarm.notification_status == S.ERROR, Alarm.next_attempt_at <= now - retry_grace),
         and_(Alarm.notification_status == S.PROCESSING, Alarm.claimed_until < now),
     )
 
@@ -46,21 +54,22 @@ def claim(session: Session, alarm_id: int, now: datetime, owner: str) -> bool:
     """Move the alarm to PROCESSING for `owner` unless someone else holds it or it is done."""
     return _update(
         session,
-        and_(Alarm.id == alarm_id, claimable(now)),
+        and_(Alarm.id == alarm_id, due(now)),
         notification_status=S.PROCESSING,
         claimed_by=owner,
         claimed_until=now + CLAIM_LEASE,
+        enqueued_at=None,  # the message that brought the worker here is used up
         updated_at=now,
     )
 
 
-def _update(session: Session, condition, **values) -> bool:
+def _update(session: Session, condition: ColumnElement[bool], **values: object) -> bool:
     """One conditional UPDATE of one alarm; True when it matched (the transition happened)."""
     statement = update(Alarm).where(condition).values(**values).execution_options(synchronize_session=False)
     return session.execute(statement).rowcount == 1
 
 
-def _held(alarm_id: int, owner: str):
+def _held(alarm_id: int, owner: str) -> ColumnElement[bool]:
     return and_(Alarm.id == alarm_id, Alarm.notification_status == S.PROCESSING, Alarm.claimed_by == owner)
 
 
@@ -69,7 +78,7 @@ def fix_plan(session: Session, alarm_id: int, owner: str, plan: list[int]) -> No
     session.execute(
         update(Alarm)
         .where(_held(alarm_id, owner), Alarm.channel_plan.is_(None))
-        .values(channel_plan=",".join(map(str, plan)))
+        .values(channel_plan=plan)
         .execution_options(synchronize_session=False)
     )
 
@@ -109,13 +118,12 @@ def _counts(record: AttemptRecord) -> dict:
     return {"notification_attempts": Alarm.notification_attempts + 1, "last_attempt": record.started_at}
 
 
-def mark_sent(session: Session, alarm_id: int, owner: str, record: AttemptRecord, now: datetime) -> bool:
-    """The provider accepted the message: SENT with its id (earlier channels' errors stay as a note)."""
-    ids = (
-        {"whatsapp_message_id": record.provider_message_id}
-        if record.channel == 1
-        else {"message_sid": record.provider_message_id}
-    )
+def mark_sent(session: Session, alarm_id: int, owner: str, record: AttemptRecord, id_field: str, now: datetime) -> bool:
+    """The provider accepted the message: SENT with its id in the channel's column `id_field`.
+
+    Earlier channels' errors stay as a note.
+    """
+    ids = {id_field: record.provider_message_id}
     changed = _update(
         session,
         _held(alarm_id, owner),
