@@ -15,8 +15,7 @@ from tests.fakes import FakeClock
 
 
 def _alarm(kiosk) -> int:
-    with kiosk.store.session() as session:
-        _, card = add_subject(session, SubjectInput("Ana", "+525512345678"))
+    card = add_subject(kiosk, SubjectInput("Ana", "+525512345678"))
     return record_scan(kiosk, card.uuid, ScanSource.FILE).alarm_id
 
 

@@ -13,8 +13,7 @@ from tests.fakes import FakeClock
 
 def test_cleanup_keeps_a_year_and_never_drops_an_undelivered_alarm(kiosk):
     kiosk.clock = FakeClock()
-    with kiosk.store.session() as session:
-        _, card = add_subject(session, SubjectInput("Ana", "+525512345678"))
+    card = add_subject(kiosk, SubjectInput("Ana", "+525512345678"))
     old_sent, old_pending = (record_scan(kiosk, card.uuid, ScanSource.FILE).alarm_id for _ in range(2))
     record_scan(kiosk, "not a card", ScanSource.FILE)
     with kiosk.store.session() as session:

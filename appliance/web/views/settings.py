@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -9,7 +10,7 @@ from aiohttp import web
 from appliance.services.kiosk import Kiosk
 from appliance.services.notify import send_test
 from appliance.services.parameters import CHANNELS, get_channel, set_channel
-from appliance.web.render import flash, kiosk_of, redirect, render, run
+from appliance.web.render import flash, kiosk_of, redirect, render
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def _set_channel(kiosk: Kiosk, value: str) -> int:
 async def settings_page(request: web.Request) -> web.Response:
     kiosk = kiosk_of(request)
     context = {
-        "channel": await run(request, _channel, kiosk),
+        "channel": await asyncio.to_thread(_channel, kiosk),
         "channels": CHANNELS,
         "credentials": credential_report(kiosk),
         "webhooks": webhook_report(kiosk),
@@ -73,7 +74,7 @@ async def settings_page(request: web.Request) -> web.Response:
 
 async def channel_submit(request: web.Request) -> web.Response:
     value = str((await request.post()).get("channel", ""))
-    number = await run(request, _set_channel, kiosk_of(request), value)
+    number = await asyncio.to_thread(_set_channel, kiosk_of(request), value)
     logger.info("Channel set to %s from the admin page", number)
     await flash(request, f"Alarms now go first through channel {number}, {CHANNELS[number]}.")
     redirect(request, "settings")
@@ -81,6 +82,6 @@ async def channel_submit(request: web.Request) -> web.Response:
 
 async def test_message_submit(request: web.Request) -> web.Response:
     phone = str((await request.post()).get("phone", ""))
-    alarm = await run(request, send_test, kiosk_of(request), phone)
+    alarm = await asyncio.to_thread(send_test, kiosk_of(request), phone)
     await flash(request, f"Test message #{alarm.id} queued for {alarm.recipient_phone}.")
     redirect(request, "alarm", alarm_id=str(alarm.id))
