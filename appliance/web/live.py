@@ -49,14 +49,13 @@ class AlarmFeed:
 
     async def run(self) -> None:
         """Poll while the server runs; a database hiccup is logged and the next poll tries again."""
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self._start_cursor)
+        await asyncio.to_thread(self._start_cursor)
         while not self._closed:
             await asyncio.sleep(self.interval)
             if not self._subscribers:
                 continue
             try:
-                records = await loop.run_in_executor(None, self.poll)
+                records = await asyncio.to_thread(self.poll)
             except Exception:
                 logger.exception("Live alarm poll failed; retrying")
                 continue
