@@ -39,16 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `keryu` console script."""
     args = build_parser().parse_args(argv)
-    ctx = CliContext()
     try:
-        return int(args.handler(args, ctx) or 0)
+        with CliContext() as ctx:
+            return int(args.handler(args, ctx) or 0)
     except (UserError, ConfigError, DatabaseMissing) as exc:
         print(f"keryu: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130
-    finally:
-        ctx.close()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from functools import cached_property
+from contextlib import ExitStack, closing
+from types import TracebackType
 
 from appliance.config import Settings, load_settings
 from appliance.log import setup_logging
@@ -12,24 +13,48 @@ from appliance.services.kiosk import Kiosk
 
 
 class CliContext:
-    """Settings and the kiosk's collaborators, created on first use."""
+    """Settings and the kiosk of one command, created on first use and closed when the command ends."""
 
-    @cached_property
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._kiosk: Kiosk | None = None
+        self._schema_checked = False
+        self._opened = ExitStack()
+
+    @property
     def settings(self) -> Settings:
-        settings = load_settings()
-        setup_logging(settings.log_level, under_journald=settings.under_journald)
-        return settings
+        if self._settings is None:
+            self._settings = load_settings()
+            setup_logging(self._settings.log_level, under_journald=self._settings.under_journald)
+        return self._settings
 
-    @cached_property
+    @property
+    def unchecked_kiosk(self) -> Kiosk:
+        """The kiosk whether or not its database is set up (`init`, `restore` and `status` start there)."""
+        if self._kiosk is None:
+            self._kiosk = self._opened.enter_context(closing(Kiosk.from_settings(self.settings)))
+        return self._kiosk
+
+    @property
     def kiosk(self) -> Kiosk:
         """The kiosk with its database checked to exist (commands other than `init` need it)."""
-        kiosk = Kiosk.from_settings(self.settings)
-        kiosk.store.require_schema()
+        kiosk = self.unchecked_kiosk
+        if not self._schema_checked:
+            kiosk.store.require_schema()
+            self._schema_checked = True
         return kiosk
 
     def close(self) -> None:
-        if "kiosk" in self.__dict__:
-            self.kiosk.close()
+        """Close everything this context opened (the kiosk's database connections)."""
+        self._opened.close()
+
+    def __enter__(self) -> CliContext:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 def print_json(value: object) -> None:

@@ -11,8 +11,7 @@ import sys
 
 from appliance.cli.context import CliContext, print_json
 from appliance.messaging.registry import channel_name
-from appliance.services import alarms as alarm_service
-from appliance.services.kiosk import Kiosk
+from appliance.services.alarms import list_alarms
 from appliance.services.notify import send_test
 from appliance.services.parameters import get_channel, set_channel
 
@@ -47,17 +46,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
-    from appliance.store.migrate import upgrade
+    from appliance.services.database import migrate
 
-    kiosk = Kiosk.from_settings(ctx.settings)
-    try:
-        before, after = upgrade(kiosk.store)
-    finally:
-        kiosk.close()
-    if before == after:
-        print(f"Database {kiosk.store.display_url} is up to date (revision {after}).")
+    done = migrate(ctx.unchecked_kiosk)
+    if done.before == done.after:
+        print(f"Database {done.database} is up to date (revision {done.after}).")
     else:
-        print(f"Database {kiosk.store.display_url} migrated from {before or 'empty'} to {after}.")
+        print(f"Database {done.database} migrated from {done.before or 'empty'} to {done.after}.")
     return 0
 
 
@@ -79,21 +74,18 @@ def cmd_channel_set(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_alarms(args: argparse.Namespace, ctx: CliContext) -> int:
-    kiosk = ctx.kiosk
-    with kiosk.store.read() as session:
-        rows = alarm_service.list_alarms(session, status=args.status, limit=args.limit)
-        records = [alarm_service.alarm_record(alarm, kiosk.zone) for alarm in rows]
+    alarms = list_alarms(ctx.kiosk, status=args.status, limit=args.limit)
     if args.json:
-        print_json(records)
+        print_json([alarm.record() for alarm in alarms])
         return 0
-    if not records:
+    if not alarms:
         print("No alarms.")
-    for record in records:
-        test = " [test]" if record["is_test"] else ""
-        error = f"  ({record['notification_error']})" if record["notification_error"] else ""
+    for alarm in alarms:
+        test = " [test]" if alarm.is_test else ""
+        error = f"  ({alarm.notification_error})" if alarm.notification_error else ""
         print(
-            f"#{record['id']:<6} {record['created_at']}  {record['notification_status']:<10} "
-            f"{record['subject_name']}{test} @ {record['location']}{error}"
+            f"#{alarm.id:<6} {alarm.created_at.isoformat()}  {alarm.notification_status:<10} "
+            f"{alarm.subject_name}{test} @ {alarm.location}{error}"
         )
     return 0
 
@@ -107,7 +99,7 @@ def cmd_notify_test(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
     from appliance.services.health import check_health
 
-    report = check_health(Kiosk.from_settings(ctx.settings))
+    report = check_health(ctx.unchecked_kiosk)
     if args.json:
         print_json(report)
     else:

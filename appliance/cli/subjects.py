@@ -7,8 +7,8 @@ from pathlib import Path
 
 from appliance.cli.context import CliContext, print_json
 from appliance.errors import UserError
-from appliance.services import cards as card_service
-from appliance.services.subjects import SubjectInput, active_card, add_subject, list_subjects
+from appliance.services.cards import card_png, card_sheet_pdf, issue_card
+from appliance.services.subjects import SubjectInput, add_subject, list_subjects
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,48 +38,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_subject_add(args: argparse.Namespace, ctx: CliContext) -> int:
-    kiosk = ctx.kiosk
-    with kiosk.store.session() as session:
-        _, card = add_subject(
-            session, SubjectInput(args.name, args.phone, args.custodian), region=kiosk.settings.default_region
-        )
-        print_json(card_service.card_json(card, kiosk.settings.public_url))
+    card = add_subject(ctx.kiosk, SubjectInput(args.name, args.phone, args.custodian))
+    print_json(card.as_json())
     return 0
 
 
 def cmd_subject_list(args: argparse.Namespace, ctx: CliContext) -> int:
-    with ctx.kiosk.store.read() as session:
-        rows = []
-        for subject in list_subjects(session):
-            card = active_card(subject)
-            rows.append(
+    subjects = list_subjects(ctx.kiosk)
+    if args.json:
+        print_json(
+            [
                 {
                     "subject_id": subject.id,
                     "name": subject.name,
                     "active": subject.active,
-                    "custodian": subject.custodian.name,
-                    "phone": subject.custodian.phone,
-                    "card_uuid": card.uuid if card else None,
+                    "custodian": subject.custodian_name,
+                    "phone": subject.custodian_phone,
+                    "card_uuid": subject.card.uuid if subject.card else None,
                 }
-            )
-    if args.json:
-        print_json(rows)
-    elif not rows:
+                for subject in subjects
+            ]
+        )
+        return 0
+    if not subjects:
         print("No subjects.")
-    for row in rows if not args.json else []:
-        state = "" if row["active"] else " (inactive)"
+    for subject in subjects:
+        state = "" if subject.active else " (inactive)"
+        card_uuid = subject.card.uuid if subject.card else None
         print(
-            f"{row['subject_id']:<5} {row['name']}{state}  custodian {row['custodian']} {row['phone']}"
-            f"  card {row['card_uuid']}"
+            f"{subject.id:<5} {subject.name}{state}  custodian {subject.custodian_name} {subject.custodian_phone}"
+            f"  card {card_uuid}"
         )
     return 0
 
 
 def cmd_card_new(args: argparse.Namespace, ctx: CliContext) -> int:
-    kiosk = ctx.kiosk
-    with kiosk.store.session() as session:
-        card = card_service.issue_card(session, args.subject_id)
-        print_json(card_service.card_json(card, kiosk.settings.public_url))
+    print_json(issue_card(ctx.kiosk, args.subject_id).as_json())
     return 0
 
 
@@ -90,17 +84,14 @@ def _writable(path: Path) -> Path:
 
 
 def cmd_card_image(args: argparse.Namespace, ctx: CliContext) -> int:
-    kiosk = ctx.kiosk
-    with kiosk.store.read() as session:
-        out = card_service.write_card_png(session, args.uuid, kiosk.settings.public_url, _writable(args.out))
+    out = _writable(args.out)
+    out.write_bytes(card_png(ctx.kiosk, args.uuid))
     print(f"Wrote {out}")
     return 0
 
 
 def cmd_card_sheet(args: argparse.Namespace, ctx: CliContext) -> int:
-    kiosk = ctx.kiosk
-    with kiosk.store.read() as session:
-        pdf = card_service.card_sheet_pdf(session, kiosk.settings.public_url)
+    pdf = card_sheet_pdf(ctx.kiosk)
     _writable(args.out).write_bytes(pdf)
     print(f"Wrote {args.out}")
     return 0

@@ -15,9 +15,10 @@ from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from appliance.services.alarms import alarm_counts
 from appliance.services.kiosk import Kiosk
 from appliance.services.scan_log import scan_counts
-from appliance.store.models import Alarm, AlarmStatus
+from appliance.store.models import Alarm
 
 logger = logging.getLogger(__name__)
 
@@ -32,22 +33,15 @@ def _latency_seconds(session: Session) -> ColumnElement[float]:
     return func.extract("epoch", Alarm.sent_at - Alarm.created_at)
 
 
-def alarm_counts(session: Session) -> dict[str, int]:
-    """Alarms by notification status, every status present (zeros included)."""
-    rows = session.execute(select(Alarm.notification_status, func.count()).group_by(Alarm.notification_status))
-    counts = {str(status): 0 for status in AlarmStatus}
-    counts.update({status: count for status, count in rows})
-    return counts
-
-
-def latency_histogram(session: Session) -> tuple[list[int], int, float]:
+def latency_histogram(kiosk: Kiosk) -> tuple[list[int], int, float]:
     """Cumulative counts per bucket (then +Inf), and the sum, of delivery latency, in one query."""
-    latency = _latency_seconds(session)
-    columns = [func.sum(case((latency <= bound, 1), else_=0)) for bound in LATENCY_BUCKETS]
-    query = select(*columns, func.count(), func.coalesce(func.sum(latency), 0.0)).where(
-        Alarm.sent_at.is_not(None), Alarm.is_test.is_(False)
-    )
-    row = session.execute(query).one()
+    with kiosk.store.read() as session:
+        latency = _latency_seconds(session)
+        columns = [func.sum(case((latency <= bound, 1), else_=0)) for bound in LATENCY_BUCKETS]
+        query = select(*columns, func.count(), func.coalesce(func.sum(latency), 0.0)).where(
+            Alarm.sent_at.is_not(None), Alarm.is_test.is_(False)
+        )
+        row = session.execute(query).one()
     buckets = [int(value or 0) for value in row[: len(LATENCY_BUCKETS)]]
     count, total = int(row[-2] or 0), float(row[-1] or 0.0)
     return [*buckets, count], count, total
@@ -60,9 +54,8 @@ class KioskCollector(Collector):
         self.kiosk = kiosk
 
     def collect(self) -> Iterator:
-        with self.kiosk.store.read() as session:
-            alarms = alarm_counts(session)
-            cumulative, _count, total = latency_histogram(session)
+        alarms = alarm_counts(self.kiosk)
+        cumulative, _count, total = latency_histogram(self.kiosk)
         scans = scan_counts(self.kiosk)  # every outcome, zeros included
         gauge = GaugeMetricFamily("keryu_alarms", "Alarms in the database by notification status.", labels=["status"])
         for status, value in sorted(alarms.items()):

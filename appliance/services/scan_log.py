@@ -1,50 +1,14 @@
-"""Recent scan events and counts by outcome, read from `scan_events` for the admin page and metrics."""
+"""What `scan_events` tells: counts by outcome (metrics), recent camera alarms (the scanner's cooldown)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 
 from appliance.services.kiosk import Kiosk
 from appliance.services.scans import ScanOutcome
-from appliance.store.models import Card, ScanEvent, Subject
-
-MAX_LIMIT = 500
-
-
-def recent_scans(
-    kiosk: Kiosk, *, limit: int = 50, outcome: str | None = None, before_id: int | None = None
-) -> list[dict[str, Any]]:
-    """The newest scan events first: time, outcome, source, card, subject, alarm (payload as text only)."""
-    limit = max(1, min(int(limit), MAX_LIMIT))
-    query = (
-        select(ScanEvent, Subject.name)
-        .outerjoin(Subject, Subject.id == ScanEvent.subject_id)
-        .order_by(ScanEvent.id.desc())
-        .limit(limit)
-    )
-    if outcome:
-        query = query.where(ScanEvent.outcome == ScanOutcome(outcome).value)
-    if before_id is not None:
-        query = query.where(ScanEvent.id < before_id)
-    with kiosk.store.read() as session:
-        rows = session.execute(query).all()
-    return [
-        {
-            "id": event.id,
-            "created_at": event.created_at.isoformat(),
-            "outcome": event.outcome,
-            "source": event.source,
-            "card_uuid": event.card_uuid,
-            "subject_id": event.subject_id,
-            "subject_name": name,
-            "alarm_id": event.alarm_id,
-            "payload": event.payload,
-        }
-        for event, name in rows
-    ]
+from appliance.store.models import Card, ScanEvent
 
 
 def scan_counts(kiosk: Kiosk, *, since: datetime | None = None) -> dict[str, int]:

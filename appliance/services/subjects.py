@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from appliance.errors import NotFound, UserError
 from appliance.messaging.format import normalize_phone
 from appliance.payload import new_card_uuid
+from appliance.services.kiosk import Kiosk
+from appliance.services.views import CardView, SubjectView
 from appliance.store.models import Card, Custodian, Subject
 
 MAX_NAME = 120
@@ -34,49 +36,62 @@ def _clean_name(name: str, what: str) -> str:
     return cleaned
 
 
-def add_subject(session: Session, data: SubjectInput, *, region: str = "MX") -> tuple[Subject, Card]:
-    """Create a subject, its custodian and its first active card."""
-    name = _clean_name(data.name, "subject")
-    phone = normalize_phone(data.phone, region)
-    custodian_name = _clean_name(data.custodian_name, "custodian") if data.custodian_name.strip() else "Custodian"
-    custodian = Custodian(name=custodian_name, phone=phone)
-    subject = Subject(name=name, custodian=custodian, notes=data.notes.strip(), active=True)
-    card = Card(uuid=new_card_uuid(), subject=subject, active=True)
-    session.add_all([custodian, subject, card])
-    session.flush()
-    return subject, card
-
-
-def update_subject(session: Session, subject_id: int, data: SubjectInput, *, region: str = "MX") -> Subject:
-    """Change a subject's name, notes and custodian details."""
-    subject = get_subject(session, subject_id)
-    subject.name = _clean_name(data.name, "subject")
-    subject.notes = data.notes.strip()
-    subject.custodian.phone = normalize_phone(data.phone, region)
-    if data.custodian_name.strip():
-        subject.custodian.name = _clean_name(data.custodian_name, "custodian")
-    return subject
-
-
-def set_subject_active(session: Session, subject_id: int, active: bool) -> Subject:
-    """Deactivate (or reactivate) a subject; a deactivated subject's cards raise no alarm."""
-    subject = get_subject(session, subject_id)
-    subject.active = active
-    return subject
-
-
-def get_subject(session: Session, subject_id: int) -> Subject:
+def subject_row(session: Session, subject_id: int) -> Subject:
+    """The subject's row inside a service's unit of work (for services that change it or its cards)."""
     subject = session.get(Subject, subject_id)
     if subject is None:
         raise NotFound(f"There is no subject with id {subject_id}.")
     return subject
 
 
-def list_subjects(
-    session: Session, *, search: str = "", include_inactive: bool = True, limit: int = 500, offset: int = 0
-) -> list[Subject]:
+def add_subject(kiosk: Kiosk, data: SubjectInput) -> CardView:
+    """Create a subject, its custodian and its first active card; the card is the answer."""
+    name = _clean_name(data.name, "subject")
+    phone = normalize_phone(data.phone, kiosk.settings.default_region)
+    custodian_name = _clean_name(data.custodian_name, "custodian") if data.custodian_name.strip() else "Custodian"
+    with kiosk.store.session() as session:
+        custodian = Custodian(name=custodian_name, phone=phone)
+        subject = Subject(name=name, custodian=custodian, notes=data.notes.strip(), active=True)
+        card = Card(uuid=new_card_uuid(), subject=subject, active=True)
+        session.add_all([custodian, subject, card])
+        session.flush()
+        return CardView.of(card, kiosk.settings.public_url)
+
+
+def update_subject(kiosk: Kiosk, subject_id: int, data: SubjectInput) -> SubjectView:
+    """Change a subject's name, notes and custodian details."""
+    with kiosk.store.session() as session:
+        subject = subject_row(session, subject_id)
+        subject.name = _clean_name(data.name, "subject")
+        subject.notes = data.notes.strip()
+        subject.custodian.phone = normalize_phone(data.phone, kiosk.settings.default_region)
+        if data.custodian_name.strip():
+            subject.custodian.name = _clean_name(data.custodian_name, "custodian")
+        return SubjectView.of(subject, kiosk.settings.public_url)
+
+
+def set_subject_active(kiosk: Kiosk, subject_id: int, active: bool) -> SubjectView:
+    """Deactivate (or reactivate) a subject; a deactivated subject's cards raise no alarm."""
+    with kiosk.store.session() as session:
+        subject = subject_row(session, subject_id)
+        subject.active = active
+        return SubjectView.of(subject, kiosk.settings.public_url)
+
+
+def get_subject(kiosk: Kiosk, subject_id: int) -> SubjectView:
+    """One subject with their custodian and cards."""
+    with kiosk.store.read() as session:
+        return SubjectView.of(subject_row(session, subject_id), kiosk.settings.public_url)
+
+
+def list_subjects(kiosk: Kiosk, *, search: str = "", limit: int = 500) -> list[SubjectView]:
     """Subjects by name, optionally filtered by a search over subject and custodian names and phone."""
-    query = select(Subject).join(Subject.custodian).order_by(func.lower(Subject.name), Subject.id)
+    query = (
+        select(Subject)
+        .join(Subject.custodian)
+        .options(selectinload(Subject.cards))
+        .order_by(func.lower(Subject.name), Subject.id)
+    )
     if search.strip():
         pattern = f"%{search.strip().lower()}%"
         query = query.where(
@@ -86,10 +101,6 @@ def list_subjects(
                 Custodian.phone.like(pattern),
             )
         )
-    if not include_inactive:
-        query = query.where(Subject.active.is_(True))
-    return list(session.scalars(query.limit(limit).offset(offset)).unique())
-
-
-def active_card(subject: Subject) -> Card | None:
-    return next((card for card in subject.cards if card.active), None)
+    with kiosk.store.read() as session:
+        rows = session.scalars(query.limit(limit)).unique()
+        return [SubjectView.of(subject, kiosk.settings.public_url) for subject in rows]

@@ -11,11 +11,8 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-
-from appliance.services.alarms import alarm_record, changes_since
+from appliance.services.alarms import changes_since, last_change
 from appliance.services.kiosk import Kiosk
-from appliance.store.models import Alarm
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +49,13 @@ class AlarmFeed:
 
     async def run(self) -> None:
         """Poll while the server runs; a database hiccup is logged and the next poll tries again."""
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self._start_cursor)
+        await asyncio.to_thread(self._start_cursor)
         while not self._closed:
             await asyncio.sleep(self.interval)
             if not self._subscribers:
                 continue
             try:
-                records = await loop.run_in_executor(None, self.poll)
+                records = await asyncio.to_thread(self.poll)
             except Exception:
                 logger.exception("Live alarm poll failed; retrying")
                 continue
@@ -72,9 +68,7 @@ class AlarmFeed:
             self._offer(queue, None, force=True)
 
     def _start_cursor(self) -> None:
-        with self.kiosk.store.read() as session:
-            latest = session.scalar(select(func.max(Alarm.updated_at)))
-        self._cursor = latest or self.kiosk.clock.now()
+        self._cursor = last_change(self.kiosk) or self.kiosk.clock.now()
 
     def poll(self) -> list[dict]:
         """Records of alarms changed since the cursor that were not sent in that state before."""
@@ -83,17 +77,16 @@ class AlarmFeed:
         assert self._cursor is not None
         start, after_id = self._cursor - OVERLAP, 0
         records: list[dict] = []
-        with self.kiosk.store.read() as session:
-            for _ in range(50):  # bounded: at most 10,000 changes per poll
-                rows = changes_since(session, start, after_id, limit=BATCH)
-                for alarm in rows:
-                    if self._sent.get(alarm.id) != alarm.updated_at:
-                        self._sent[alarm.id] = alarm.updated_at
-                        records.append(alarm_record(alarm, self.kiosk.zone))
-                    self._cursor = max(self._cursor, alarm.updated_at)
-                if len(rows) < BATCH:
-                    break
-                start, after_id = rows[-1].updated_at, rows[-1].id
+        for _ in range(50):  # bounded: at most 10,000 changes per poll
+            changed = changes_since(self.kiosk, start, after_id, limit=BATCH)
+            for alarm in changed:
+                if self._sent.get(alarm.id) != alarm.updated_at:
+                    self._sent[alarm.id] = alarm.updated_at
+                    records.append(alarm.record())
+                self._cursor = max(self._cursor, alarm.updated_at)
+            if len(changed) < BATCH:
+                break
+            start, after_id = changed[-1].updated_at, changed[-1].id
         horizon = self._cursor - OVERLAP
         self._sent = {key: stamp for key, stamp in self._sent.items() if stamp >= horizon}
         return records

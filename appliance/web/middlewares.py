@@ -86,9 +86,7 @@ def _bearer(request: web.Request) -> str | None:
 async def _admin_ready(request: web.Request) -> bool:
     state = request.app[STATE]
     if not state.admin_ready:
-        kiosk = request.app[KIOSK]
-        loop = asyncio.get_running_loop()
-        state.admin_ready = await loop.run_in_executor(None, has_admin_password, kiosk)
+        state.admin_ready = await asyncio.to_thread(has_admin_password, request.app[KIOSK])
     return state.admin_ready
 
 
@@ -116,7 +114,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if path == "/setup":
             return await handler(request)
         if is_machine_path(path):
-            return _unauthorized(request)
+            return _unauthorized()
         raise web.HTTPSeeOther("/setup")
     if path == "/setup":
         raise web.HTTPSeeOther("/login")
@@ -127,12 +125,12 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request[AUTH_KIND] = "session"
         return await handler(request)
     if is_machine_path(path):
-        return _unauthorized(request)
+        return _unauthorized()
     target = request.path_qs if request.method == "GET" else "/"
     raise web.HTTPSeeOther(f"/login?next={quote(target, safe='')}")
 
 
-def _unauthorized(request: web.Request) -> web.StreamResponse:
+def _unauthorized() -> web.StreamResponse:
     response = web.json_response({"error": "Log in or send the API bearer token."}, status=401)
     response.headers["WWW-Authenticate"] = "Bearer"
     return response

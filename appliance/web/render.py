@@ -1,11 +1,8 @@
-"""Helpers every handler uses: run blocking service calls off the loop, render pages, flash messages."""
+"""Helpers every handler uses: the kiosk of a request, pages, flash messages, redirects."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -16,17 +13,9 @@ from appliance.services.kiosk import Kiosk
 from appliance.web.keys import KIOSK
 from appliance.web.middlewares import AUTH_KIND, csrf_token
 
-T = TypeVar("T")
-
 
 def kiosk_of(request: web.Request) -> Kiosk:
     return request.app[KIOSK]
-
-
-async def run(request: web.Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call a (blocking, database-bound) service function in the thread pool."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
 
 async def flash(request: web.Request, message: str, kind: str = "ok") -> None:

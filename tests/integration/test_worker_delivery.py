@@ -17,8 +17,8 @@ pytestmark = pytest.mark.integration
 
 
 def _card(kiosk: Kiosk, channel: int = 1) -> str:
+    card = add_subject(kiosk, SubjectInput("Luis Pérez", "+52 55 8765 4321", "Rosa"))
     with kiosk.store.session() as session:
-        _, card = add_subject(session, SubjectInput("Luis Pérez", "+52 55 8765 4321", "Rosa"))
         set_channel(session, channel)
     return card.uuid
 

@@ -34,10 +34,8 @@ def card_png(text: str, seed: int) -> bytes:
 def test_a_dropped_card_reaches_the_provider_and_hostile_frames_raise_nothing(
     kiosk, kiosk_env, worker, standin, service_process, tmp_path
 ):
-    with kiosk.store.session() as session:
-        _ana, ana_card = add_subject(session, SubjectInput(name="Ana   López", phone="+5215512345678"))
-        _luis, luis_card = add_subject(session, SubjectInput(name="Luis", phone="+5215587654321"))
-        ana_uuid, luis_uuid = ana_card.uuid, luis_card.uuid
+    ana_uuid = add_subject(kiosk, SubjectInput(name="Ana   López", phone="+5215512345678")).uuid
+    luis_uuid = add_subject(kiosk, SubjectInput(name="Luis", phone="+5215587654321")).uuid
     inbox = tmp_path / "inbox"
     scanner = service_process("scanner", ready_text="Scanner running", KERYU_CAMERA=f"dir:{inbox}")
 

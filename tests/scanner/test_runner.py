@@ -34,9 +34,7 @@ def clock(fake_clock: FakeClock) -> FakeClock:
 
 
 def add_card(kiosk, name: str = "Ana") -> str:
-    with kiosk.store.session() as session:
-        _subject, card = add_subject(session, SubjectInput(name=name, phone="+5215512345678"))
-        return card.uuid
+    return add_subject(kiosk, SubjectInput(name=name, phone="+5215512345678")).uuid
 
 
 def alarms(kiosk) -> list[Alarm]:
@@ -141,8 +139,7 @@ def test_a_code_that_is_not_an_active_card_is_rejected_with_red(kiosk, feedback,
 
 def test_a_deactivated_subjects_card_is_inactive(kiosk, feedback, clock):
     uuid = add_card(kiosk)
-    with kiosk.store.session() as session:
-        set_subject_active(session, 1, False)
+    set_subject_active(kiosk, 1, False)
     scanner = Scanner(kiosk, feedback, camera_spec="none")
     show(scanner, clock, card_frame(uuid), seconds=1)
     scanner.close()

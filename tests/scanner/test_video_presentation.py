@@ -39,9 +39,7 @@ def write_video(path, segments: list[tuple[np.ndarray | None, float]]) -> float:
 
 
 def test_a_card_held_ten_seconds_then_shown_again_within_the_cooldown(kiosk, tmp_path):
-    with kiosk.store.session() as session:
-        _subject, card = add_subject(session, SubjectInput(name="Ana", phone="+5215512345678"))
-        uuid = card.uuid
+    uuid = add_subject(kiosk, SubjectInput(name="Ana", phone="+5215512345678")).uuid
     held = card_frame(f"http://keryu.local/scan/{uuid}", module_px=4)
     clip = tmp_path / "clip.avi"
     length = write_video(clip, [(None, 1), (held, 10), (None, 3), (held, 2), (None, 1)])

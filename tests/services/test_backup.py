@@ -19,10 +19,8 @@ from appliance.services.subjects import SubjectInput, add_subject
 
 def add_alarm(kiosk: Kiosk, name: str = "Ana") -> int:
     """A subject with a card, scanned once: one PENDING alarm in the database."""
-    with kiosk.store.session() as session:
-        _, card = add_subject(session, SubjectInput(name=name, phone="+525512345678", custodian_name="Rosa"))
-        card_uuid = card.uuid
-    result = record_scan(kiosk, card_uuid, ScanSource.FILE)
+    card = add_subject(kiosk, SubjectInput(name=name, phone="+525512345678", custodian_name="Rosa"))
+    result = record_scan(kiosk, card.uuid, ScanSource.FILE)
     assert result.alarm_id is not None
     return result.alarm_id
 

@@ -57,12 +57,10 @@ def test_output_is_deterministic_for_the_same_cards():
 
 
 def test_card_sheet_pdf_prints_only_active_cards_of_active_subjects(kiosk):
-    with kiosk.store.session() as session:
-        add_subject(session, SubjectInput("Ana López", "55 1234 5678"))
-        gone, _ = add_subject(session, SubjectInput("Bruno Díaz", "55 1234 5679"))
-        set_subject_active(session, gone.id, False)
-    with kiosk.store.read() as session:
-        pdf = card_sheet_pdf(session, kiosk.settings.public_url)
+    add_subject(kiosk, SubjectInput("Ana López", "55 1234 5678"))
+    gone = add_subject(kiosk, SubjectInput("Bruno Díaz", "55 1234 5679"))
+    set_subject_active(kiosk, gone.subject_id, False)
+    pdf = card_sheet_pdf(kiosk)
     text = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert "Ana López" in text and "Bruno Díaz" not in text
 

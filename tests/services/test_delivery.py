@@ -11,13 +11,15 @@ import threading
 import pytest
 
 from appliance.services import delivery
+from appliance.services.alarms import get_alarm
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import set_channel
 from appliance.services.scans import ScanSource, record_scan
 from appliance.services.subjects import SubjectInput, add_subject
+from appliance.services.views import AlarmView
 from appliance.store import alarm_state
 from appliance.store.alarm_state import CLAIM_LEASE
-from appliance.store.models import Alarm, AlarmStatus
+from appliance.store.models import AlarmStatus
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 
@@ -29,20 +31,16 @@ def live(fake_clock, kiosk: Kiosk, kiosk_env: dict[str, str]) -> Kiosk:
 
 
 def _alarm(kiosk: Kiosk, channel: int = 1) -> int:
+    card = add_subject(kiosk, SubjectInput("Ana López", "55 1234 5678", "María"))
     with kiosk.store.session() as session:
-        _, card = add_subject(session, SubjectInput("Ana López", "55 1234 5678", "María"))
         set_channel(session, channel)
     result = record_scan(kiosk, card.uuid, ScanSource.FILE)
     assert result.alarm_id is not None
     return result.alarm_id
 
 
-def _load(kiosk: Kiosk, alarm_id: int) -> Alarm:
-    with kiosk.store.read() as session:
-        alarm = session.get(Alarm, alarm_id)
-        assert alarm is not None
-        _ = alarm.attempts  # load while the session is open
-        return alarm
+def _load(kiosk: Kiosk, alarm_id: int) -> AlarmView:
+    return get_alarm(kiosk, alarm_id)
 
 
 @pytest.mark.parametrize(

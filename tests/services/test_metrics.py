@@ -51,8 +51,7 @@ def test_alarms_by_status_include_zeros(kiosk):
 
 
 def test_scans_by_outcome(kiosk):
-    with kiosk.store.session() as session:
-        _, card = add_subject(session, SubjectInput("Ana", "55 1234 5678"))
+    card = add_subject(kiosk, SubjectInput("Ana", "55 1234 5678"))
     record_scan(kiosk, card.uuid, ScanSource.FILE)
     record_scan(kiosk, "https://example.com", ScanSource.CAMERA)
     record_scan(kiosk, "https://example.org", ScanSource.CAMERA)
@@ -66,8 +65,7 @@ def test_latency_histogram_counts_real_alarms_by_bucket(kiosk):
         _alarm(kiosk, AlarmStatus.SENT, seconds)
     _alarm(kiosk, AlarmStatus.SENT, 0.001, is_test=True)  # tests are not alarms
     _alarm(kiosk, AlarmStatus.PENDING, None)  # not sent yet
-    with kiosk.store.read() as session:
-        cumulative, count, total = latency_histogram(session)
+    cumulative, count, total = latency_histogram(kiosk)
     by_bound = dict(zip([*LATENCY_BUCKETS, float("inf")], cumulative, strict=True))
     assert (by_bound[0.01], by_bound[0.025], by_bound[0.25], by_bound[5.0], by_bound[300.0]) == (1, 2, 3, 4, 4)
     assert by_bound[float("inf")] == count == 5

@@ -20,8 +20,7 @@ from appliance.store.models import Alarm
 
 
 def _alarm(kiosk) -> int:
-    with kiosk.store.session() as session:
-        _, card = add_subject(session, SubjectInput("Ana", "+525512345678"))
+    card = add_subject(kiosk, SubjectInput("Ana", "+525512345678"))
     return record_scan(kiosk, card.uuid, ScanSource.FILE).alarm_id
 
 

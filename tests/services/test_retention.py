@@ -11,8 +11,7 @@ from appliance.store.models import Alarm, ScanEvent
 
 
 def test_cleanup_keeps_a_year_and_never_drops_an_undelivered_alarm(fake_clock, kiosk):
-    with kiosk.store.session() as session:
-        _, card = add_subject(session, SubjectInput("Ana", "+525512345678"))
+    card = add_subject(kiosk, SubjectInput("Ana", "+525512345678"))
     old_sent, old_pending = (record_scan(kiosk, card.uuid, ScanSource.FILE).alarm_id for _ in range(2))
     record_scan(kiosk, "not a card", ScanSource.FILE)
     with kiosk.store.session() as session:

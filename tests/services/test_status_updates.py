@@ -16,8 +16,8 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], ind
 
 
 def _sent_alarm(kiosk, channel: int = 1) -> Alarm:
+    card = add_subject(kiosk, SubjectInput("Ana", "+525512345678"))
     with kiosk.store.session() as session:
-        _, card = add_subject(session, SubjectInput("Ana", "+525512345678"))
         set_channel(session, channel)
     alarm_id = record_scan(kiosk, card.uuid, ScanSource.FILE).alarm_id
     delivery.deliver(kiosk, alarm_id)

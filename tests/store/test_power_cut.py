@@ -34,8 +34,7 @@ CHILD = textwrap.dedent(
 
 
 def test_alarms_survive_a_kill_right_after_the_commit(kiosk, settings, tmp_path):
-    with kiosk.store.session() as session:
-        _, card = add_subject(session, SubjectInput("Ana", "+525512345678"))
+    card = add_subject(kiosk, SubjectInput("Ana", "+525512345678"))
     env = {
         **os.environ,
         "KERYU_DATA_DIR": str(settings.data_dir),

@@ -90,9 +90,8 @@ async def admin(kiosk: Kiosk, client: TestClient) -> Admin:
 
 def make_subject(kiosk: Kiosk, name: str = "Ana López", phone: str = "55 1234 5678") -> tuple[int, str]:
     """A subject with an active card; returns (subject id, card uuid)."""
-    with kiosk.store.session() as session:
-        subject, card = add_subject(session, SubjectInput(name, phone, "María"))
-        return subject.id, card.uuid
+    card = add_subject(kiosk, SubjectInput(name, phone, "María"))
+    return card.subject_id, card.uuid
 
 
 def make_alarms(

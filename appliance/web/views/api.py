@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from aiohttp import web
 
 from appliance.errors import UserError
-from appliance.services.alarms import MAX_PAGE, alarm_record, get_alarm
-from appliance.services.kiosk import Kiosk
+from appliance.services.alarms import get_alarm, list_alarms
 from appliance.services.scans import ScanSource, handle_scan
 from appliance.services.subjects import list_subjects
-from appliance.web.render import kiosk_of, run
-from appliance.web.views.alarms import PAGE_SIZE, _filters, _int, _page
-from appliance.web.views.subjects import subject_view
+from appliance.web.render import kiosk_of
+from appliance.web.views.alarms import PAGE_SIZE, alarm_filters, whole_number
 
 
 def _json(value: object, status: int = 200) -> web.Response:
@@ -23,42 +22,21 @@ def _json(value: object, status: int = 200) -> web.Response:
 async def alarms(request: web.Request) -> web.Response:
     """Newest first; `limit` (1-500), `status`, `subject_id`, `since`/`until` (dates), `before` (an id)."""
     kiosk = kiosk_of(request)
-    limit = _int(request.query.get("limit"), "limit")
-    limit = PAGE_SIZE if limit is None else limit
-    if not 1 <= limit <= MAX_PAGE:
-        raise UserError(f"The limit must be between 1 and {MAX_PAGE}.")
-    return _json(await run(request, _page, kiosk, _filters(kiosk, request.query), limit))
-
-
-def _one_alarm(kiosk: Kiosk, alarm_id: int) -> dict[str, object]:
-    with kiosk.store.read() as session:
-        alarm = get_alarm(session, alarm_id)
-        record = alarm_record(alarm, kiosk.zone)
-        record["attempts"] = [
-            {
-                "channel": a.channel,
-                "started_at": a.started_at.isoformat(),
-                "outcome": a.outcome,
-                "error_code": a.error_code,
-                "error_message": a.error_message,
-            }
-            for a in alarm.attempts
-        ]
-        return record
+    limit = whole_number(request.query.get("limit"), "limit")
+    filters = alarm_filters(kiosk, request.query)
+    found = await asyncio.to_thread(list_alarms, kiosk, limit=PAGE_SIZE if limit is None else limit, **filters)
+    return _json([alarm.record() for alarm in found])
 
 
 async def alarm(request: web.Request) -> web.Response:
-    alarm_id = _int(request.match_info["alarm_id"], "alarm id")
-    return _json(await run(request, _one_alarm, kiosk_of(request), alarm_id))
-
-
-def _subjects(kiosk: Kiosk, search: str) -> list[dict[str, object]]:
-    with kiosk.store.read() as session:
-        return [subject_view(s, kiosk.settings.public_url) for s in list_subjects(session, search=search, limit=5000)]
+    alarm_id = whole_number(request.match_info["alarm_id"], "alarm id")
+    found = await asyncio.to_thread(get_alarm, kiosk_of(request), alarm_id)
+    return _json(found.record_with_attempts())
 
 
 async def subjects(request: web.Request) -> web.Response:
-    return _json(await run(request, _subjects, kiosk_of(request), request.query.get("q", "")))
+    found = await asyncio.to_thread(list_subjects, kiosk_of(request), search=request.query.get("q", ""), limit=5000)
+    return _json([subject.as_json() for subject in found])
 
 
 async def scans(request: web.Request) -> web.Response:
@@ -70,7 +48,7 @@ async def scans(request: web.Request) -> web.Response:
     payload = body.get("payload") if isinstance(body, dict) else None
     if not isinstance(payload, str) or not payload.strip():
         raise UserError('The body must be JSON like {"payload": "<scan URL or card UUID>"}.')
-    result = await run(request, handle_scan, kiosk_of(request), payload, ScanSource.API)
+    result = await asyncio.to_thread(handle_scan, kiosk_of(request), payload, ScanSource.API)
     answer = {
         "outcome": str(result.outcome),
         "accepted": result.accepted,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import urlsplit
 
@@ -11,7 +12,7 @@ from aiohttp_session import get_session, new_session
 from appliance.errors import UserError
 from appliance.services.auth import TooManyAttempts, change_admin_password, set_up_admin, verify_admin_password
 from appliance.web.keys import STATE
-from appliance.web.render import flash, kiosk_of, redirect, render, run
+from appliance.web.render import flash, kiosk_of, redirect, render
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,9 @@ async def setup_page(request: web.Request) -> web.Response:
 async def setup_submit(request: web.Request) -> web.Response:
     form = await request.post()
     try:
-        await run(request, set_up_admin, kiosk_of(request), str(form.get("password", "")), str(form.get("confirm", "")))
+        await asyncio.to_thread(
+            set_up_admin, kiosk_of(request), str(form.get("password", "")), str(form.get("confirm", ""))
+        )
     except UserError as exc:
         return await render(request, "setup.html", {"error": str(exc)}, status=400)
     request.app[STATE].admin_ready = True
@@ -62,7 +65,7 @@ async def login_submit(request: web.Request) -> web.Response:
         response = await render(request, "login.html", {"error": str(exc), "next": target}, status=429)
         response.headers["Retry-After"] = str(int(exc.retry_after) + 1)
         return response
-    if not await run(request, verify_admin_password, kiosk_of(request), str(form.get("password", ""))):
+    if not await asyncio.to_thread(verify_admin_password, kiosk_of(request), str(form.get("password", ""))):
         throttle.failed(address)
         logger.warning("Failed admin login from %s", address)
         return await render(request, "login.html", {"error": "Wrong password.", "next": target}, status=401)
@@ -80,8 +83,7 @@ async def logout(request: web.Request) -> web.Response:
 
 async def password_submit(request: web.Request) -> web.Response:
     form = await request.post()
-    await run(
-        request,
+    await asyncio.to_thread(
         change_admin_password,
         kiosk_of(request),
         str(form.get("current", "")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import tempfile
@@ -12,18 +13,19 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from appliance.clock import utcnow
+from appliance.services.backup import backup_to
 from appliance.services.health import check_health
 from appliance.services.kiosk import Kiosk
 from appliance.web.keys import FEED, STATE
-from appliance.web.render import kiosk_of, render, run
+from appliance.web.render import kiosk_of, render
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
 
 
-def _health(request: web.Request) -> dict[str, Any]:
-    report = check_health(kiosk_of(request), include_web=False)
+async def _health(request: web.Request) -> dict[str, Any]:
+    report = await asyncio.to_thread(check_health, kiosk_of(request), include_web=False)
     # This process is answering, so the web component is fine; say how many pages watch live.
     report["components"]["web"] = {"status": "ok", "live_clients": request.app[FEED].subscriber_count}
     return report
@@ -32,21 +34,19 @@ def _health(request: web.Request) -> dict[str, Any]:
 async def api_health(request: web.Request) -> web.Response:
     if request.query.get("self"):  # `keryu status` asking whether this process answers at all
         return web.json_response({"status": "ok"})
-    return web.json_response(await run(request, _health, request))
+    return web.json_response(await _health(request))
 
 
 async def health_page(request: web.Request) -> web.Response:
-    return await render(request, "health.html", {"health": await run(request, _health, request)})
+    return await render(request, "health.html", {"health": await _health(request)})
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = await run(request, generate_latest, request.app[STATE].metrics)
+    body = await asyncio.to_thread(generate_latest, request.app[STATE].metrics)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def _backup(kiosk: Kiosk) -> Path:
-    from appliance.services.backup import backup_to  # engineer H4's service
-
     run_dir = kiosk.settings.data_dir / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix="web-backup-", suffix=".db", dir=run_dir)
@@ -59,7 +59,7 @@ def _backup(kiosk: Kiosk) -> Path:
 
 async def backup_download(request: web.Request) -> web.StreamResponse:
     """An online backup of the database, streamed to the browser and then deleted here."""
-    path = await run(request, _backup, kiosk_of(request))
+    path = await asyncio.to_thread(_backup, kiosk_of(request))
     stamp = utcnow().strftime("%Y%m%d-%H%M%S")
     try:
         response = web.StreamResponse(
@@ -71,7 +71,7 @@ async def backup_download(request: web.Request) -> web.StreamResponse:
         )
         await response.prepare(request)
         with path.open("rb") as source:
-            while chunk := await run(request, source.read, CHUNK):
+            while chunk := await asyncio.to_thread(source.read, CHUNK):
                 await response.write(chunk)
         await response.write_eof()
         logger.info("Database backup downloaded by %s", request.remote)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -10,7 +11,7 @@ from appliance.messaging.registry import channel_name
 from appliance.services.kiosk import Kiosk
 from appliance.services.notify import send_test
 from appliance.services.parameters import get_channel, set_channel
-from appliance.web.render import flash, kiosk_of, redirect, render, run
+from appliance.web.render import flash, kiosk_of, redirect, render
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def _set_channel(kiosk: Kiosk, value: str) -> int:
 async def settings_page(request: web.Request) -> web.Response:
     kiosk = kiosk_of(request)
     context = {
-        "channel": await run(request, _channel, kiosk),
+        "channel": await asyncio.to_thread(_channel, kiosk),
         "channels": {number: channel.name for number, channel in kiosk.channels.items()},
         "credentials": credential_report(kiosk),
         "webhooks": webhook_report(kiosk),
@@ -64,7 +65,7 @@ async def settings_page(request: web.Request) -> web.Response:
 
 async def channel_submit(request: web.Request) -> web.Response:
     value = str((await request.post()).get("channel", ""))
-    number = await run(request, _set_channel, kiosk_of(request), value)
+    number = await asyncio.to_thread(_set_channel, kiosk_of(request), value)
     logger.info("Channel set to %s from the admin page", number)
     await flash(request, f"Alarms now go first through channel {number}, {channel_name(number)}.")
     redirect(request, "settings")
@@ -72,6 +73,6 @@ async def channel_submit(request: web.Request) -> web.Response:
 
 async def test_message_submit(request: web.Request) -> web.Response:
     phone = str((await request.post()).get("phone", ""))
-    alarm = await run(request, send_test, kiosk_of(request), phone)
+    alarm = await asyncio.to_thread(send_test, kiosk_of(request), phone)
     await flash(request, f"Test message #{alarm.id} queued for {alarm.recipient_phone}.")
     redirect(request, "alarm", alarm_id=str(alarm.id))

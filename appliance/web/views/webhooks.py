@@ -6,6 +6,7 @@ Signatures are checked before anything is parsed; statuses go through the one st
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -20,7 +21,7 @@ from appliance.messaging.webhooks import (
 )
 from appliance.services.kiosk import Kiosk
 from appliance.services.status_updates import apply_provider_status
-from appliance.web.render import kiosk_of, run
+from appliance.web.render import kiosk_of
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ async def twilio(request: web.Request) -> web.Response:
         status = parse_twilio_status(params)
     except MALFORMED as exc:
         return _malformed("Twilio", exc)
-    known, unknown = await run(request, _apply_all, kiosk, [status])
+    known, unknown = await asyncio.to_thread(_apply_all, kiosk, [status])
     return web.json_response({"applied": known, "ignored": unknown})
 
 
@@ -87,5 +88,5 @@ async def whatsapp(request: web.Request) -> web.Response:
         statuses = parse_meta_statuses(json.loads(raw))
     except (json.JSONDecodeError, UnicodeDecodeError, *MALFORMED) as exc:
         return _malformed("Meta", exc)
-    known, unknown = await run(request, _apply_all, kiosk, statuses)
+    known, unknown = await asyncio.to_thread(_apply_all, kiosk, statuses)
     return web.json_response({"applied": known, "ignored": unknown})

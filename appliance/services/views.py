@@ -1,0 +1,220 @@
+"""The plain values services return: pages, the API and the CLI render these, never ORM rows.
+
+Each view is built from its row while the service's unit of work is open (`of`), so nothing
+above the services touches a session; each view's contract JSON is written here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
+
+from appliance.payload import scan_url
+
+if TYPE_CHECKING:
+    from appliance.store.models import Alarm, Card, DeliveryAttempt, Subject
+
+RECORD_FIELDS = (
+    "id",
+    "subject_id",
+    "subject_name",
+    "card_uuid",
+    "created_at",
+    "location",
+    "is_test",
+    "channel",
+    "notification_status",
+    "notification_sent",
+    "notification_attempts",
+    "last_attempt",
+    "notification_error",
+    "whatsapp_message_id",
+    "message_sid",
+)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    """One try at handing an alarm to a provider (times as recorded, UTC)."""
+
+    channel: int
+    started_at: datetime
+    outcome: str
+    error_code: str | None
+    error_message: str | None
+    duration_ms: float | None
+    provider_message_id: str | None
+
+    @classmethod
+    def of(cls, attempt: DeliveryAttempt) -> AttemptView:
+        return cls(
+            channel=attempt.channel,
+            started_at=attempt.started_at,
+            outcome=attempt.outcome,
+            error_code=attempt.error_code,
+            error_message=attempt.error_message,
+            duration_ms=attempt.duration_ms,
+            provider_message_id=attempt.provider_message_id,
+        )
+
+    def as_json(self) -> dict[str, object]:
+        """What `GET /api/alarms/<id>` shows of an attempt."""
+        return {
+            "channel": self.channel,
+            "started_at": self.started_at.isoformat(),
+            "outcome": self.outcome,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+        }
+
+
+@dataclass(frozen=True)
+class AlarmView:
+    """An alarm, its delivery state and its attempts; the times people see are in the kiosk's zone."""
+
+    id: int
+    subject_id: int | None
+    subject_name: str
+    card_uuid: str | None
+    created_at: datetime
+    location: str
+    is_test: bool
+    channel: int | None
+    notification_status: str
+    notification_sent: bool
+    notification_attempts: int
+    last_attempt: datetime | None
+    notification_error: str | None
+    whatsapp_message_id: str | None
+    message_sid: str | None
+    provider_status: str | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None
+    resolved_at: datetime | None
+    resolution_notes: str | None
+    updated_at: datetime
+    attempts: tuple[AttemptView, ...]
+
+    @classmethod
+    def of(cls, alarm: Alarm, zone: tzinfo | None) -> AlarmView:
+        """The view of a row whose attempts are loaded; `zone` None is the system's local zone."""
+
+        def local(value: datetime | None) -> datetime | None:
+            return value.astimezone(zone) if value else None
+
+        return cls(
+            id=alarm.id,
+            subject_id=alarm.subject_id,
+            subject_name=alarm.subject_name,
+            card_uuid=alarm.card_uuid,
+            created_at=alarm.created_at.astimezone(zone),
+            location=alarm.location,
+            is_test=alarm.is_test,
+            channel=alarm.channel,
+            notification_status=str(alarm.notification_status),
+            notification_sent=alarm.notification_sent,
+            notification_attempts=alarm.notification_attempts,
+            last_attempt=local(alarm.last_attempt),
+            notification_error=alarm.notification_error,
+            whatsapp_message_id=alarm.whatsapp_message_id,
+            message_sid=alarm.message_sid,
+            provider_status=alarm.provider_status,
+            sent_at=local(alarm.sent_at),
+            delivered_at=local(alarm.delivered_at),
+            next_attempt_at=local(alarm.next_attempt_at),
+            resolved_at=local(alarm.resolved_at),
+            resolution_notes=alarm.resolution_notes,
+            updated_at=alarm.updated_at,
+            attempts=tuple(AttemptView.of(attempt) for attempt in alarm.attempts),
+        )
+
+    def record(self) -> dict[str, object]:
+        """The contract's alarm record (`keryu alarms --json`, `GET /api/alarms`, live updates)."""
+        record = {name: getattr(self, name) for name in RECORD_FIELDS}
+        record["created_at"] = _iso(self.created_at)
+        record["last_attempt"] = _iso(self.last_attempt)
+        return record
+
+    def record_with_attempts(self) -> dict[str, object]:
+        """The record and its attempts (`GET /api/alarms/<id>`)."""
+        return {**self.record(), "attempts": [attempt.as_json() for attempt in self.attempts]}
+
+
+@dataclass(frozen=True)
+class CardView:
+    """A printed card and the URL its QR code holds."""
+
+    uuid: str
+    subject_id: int
+    active: bool
+    created_at: datetime
+    last_used_at: datetime | None
+    scan_url: str
+
+    @classmethod
+    def of(cls, card: Card, public_url: str) -> CardView:
+        return cls(
+            uuid=card.uuid,
+            subject_id=card.subject_id,
+            active=card.active,
+            created_at=card.created_at,
+            last_used_at=card.last_used_at,
+            scan_url=scan_url(public_url, card.uuid),
+        )
+
+    def as_json(self) -> dict[str, object]:
+        """The contract's JSON for a new card (`keryu subject add`, `keryu card new`)."""
+        return {"subject_id": self.subject_id, "card_uuid": self.uuid, "scan_url": self.scan_url}
+
+
+@dataclass(frozen=True)
+class SubjectView:
+    """A subject, their custodian and their cards (newest first)."""
+
+    id: int
+    name: str
+    active: bool
+    notes: str
+    custodian_name: str
+    custodian_phone: str
+    created_at: datetime
+    cards: tuple[CardView, ...]
+
+    @classmethod
+    def of(cls, subject: Subject, public_url: str) -> SubjectView:
+        return cls(
+            id=subject.id,
+            name=subject.name,
+            active=subject.active,
+            notes=subject.notes,
+            custodian_name=subject.custodian.name,
+            custodian_phone=subject.custodian.phone,
+            created_at=subject.created_at,
+            cards=tuple(CardView.of(card, public_url) for card in reversed(subject.cards)),
+        )
+
+    @property
+    def card(self) -> CardView | None:
+        """The active card (a subject has at most one)."""
+        return next((card for card in self.cards if card.active), None)
+
+    def as_json(self) -> dict[str, object]:
+        """What the API shows of a subject (the custodian's phone included: admins only)."""
+        card = self.card
+        return {
+            "id": self.id,
+            "name": self.name,
+            "active": self.active,
+            "notes": self.notes,
+            "custodian_name": self.custodian_name,
+            "custodian_phone": self.custodian_phone,
+            "card_uuid": card.uuid if card else None,
+            "scan_url": card.scan_url if card else None,
+            "created_at": self.created_at.isoformat(),
+        }
