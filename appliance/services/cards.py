@@ -86,7 +86,7 @@ def active_cards(session: Session) -> list[Card]:
 
 def card_sheet_pdf(session: Session, public_url: str) -> bytes:
     """An A4 sheet (several pages if needed) of every active card, with names and cut marks."""
-    from appliance.services.card_sheet import SheetEntry, render_sheet
+    from appliance.cards.sheet import SheetEntry, render_sheet
 
     cards = active_cards(session)
     if not cards:
