@@ -55,8 +55,7 @@ def main() -> int:
         }
         kiosk = Kiosk.from_settings(load_settings(_env_file=None, **env))
         upgrade(kiosk.store)
-        with kiosk.store.session() as session:
-            _, card = add_subject(session, SubjectInput("Bench Subject", "+525512345678"))
+        card = add_subject(kiosk, SubjectInput("Bench Subject", "+525512345678"))
         worker = ServiceProcess("worker", env, workdir, ready_text=" ready.").start()
         beat = ServiceProcess("beat", env, workdir, ready_text="beat: Starting").start()
         try:

@@ -30,7 +30,11 @@ from sqlalchemy import func, select
 
 from appliance.config import load_settings
 from appliance.feedback import GpioFeedback
-from appliance.scanner.runner import Scanner
+from appliance.scanner.dispatch import Dispatcher
+from appliance.scanner.frames import FrameHandler
+from appliance.scanner.heartbeat import ScannerState
+from appliance.scanner.loop import ScannerLoop
+from appliance.scanner.runner import run_loop
 from appliance.services.kiosk import Kiosk
 from appliance.services.subjects import SubjectInput, add_subject
 from appliance.store.migrate import upgrade
@@ -54,15 +58,15 @@ class TimedPin(MockPin):
         return changed
 
 
-class TimedScanner(Scanner):
-    """The real scanner, noting when each frame was captured and when its scans were committed."""
+class TimedFrames(FrameHandler):
+    """The real frame handler, noting when each frame was captured and when its scans were committed."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.marks: list[tuple[str, float, float]] = []  # (frame name, captured, committed)
 
-    def handle_frame(self, frame):
-        results = super().handle_frame(frame)
+    def handle(self, frame):
+        results = super().handle(frame)
         if results:
             self.marks.append((frame.name, frame.captured, time.monotonic()))
         return results
@@ -120,25 +124,25 @@ def bench_latency(workdir: Path, redis_url: str, cards: int) -> None:
     )
     kiosk = Kiosk.from_settings(settings)
     upgrade(kiosk.store)
-    uuids = []
-    with kiosk.store.session() as session:
-        for i in range(cards):
-            _subject, card = add_subject(session, SubjectInput(name=f"Child {i}", phone="+5215512345678"))
-            uuids.append(card.uuid)
+    uuids = [add_subject(kiosk, SubjectInput(name=f"Child {i}", phone="+5215512345678")).uuid for i in range(cards)]
     pins = MockFactory(pin_class=TimedPin)
     feedback = GpioFeedback(17, 27, 22, pin_factory=pins)
-    scanner = TimedScanner(kiosk, feedback)
+    dispatcher = Dispatcher(kiosk)
+    frames = TimedFrames(kiosk, feedback, decoder=settings.decoder, submit=dispatcher.submit)
+    loop = ScannerLoop(kiosk, frames, camera_spec=settings.camera, notify=lambda message: None)
+    frames.warm_up()
     stop = threading.Event()
-    loop = threading.Thread(target=scanner.run, args=(stop,), daemon=True)
-    loop.start()
-    while scanner.state != "watching":
+    thread = threading.Thread(target=run_loop, args=(loop, stop), daemon=True)
+    thread.start()
+    while loop.state is not ScannerState.WATCHING:
         time.sleep(0.01)
     try:
-        drop_to_commit, frame_to_commit, frame_to_led = measure(scanner, pins, data, settings, uuids)
+        drop_to_commit, frame_to_commit, frame_to_led = measure(frames, pins, data, settings, uuids)
     finally:
         stop.set()
-        loop.join(10)
-        scanner.close()
+        thread.join(10)
+        dispatcher.close()
+        loop.close()
         feedback.close()
     with kiosk.store.read() as session:
         recorded = session.scalar(select(func.count()).select_from(Alarm))
@@ -152,7 +156,7 @@ def bench_latency(workdir: Path, redis_url: str, cards: int) -> None:
     )
 
 
-def measure(scanner, pins, data: Path, settings, uuids: list[str]) -> tuple[list[float], list[float], list[float]]:
+def measure(frames, pins, data: Path, settings, uuids: list[str]) -> tuple[list[float], list[float], list[float]]:
     """Show each card once; return drop->commit, capture->commit and capture->LED-on times in ms."""
     drop_to_commit, frame_to_commit, frame_to_led = [], [], []
     for i, uuid in enumerate(uuids):
@@ -163,11 +167,11 @@ def measure(scanner, pins, data: Path, settings, uuids: list[str]) -> tuple[list
         leds_before = len(green.changes)
         shown = time.monotonic()
         staging.rename(data / "inbox" / f"{i:03d}.png")
-        while len(scanner.marks) <= i:
+        while len(frames.marks) <= i:
             time.sleep(0.001)
         while len(green.changes) <= leds_before:
             time.sleep(0.001)
-        _name, captured, committed = scanner.marks[i]
+        _name, captured, committed = frames.marks[i]
         led_on = next(t for t, on in green.changes[leds_before:] if on)
         drop_to_commit.append((committed - shown) * 1000)
         frame_to_commit.append((committed - captured) * 1000)

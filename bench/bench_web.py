@@ -49,9 +49,8 @@ TARGETS = {
 
 def fill(kiosk: Kiosk, count: int) -> int:
     """`count` alarms over the last 90 days for 200 subjects; returns a deep keyset position."""
-    with kiosk.store.session() as session:
-        subjects = [add_subject(session, SubjectInput(f"Subject {i:03d}", "55 1234 5678"))[0] for i in range(200)]
-        ids = [(s.id, s.name) for s in subjects]
+    names = [f"Subject {i:03d}" for i in range(200)]
+    ids = [(add_subject(kiosk, SubjectInput(name, "55 1234 5678")).subject_id, name) for name in names]
     start = datetime.now(UTC) - timedelta(days=90)
     step = timedelta(days=90) / count
     rng = random.Random(7)

@@ -77,7 +77,7 @@ def run_scan(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def run_selftest(args: argparse.Namespace, ctx: CliContext) -> int:
-    from appliance.services.selftest import run_selftest as selftest
+    from appliance.scanner.selftest import run_selftest as selftest
 
     print("Self-test: watch the green LED, then the red LED, then listen for the buzzer...", file=sys.stderr)
     report = selftest(ctx.settings, camera_spec=args.camera)

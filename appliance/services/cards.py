@@ -74,7 +74,7 @@ def card_png(kiosk: Kiosk, card_uuid: str) -> bytes:
 
 def card_sheet_pdf(kiosk: Kiosk) -> bytes:
     """An A4 sheet (several pages if needed) of every active card, with names and cut marks."""
-    from appliance.services.card_sheet import SheetEntry, render_sheet
+    from appliance.cards.sheet import SheetEntry, render_sheet
 
     query = (
         select(Card)

@@ -94,7 +94,7 @@ def check_beat(kiosk: Kiosk) -> Component:
 
 
 def check_scanner(kiosk: Kiosk) -> Component:
-    from appliance.services.scanner_status import read_scanner_status
+    from appliance.scanner.heartbeat import read_scanner_status
 
     return read_scanner_status(kiosk.settings)
 

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from gpiozero.pins.mock import MockFactory
 
 from appliance.config import load_settings
 from appliance.feedback import GpioFeedback, Mood, Signal, make_feedback
-from tests.conftest import BUZZER, GREEN, RED
+from tests.conftest import BUZZER, GREEN, RED, wait_until
 
 
 def states(pins: MockFactory, pin: int) -> list[bool]:
     return [s.state for s in pins.pin(pin).states]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def test_accepted_is_green_for_one_second_and_one_short_beep(feedback, pins):

@@ -14,8 +14,7 @@ from sqlalchemy import select
 from appliance.services.subjects import SubjectInput, add_subject
 from appliance.store.models import Alarm
 from tests.conftest import wait_until
-from tests.scanner.conftest import card_frame
-from tests.scanner.test_runner import hostile_files
+from tests.scanner.conftest import card_frame, hostile_files
 
 pytestmark = pytest.mark.integration
 

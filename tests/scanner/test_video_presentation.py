@@ -12,7 +12,9 @@ from gpiozero.pins.mock import MockFactory
 from sqlalchemy import select
 
 from appliance.feedback import GpioFeedback
-from appliance.scanner.runner import Scanner
+from appliance.scanner.frames import FrameHandler
+from appliance.scanner.loop import ScannerLoop
+from appliance.scanner.runner import run_loop
 from appliance.services.subjects import SubjectInput, add_subject
 from appliance.store.models import Alarm, ScanEvent
 from tests.scanner.conftest import card_frame, scene
@@ -45,21 +47,22 @@ def test_a_card_held_ten_seconds_then_shown_again_within_the_cooldown(kiosk, tmp
     length = write_video(clip, [(None, 1), (held, 10), (None, 3), (held, 2), (None, 1)])
     pins = MockFactory()
     feedback = GpioFeedback(17, 27, 22, pin_factory=pins)
-    scanner = Scanner(kiosk, feedback, camera_spec=f"video:{clip}")
+    frames = FrameHandler(kiosk, feedback, decoder="auto", submit=lambda result: None)
+    loop = ScannerLoop(kiosk, frames, camera_spec=f"video:{clip}", notify=lambda message: None)
     stop = threading.Event()
-    loop = threading.Thread(target=scanner.run, args=(stop,))
-    loop.start()
+    thread = threading.Thread(target=run_loop, args=(loop, stop))
+    thread.start()
     try:
         deadline = time.monotonic() + length + 20
-        while scanner.frames < length * FPS and time.monotonic() < deadline:
+        while frames.frames < length * FPS and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
         stop.set()
-        loop.join(10)
-        scanner.close()
+        thread.join(10)
+        loop.close()
         feedback.close()
-    assert scanner.frames == round(length * FPS)
-    assert scanner.decoded < scanner.frames / 2  # the change gate skipped most of a still card
+    assert frames.frames == round(length * FPS)
+    assert frames.decoded < frames.frames / 2  # the change gate skipped most of a still card
     with kiosk.store.read() as session:
         alarms = session.scalars(select(Alarm)).all()
         outcomes = [e.outcome for e in session.scalars(select(ScanEvent).order_by(ScanEvent.id))]

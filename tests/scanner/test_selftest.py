@@ -10,7 +10,7 @@ import numpy as np
 from gpiozero.pins.mock import MockFactory
 
 from appliance.feedback import GpioFeedback
-from appliance.services.selftest import check_camera, run_selftest
+from appliance.scanner.selftest import check_camera, run_selftest
 
 
 def test_each_output_is_driven_alone_in_turn(settings):

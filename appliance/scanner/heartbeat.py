@@ -1,6 +1,6 @@
 """The scanner's heartbeat file, so that health (another process) can tell how the scanner is doing.
 
-The runner rewrites `scanner_heartbeat.json` in KERYU_DATA_DIR atomically every few seconds;
+The frame loop rewrites `scanner_heartbeat.json` in KERYU_DATA_DIR atomically every few seconds;
 `read_scanner_status` turns it into a health component. A file that stops being rewritten
 means the scanner is dead or its loop is stuck.
 """
@@ -12,6 +12,9 @@ import logging
 import os
 import tempfile
 import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -22,26 +25,54 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_FILE = "scanner_heartbeat.json"
 STALE_SECONDS = 30.0  # the frame loop writes every 2 s; this much silence means it is dead or stuck
 
-# Runner states and what each means for health.
-STATE_STATUS = {
-    "streaming": "ok",  # frames flow
-    "watching": "ok",  # a dir:/video: camera polled fine; no new file is not a fault
-    "starting": "degraded",
-    "camera_error": "degraded",  # the camera failed; retried with backoff
-    "no_camera": "degraded",  # auto found none, or KERYU_CAMERA=none
-    "stopped": "down",
+
+class ScannerState(StrEnum):
+    """What the frame loop is doing; the heartbeat carries it to health."""
+
+    STARTING = "starting"
+    STREAMING = "streaming"  # frames flow
+    WATCHING = "watching"  # the camera answers but shows nothing new (a dir:/video: camera between files)
+    CAMERA_ERROR = "camera_error"  # the camera failed; retried with backoff
+    NO_CAMERA = "no_camera"  # auto found none, or KERYU_CAMERA=none
+    STOPPED = "stopped"
+
+
+# What each state means for health; the degraded ones carry their detail as the error.
+STATE_HEALTH: dict[ScannerState, str] = {
+    ScannerState.STREAMING: "ok",
+    ScannerState.WATCHING: "ok",
+    ScannerState.STARTING: "degraded",
+    ScannerState.CAMERA_ERROR: "degraded",
+    ScannerState.NO_CAMERA: "degraded",
+    ScannerState.STOPPED: "down",
 }
+
+
+@dataclass(frozen=True)
+class ScannerStatus:
+    """What one heartbeat says: the loop's state, its camera and decoder, and the frames it saw."""
+
+    state: ScannerState
+    detail: str
+    camera: str
+    decoder: str
+    frames: int
+    frames_decoded: int
+    last_frame_at: datetime | None
+    feedback: str  # "gpio", or "simulated" when no real pins are driven
 
 
 def heartbeat_path(settings: Settings) -> Path:
     return settings.data_dir / HEARTBEAT_FILE
 
 
-def write_scanner_status(settings: Settings, status: dict[str, Any]) -> None:
+def write_scanner_status(settings: Settings, status: ScannerStatus) -> None:
     """Replace the heartbeat file in one rename, so a reader never sees half of it."""
     path = heartbeat_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = json.dumps({**status, "pid": os.getpid(), "written_at": time.time()}, default=str)
+    fields = asdict(status)
+    fields["last_frame_at"] = status.last_frame_at.isoformat() if status.last_frame_at else None
+    body = json.dumps({**fields, "pid": os.getpid(), "written_at": time.time()})
     fd, tmp = tempfile.mkstemp(prefix=".scanner_heartbeat.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as out:
@@ -65,8 +96,9 @@ def read_scanner_status(settings: Settings, *, now: float | None = None) -> dict
         return {"status": "down", "error": "unreadable heartbeat file"}
     age = now - float(data.get("written_at", 0))
     state = str(data.get("state", "unknown"))
+    health = _health(state)
     component: dict[str, Any] = {
-        "status": STATE_STATUS.get(state, "degraded"),
+        "status": health or "degraded",
         "state": state,
         "camera": data.get("camera"),
         "heartbeat_seconds_ago": round(age, 1),
@@ -74,8 +106,16 @@ def read_scanner_status(settings: Settings, *, now: float | None = None) -> dict
     for key in ("detail", "decoder", "frames", "frames_decoded", "last_frame_at", "feedback"):
         if key in data:
             component[key] = data[key]
-    if age > STALE_SECONDS and state != "stopped":
+    if age > STALE_SECONDS and state != ScannerState.STOPPED:
         component.update(status="down", error=f"no heartbeat for {age:.0f} s (scanner not running or stuck)")
-    if state in ("camera_error", "no_camera", "starting") and data.get("detail"):
+    if health == "degraded" and data.get("detail"):
         component.setdefault("error", data["detail"])
     return component
+
+
+def _health(state: str) -> str | None:
+    """ok, degraded or down for a known state; None for a state this version does not know."""
+    try:
+        return STATE_HEALTH[ScannerState(state)]
+    except ValueError:
+        return None
