@@ -1,1 +1,1 @@
-"""Services: the only layer that combines the store with adapters (messaging, queue, hardware)."""
+"""Services: use cases that combine the store with adapters; they take the `Kiosk` and return frozen views."""

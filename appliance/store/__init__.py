@@ -1,1 +1,1 @@
-"""Persistence: SQLAlchemy models, engine and session setup, Alembic migrations. The only SQL."""
+"""Persistence: SQLAlchemy models, engines and sessions, Alembic migrations and the alarm state machine. All the SQL."""

@@ -91,8 +91,7 @@ def test_a_code_that_is_not_an_active_card_is_rejected_with_red(
 
 def test_a_deactivated_subjects_card_is_inactive(timed_kiosk, handler, clock):
     uuid = add_card(timed_kiosk)
-    with timed_kiosk.store.session() as session:
-        set_subject_active(session, 1, False)
+    set_subject_active(timed_kiosk, 1, False)
     show(handler, clock, card_frame(uuid), seconds=1)
     assert events(timed_kiosk) == [("inactive", uuid)] and alarms(timed_kiosk) == []
 

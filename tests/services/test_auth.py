@@ -109,4 +109,7 @@ def test_a_good_login_clears_the_count():
     throttle.succeeded("10.0.0.5")
     for _ in range(4):
         throttle.failed("10.0.0.5")
-    throttle.check("10.0.0.5")
+    throttle.check("10.0.0.5")  # eight failures, but only four since the good login: not paused
+    throttle.failed("10.0.0.5")
+    with pytest.raises(TooManyAttempts):
+        throttle.check("10.0.0.5")

@@ -109,7 +109,6 @@ async def test_static_files_are_cached(client):
 
 
 async def test_backup_downloads_a_copy_of_the_database(kiosk, admin: Admin, tmp_path):
-    pytest.importorskip("appliance.services.backup", reason="engineer H4's backup service is not in yet")
     make_alarms(kiosk, 3)
     await admin.page("/")
     response = await admin.submit("/backup", form_page="/")
