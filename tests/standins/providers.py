@@ -15,6 +15,7 @@ In Python:
         ...
         standin.wait_for(1)
         assert standin.accepted[0].body["to"] == "5215512345678"
+        standin.on_accept = lambda request: ...  # runs after a send is accepted, before the answer
 
 Over HTTP (standalone): `POST /_standin/script {"provider": "meta", "responses": [...]}`,
 `POST /_standin/default`, `POST /_standin/status {"message_id", "status", "error_code"}`,
