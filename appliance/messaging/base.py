@@ -57,6 +57,8 @@ class Channel(Protocol):
     `number` is the contract's channel number, `name` what pages and the CLI show,
     `required` the `Settings` fields it needs, `message_id_field` the alarm column its
     message ids fill, and `pollable` whether `fetch_status` can ask the provider later.
+    `timeout` (connect, read seconds) bounds one provider call; the delivery's claim lease is
+    sized from it.
     """
 
     number: ClassVar[int]
@@ -64,6 +66,7 @@ class Channel(Protocol):
     required: ClassVar[tuple[str, ...]]
     message_id_field: ClassVar[MessageIdField]
     pollable: ClassVar[bool]
+    timeout: tuple[float, float]
 
     def __init__(self, settings: Settings) -> None: ...
 

@@ -11,24 +11,36 @@ A kiosk's network drops for minutes at a time. When every attempt so far failed 
 provider answering (connection refused, no route, connect timeout), the alarm is not FAILED:
 it waits as ERROR and the whole plan starts again after 1, 2, 5, then every 10 minutes, for a
 day. Only a provider's own refusal, or a day without network, makes an alarm FAILED.
+
+A message must never reach a parent twice. Before the provider is called the try is written
+as `in_flight` (and the lease extended: `claim_lease` outlasts the longest send plus every
+retry of the writes after it); once the provider accepted, its message id is written into
+that row first, then the alarm becomes SENT, each write retried with back-off while the
+database is locked. A later claim that finds the id finishes the alarm instead of sending it
+again; one that finds a bare `in_flight` row sends again (docs/delivery.md weighs that).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError, TransientSendError
-from appliance.messaging.base import Notification
+from appliance.messaging.base import Notification, SendResult
 from appliance.messaging.format import format_timestamp
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import get_channel
 from appliance.store import alarm_state
 from appliance.store.alarm_state import AttemptRecord, worker_identity
+from appliance.store.db import SQLITE_BUSY_TIMEOUT_MS
 from appliance.store.models import Alarm, AlarmStatus, DeliveryAttempt
 
 logger = logging.getLogger(__name__)
@@ -39,14 +51,42 @@ MAX_RETRY_AFTER = 60.0  # a provider's Retry-After is honoured up to this
 UNREACHABLE = frozenset({"connection", "connect_timeout"})  # error codes meaning no provider heard us
 OFFLINE_RETRY_DELAYS = (60.0, 120.0, 300.0, 600.0)  # between rounds of the plan while offline
 OFFLINE_GIVE_UP = timedelta(hours=24)
+COMMIT_RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # pauses between tries of a write refused as locked
+LEASE_MARGIN = 30.0  # seconds beyond the sums below: DNS, a second address's connect, a slow SD card
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """What `deliver` did: the status it left, and when to try again (ERROR only)."""
+    """What `deliver` did: the status it left, and when to try again.
+
+    `retry_in` is set for ERROR, and for PROCESSING: a send went out but the database refused
+    to record it, and the alarm is due again once its lease has run out.
+    """
 
     status: AlarmStatus | None  # None: not claimed (done already, or held by another worker)
     retry_in: float | None = None
+
+
+def longest_send(kiosk: Kiosk) -> float:
+    """Seconds the slowest channel's provider call may take: its connect plus read timeout."""
+    return max(connect + read for connect, read in (channel.timeout for channel in kiosk.channels.values()))
+
+
+def commit_retry_budget() -> float:
+    """Seconds the writes after a send may keep retrying: every try may wait SQLite's busy timeout."""
+    tries = len(COMMIT_RETRY_DELAYS) + 1
+    return tries * SQLITE_BUSY_TIMEOUT_MS / 1000 + sum(COMMIT_RETRY_DELAYS)
+
+
+def claim_lease(kiosk: Kiosk) -> timedelta:
+    """How long a claim holds an alarm: the longest send, the retried writes after it, and a margin.
+
+    Set at the claim, and again just before every provider call, so that it cannot run out
+    while a send is in flight or its outcome is still being written.
+    """
+    return timedelta(seconds=longest_send(kiosk) + commit_retry_budget() + LEASE_MARGIN)
 
 
 def channel_plan(kiosk: Kiosk, first: int) -> list[int]:
@@ -76,10 +116,16 @@ def notification_for(kiosk: Kiosk, alarm: Alarm) -> Notification:
 def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryResult:
     """Try to hand alarm `alarm_id` to a provider; safe to call any number of times."""
     owner = owner or worker_identity()
+    now = kiosk.clock.now()
     with kiosk.store.session() as session:
-        if not alarm_state.claim(session, alarm_id, kiosk.clock.now(), owner):
+        if not alarm_state.claim(session, alarm_id, now, owner, claim_lease(kiosk)):
             logger.info("Alarm %s not claimed: already handled or held by another worker", alarm_id)
             return DeliveryResult(None)
+        accepted = alarm_state.accepted_attempt(session, alarm_id)
+        if accepted is not None:
+            return _finish_accepted(kiosk, session, alarm_id, owner, accepted.channel, accepted.provider_message_id)
+        if alarm_state.close_interrupted(session, alarm_id, owner, now):
+            logger.warning("Alarm %s: a send was cut off before the provider answered; sending again", alarm_id)
         plan = channel_plan(kiosk, get_channel(session))
         alarm_state.fix_plan(session, alarm_id, owner, plan)
     while True:
@@ -95,10 +141,24 @@ def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryRe
             if offline_rounds and alarm.created_at > kiosk.clock.now() - OFFLINE_GIVE_UP:
                 return _wait_for_network(kiosk, alarm_id, owner, offline_rounds)
             return _fail(kiosk, alarm_id, owner, alarm.notification_error)
-        number = plan[position]
-        outcome = _attempt(kiosk, alarm_id, owner, number, notification, attempts_here)
+        if attempts_here >= ATTEMPTS_PER_CHANNEL:  # used up by interrupted sends
+            with kiosk.store.session() as session:
+                alarm_state.mark_next_channel(session, alarm_id, owner, None, kiosk.clock.now(), claim_lease(kiosk))
+            continue
+        outcome = _attempt(kiosk, alarm_id, owner, plan[position], notification, attempts_here)
         if outcome is not None:
             return outcome
+
+
+def _finish_accepted(
+    kiosk: Kiosk, session: Session, alarm_id: int, owner: str, number: int, message_id: str | None
+) -> DeliveryResult:
+    """An earlier claim's send was accepted but SENT was never recorded: record it now, send nothing."""
+    assert message_id is not None  # `accepted_attempt` only finds attempts with an id
+    id_field = kiosk.channels[number].message_id_field
+    alarm_state.mark_sent(session, alarm_id, owner, number, message_id, id_field, kiosk.clock.now())
+    logger.warning("Alarm %s had been sent as %s; recorded SENT without sending again", alarm_id, message_id)
+    return DeliveryResult(AlarmStatus.SENT)
 
 
 def _attempt(
@@ -106,31 +166,82 @@ def _attempt(
 ) -> DeliveryResult | None:
     """One try on channel `number`; None means "go on with the next channel"."""
     channel = kiosk.channels[number]
-    started, t0 = kiosk.clock.now(), time.perf_counter()
+    started = kiosk.clock.now()
+    if not channel.is_configured():
+        skipped = ChannelNotConfigured(f"{channel.name} has no credentials configured; skipped")
+        record = AttemptRecord(number, started, "skipped", None, skipped.code, str(skipped))
+        return _after_error(kiosk, alarm_id, owner, record, skipped, attempts_here)
+    with kiosk.store.session() as session:
+        attempt_id = alarm_state.begin_send(session, alarm_id, owner, number, started, claim_lease(kiosk))
+    if attempt_id is None:
+        logger.warning("Alarm %s: no longer held by %s; not sending", alarm_id, owner)
+        return DeliveryResult(None)
+    t0 = time.perf_counter()
     try:
-        if not channel.is_configured():
-            raise ChannelNotConfigured(f"{channel.name} has no credentials configured; skipped")
         sent = channel.send(notification)
     except SendError as error:
         record = AttemptRecord(
-            channel=number,
-            started_at=started,
-            outcome=_outcome_word(error),
-            duration_ms=None if isinstance(error, ChannelNotConfigured) else _ms(t0),
-            error_code=error.code,
-            error_message=str(error),
+            number, started, _outcome_word(error), _ms(t0), error.code, str(error), attempt_id=attempt_id
         )
         return _after_error(kiosk, alarm_id, owner, record, error, attempts_here)
     except Exception as error:  # a bug or an unexpected library error must not lose the alarm
         logger.exception("Alarm %s: unexpected error on channel %s", alarm_id, number)
         wrapped = TransientSendError(f"unexpected error: {error}")
-        record = AttemptRecord(number, started, "transient", _ms(t0), None, str(wrapped))
+        record = AttemptRecord(number, started, "transient", _ms(t0), None, str(wrapped), attempt_id=attempt_id)
         return _after_error(kiosk, alarm_id, owner, record, wrapped, attempts_here)
-    record = AttemptRecord(number, started, "sent", _ms(t0), provider_message_id=sent.message_id)
-    with kiosk.store.session() as session:
-        alarm_state.mark_sent(session, alarm_id, owner, record, channel.message_id_field, kiosk.clock.now())
-    logger.info("Alarm %s sent on channel %s (%s) as %s", alarm_id, number, channel.name, sent.message_id)
+    return _record_sent(kiosk, alarm_id, owner, attempt_id, sent, _ms(t0))
+
+
+def _record_sent(
+    kiosk: Kiosk, alarm_id: int, owner: str, attempt_id: int, sent: SendResult, duration_ms: float
+) -> DeliveryResult:
+    """The provider took the message: its id first, then SENT, each retried while the database is locked.
+
+    If the database refuses past the retries, the alarm stays PROCESSING and the worker wakes
+    once the lease has run out: that claim finds the id and records SENT without sending.
+    """
+    id_field = kiosk.channels[sent.channel].message_id_field
+    try:
+        _write(kiosk, lambda s: alarm_state.record_accepted(s, attempt_id, sent.message_id, duration_ms))
+    except OperationalError:
+        logger.critical(
+            "Alarm %s was sent as %s but the database refused its id; the next claim sends it again",
+            alarm_id,
+            sent.message_id,
+        )
+        return DeliveryResult(AlarmStatus.PROCESSING, retry_in=claim_lease(kiosk).total_seconds() + 1)
+    try:
+        _write(
+            kiosk,
+            lambda s: alarm_state.mark_sent(
+                s, alarm_id, owner, sent.channel, sent.message_id, id_field, kiosk.clock.now()
+            ),
+        )
+    except OperationalError:
+        logger.error(
+            "Alarm %s was sent as %s; the next claim records SENT (the database refused it)", alarm_id, sent.message_id
+        )
+        return DeliveryResult(AlarmStatus.PROCESSING, retry_in=claim_lease(kiosk).total_seconds() + 1)
+    logger.info("Alarm %s sent on channel %s as %s", alarm_id, sent.channel, sent.message_id)
     return DeliveryResult(AlarmStatus.SENT)
+
+
+def _write(kiosk: Kiosk, write: Callable[[Session], T]) -> T:
+    """Run `write` in a transaction of its own, again after each of `COMMIT_RETRY_DELAYS` while the database refuses.
+
+    SQLite answers "database is locked" once another process held the write lock for its whole
+    busy timeout; PostgreSQL raises OperationalError when its connection breaks. The last
+    refusal goes to the caller.
+    """
+    for pause in COMMIT_RETRY_DELAYS:
+        try:
+            with kiosk.store.session() as session:
+                return write(session)
+        except OperationalError as error:
+            logger.warning("Database write refused (%s); trying again in %.1f s", error.orig, pause)
+            time.sleep(pause)
+    with kiosk.store.session() as session:
+        return write(session)
 
 
 def _after_error(
@@ -140,8 +251,7 @@ def _after_error(
     tries_left = ATTEMPTS_PER_CHANNEL - (attempts_here + 1)
     if isinstance(error, TransientSendError) and tries_left > 0:
         delay = retry_delay(attempts_here + 1, error)
-        with kiosk.store.session() as session:
-            alarm_state.mark_retry(session, alarm_id, owner, record, now + timedelta(seconds=delay), now)
+        _write(kiosk, lambda s: alarm_state.mark_retry(s, alarm_id, owner, record, now + timedelta(seconds=delay), now))
         logger.warning(
             "Alarm %s: channel %s failed (%s); retry in %.0f s (%d left)",
             alarm_id,
@@ -151,8 +261,7 @@ def _after_error(
             tries_left,
         )
         return DeliveryResult(AlarmStatus.ERROR, retry_in=delay)
-    with kiosk.store.session() as session:
-        alarm_state.mark_next_channel(session, alarm_id, owner, record, now)
+    _write(kiosk, lambda s: alarm_state.mark_next_channel(s, alarm_id, owner, record, now, claim_lease(kiosk)))
     logger.warning("Alarm %s: channel %s given up (%s); trying the next channel", alarm_id, record.channel, error)
     return None
 

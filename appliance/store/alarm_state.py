@@ -7,6 +7,12 @@ PostgreSQL. The worker, the sweeper, webhooks, the beat's poll and the admin pag
 through the services. `due` is the one rule of when an alarm may be worked on; the claim uses
 it as it is, the outbox sweeper with its grace (see docs/delivery.md).
 
+A send leaves a trace before it starts: `begin_send` writes an `in_flight` attempt (and
+extends the lease) before the provider is called, `record_accepted` writes the provider's
+message id into that row before anything else, and only then `mark_sent` moves the alarm.
+So a later claim can tell a send that went out (`accepted_attempt`: finish it, never send
+again) from one that was cut off (`close_interrupted`: it may have gone out; send again).
+
     PENDING ──claim──► PROCESSING ──accepted──► SENT ──provider──► DELIVERED
        ▲                 │   │                   │
        │         transient│   │no channel left    └──provider failed──► FAILED
@@ -27,8 +33,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from appliance.store.models import Alarm, AlarmStatus, DeliveryAttempt
 
-CLAIM_LEASE = timedelta(seconds=90)
 S = AlarmStatus
+INTERRUPTED = "The worker stopped during this send; the provider may or may not have taken the message."
 
 
 def worker_identity() -> str:
@@ -50,14 +56,14 @@ def due(now: datetime, retry_grace: timedelta = timedelta(0)) -> ColumnElement[b
     )
 
 
-def claim(session: Session, alarm_id: int, now: datetime, owner: str) -> bool:
-    """Move the alarm to PROCESSING for `owner` unless someone else holds it or it is done."""
+def claim(session: Session, alarm_id: int, now: datetime, owner: str, lease: timedelta) -> bool:
+    """Move the alarm to PROCESSING for `owner`, held for `lease`, unless someone else holds it or it is done."""
     return _update(
         session,
         and_(Alarm.id == alarm_id, due(now)),
         notification_status=S.PROCESSING,
         claimed_by=owner,
-        claimed_until=now + CLAIM_LEASE,
+        claimed_until=now + lease,
         enqueued_at=None,  # the message that brought the worker here is used up
         updated_at=now,
     )
@@ -85,68 +91,147 @@ def fix_plan(session: Session, alarm_id: int, owner: str, plan: list[int]) -> No
 
 @dataclass(frozen=True)
 class AttemptRecord:
-    """The outcome of one try, written as a `delivery_attempts` row."""
+    """The outcome of one try: settles its `in_flight` row (`attempt_id`), or is a new row (a skip)."""
 
     channel: int
     started_at: datetime
-    outcome: str  # sent | transient | permanent | skipped
+    outcome: str  # transient | permanent | skipped (sent: `record_accepted`)
     duration_ms: float | None = None
     error_code: str | None = None
     error_message: str | None = None
-    provider_message_id: str | None = None
+    attempt_id: int | None = None  # the row `begin_send` wrote; None: no request was made
 
 
-def _add_attempt(session: Session, alarm_id: int, record: AttemptRecord) -> None:
-    session.add(
-        DeliveryAttempt(
-            alarm_id=alarm_id,
-            channel=record.channel,
-            started_at=record.started_at,
-            outcome=record.outcome,
-            duration_ms=record.duration_ms,
-            error_code=record.error_code,
-            error_message=record.error_message,
-            provider_message_id=record.provider_message_id,
-        )
+def begin_send(
+    session: Session, alarm_id: int, owner: str, channel: int, started_at: datetime, lease: timedelta
+) -> int | None:
+    """Before calling a provider: an `in_flight` attempt, the lease extended to cover the send.
+
+    Returns the attempt's id, or None when `owner` no longer holds the alarm (then nothing may
+    be sent). The attempt counts here, once, whatever its outcome turns out to be.
+    """
+    held = _update(
+        session,
+        _held(alarm_id, owner),
+        claimed_until=started_at + lease,
+        notification_attempts=Alarm.notification_attempts + 1,
+        last_attempt=started_at,
+        updated_at=started_at,
+    )
+    if not held:
+        return None
+    attempt = DeliveryAttempt(alarm_id=alarm_id, channel=channel, started_at=started_at, outcome="in_flight")
+    session.add(attempt)
+    session.flush()
+    return attempt.id
+
+
+def record_accepted(session: Session, attempt_id: int, message_id: str, duration_ms: float) -> None:
+    """The provider accepted the send: its message id, in the attempt row, before anything else.
+
+    Unconditional: whoever holds the alarm now, this is what the provider did.
+    """
+    session.execute(
+        update(DeliveryAttempt)
+        .where(DeliveryAttempt.id == attempt_id)
+        .values(outcome="sent", provider_message_id=message_id, duration_ms=duration_ms)
+        .execution_options(synchronize_session=False)
     )
 
 
-def _counts(record: AttemptRecord) -> dict:
-    """Seed fields every real attempt (not a skip) updates."""
+def accepted_attempt(session: Session, alarm_id: int) -> DeliveryAttempt | None:
+    """A send of this alarm the provider accepted (its id recorded), if there is one.
+
+    A claimed alarm with such an attempt was sent by a worker that could not record SENT: it is
+    finished with `mark_sent`, never sent again. (An admin's retry only requeues alarms never sent.)
+    """
+    return session.scalars(
+        select(DeliveryAttempt)
+        .where(
+            DeliveryAttempt.alarm_id == alarm_id,
+            DeliveryAttempt.outcome == "sent",
+            DeliveryAttempt.provider_message_id.is_not(None),
+        )
+        .order_by(DeliveryAttempt.id)
+    ).first()
+
+
+def close_interrupted(session: Session, alarm_id: int, owner: str, now: datetime) -> int:
+    """`in_flight` attempts of a worker that stopped before any outcome: `interrupted`, each a try on its channel.
+
+    They count against the channel's tries, so that a worker dying in every send still moves
+    along the plan. Returns how many there were.
+    """
+    found = session.scalars(
+        select(DeliveryAttempt).where(DeliveryAttempt.alarm_id == alarm_id, DeliveryAttempt.outcome == "in_flight")
+    ).all()
+    if not found:
+        return 0
+    session.execute(
+        update(DeliveryAttempt)
+        .where(DeliveryAttempt.id.in_([attempt.id for attempt in found]))
+        .values(outcome="interrupted", error_code="interrupted", error_message=INTERRUPTED)
+        .execution_options(synchronize_session=False)
+    )
+    _update(
+        session,
+        _held(alarm_id, owner),
+        channel_attempts=Alarm.channel_attempts + len(found),
+        notification_error=f"Channel {found[-1].channel}: {INTERRUPTED}",
+        updated_at=now,
+    )
+    return len(found)
+
+
+def _settle(session: Session, alarm_id: int, record: AttemptRecord) -> dict:
+    """Write an attempt's outcome; returns the seed counters a new real attempt adds (a settled one counted already)."""
+    values = {
+        "outcome": record.outcome,
+        "duration_ms": record.duration_ms,
+        "error_code": record.error_code,
+        "error_message": record.error_message,
+    }
+    if record.attempt_id is not None:
+        session.execute(
+            update(DeliveryAttempt)
+            .where(DeliveryAttempt.id == record.attempt_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return {}
+    session.add(DeliveryAttempt(alarm_id=alarm_id, channel=record.channel, started_at=record.started_at, **values))
     if record.outcome == "skipped":
         return {}
     return {"notification_attempts": Alarm.notification_attempts + 1, "last_attempt": record.started_at}
 
 
-def mark_sent(session: Session, alarm_id: int, owner: str, record: AttemptRecord, id_field: str, now: datetime) -> bool:
-    """The provider accepted the message: SENT with its id in the channel's column `id_field`.
+def mark_sent(
+    session: Session, alarm_id: int, owner: str, channel: int, message_id: str, id_field: str, now: datetime
+) -> bool:
+    """The provider accepted the message on `channel`: SENT with its id in the channel's column `id_field`.
 
-    Earlier channels' errors stay as a note.
+    Earlier channels' errors stay as a note. The attempt row already says "sent" (`record_accepted`).
     """
-    ids = {id_field: record.provider_message_id}
-    changed = _update(
+    return _update(
         session,
         _held(alarm_id, owner),
         notification_status=S.SENT,
         notification_sent=True,
-        channel=record.channel,
+        channel=channel,
         sent_at=now,
         claimed_by=None,
         claimed_until=None,
         next_attempt_at=None,
         updated_at=now,
-        **ids,
-        **_counts(record),
+        **{id_field: message_id},
     )
-    _add_attempt(session, alarm_id, record)
-    return changed
 
 
 def mark_retry(
     session: Session, alarm_id: int, owner: str, record: AttemptRecord, retry_at: datetime, now: datetime
 ) -> bool:
     """A transient failure with attempts left on this channel: ERROR, due again at `retry_at`."""
-    changed = _update(
+    return _update(
         session,
         _held(alarm_id, owner),
         notification_status=S.ERROR,
@@ -156,26 +241,27 @@ def mark_retry(
         claimed_by=None,
         claimed_until=None,
         updated_at=now,
-        **_counts(record),
+        **_settle(session, alarm_id, record),
     )
-    _add_attempt(session, alarm_id, record)
-    return changed
 
 
-def mark_next_channel(session: Session, alarm_id: int, owner: str, record: AttemptRecord, now: datetime) -> bool:
-    """This channel is finished (permanent error, skipped, or out of attempts): move along the plan."""
-    changed = _update(
+def mark_next_channel(
+    session: Session, alarm_id: int, owner: str, record: AttemptRecord | None, now: datetime, lease: timedelta
+) -> bool:
+    """This channel is finished (permanent error, skipped, or out of attempts): move along the plan.
+
+    `record` is the try that finished it; None when interrupted tries used the channel up.
+    """
+    note = {} if record is None else {"notification_error": _error_text(record), **_settle(session, alarm_id, record)}
+    return _update(
         session,
         _held(alarm_id, owner),
         plan_position=Alarm.plan_position + 1,
         channel_attempts=0,
-        notification_error=_error_text(record),
-        claimed_until=now + CLAIM_LEASE,
+        claimed_until=now + lease,
         updated_at=now,
-        **_counts(record),
+        **note,
     )
-    _add_attempt(session, alarm_id, record)
-    return changed
 
 
 def mark_failed(session: Session, alarm_id: int, owner: str, error: str, now: datetime) -> bool:

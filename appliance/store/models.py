@@ -175,7 +175,8 @@ class DeliveryAttempt(Base):
     alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
     channel: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    outcome: Mapped[str] = mapped_column(String(12))  # sent | transient | permanent | skipped
+    # in_flight (the provider call is open) | sent | transient | permanent | skipped | interrupted
+    outcome: Mapped[str] = mapped_column(String(12))
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_message: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float | None]

@@ -7,7 +7,9 @@ makes late acknowledgement and redelivery safe.
 A retry is not Celery's `self.retry`: Celery would keep its own count of tries beside the
 delivery's (three per channel, then offline rounds for a day) and, once its count ran out,
 leave the alarm to the sweeper. The delivery alone decides when the next try is; the task
-only queues one wake-up message for that moment, and the sweeper catches a lost one.
+only queues one wake-up message for that moment, and the sweeper catches a lost one. That
+includes a send the provider accepted whose SENT the database refused past every retry: the
+wake-up comes when the lease has run out, and that claim records SENT without sending.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from appliance.queue import enqueue_delivery
 from appliance.services.kiosk import Kiosk
@@ -10,8 +11,10 @@ from appliance.services.notify import send_test
 from appliance.services.parameters import set_channel
 from appliance.services.scans import ScanSource, handle_scan
 from appliance.services.subjects import SubjectInput, add_subject
+from appliance.store.db import SQLITE_BUSY_TIMEOUT_MS
 from appliance.store.models import Alarm
 from tests.conftest import ServiceProcess, wait_until
+from tests.store.write_lock import hold_write_lock
 
 pytestmark = pytest.mark.integration
 
@@ -69,6 +72,18 @@ def test_a_worker_killed_mid_send_loses_nothing(kiosk, worker, standin):
     worker.start()  # the new worker takes back the dead worker's claim at once and sends again
     alarm = _wait_status(kiosk, result.alarm_id, "SENT")
     assert len(standin.accepted) == 1 and alarm.notification_sent
+
+
+def test_a_database_locked_longer_than_its_busy_timeout_after_the_send_does_not_send_twice(kiosk, worker, standin):
+    path = make_url(kiosk.store.url).database
+    held = SQLITE_BUSY_TIMEOUT_MS / 1000 + 2  # the worker's first write after the send gives up, then retries
+    holders = []
+    standin.on_accept = lambda _: holders.append(hold_write_lock(path, held))
+    result = handle_scan(kiosk, _card(kiosk), ScanSource.FILE)
+    alarm = _wait_status(kiosk, result.alarm_id, "SENT", timeout=held + 20)
+    assert "database is locked" in worker.log()  # the lock really refused the worker's write
+    assert alarm.whatsapp_message_id == standin.accepted[0].message_id
+    assert len(standin.requests) == 1
 
 
 def test_an_alarm_recorded_while_redis_is_down_is_sent_when_it_returns(

@@ -7,10 +7,14 @@ PostgreSQL server (the same models, unchanged).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
+from sqlalchemy import event
 
-from appliance.services import delivery
+from appliance.messaging.meta_whatsapp import MetaWhatsApp
+from appliance.services import delivery, outbox
 from appliance.services.alarms import get_alarm
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import set_channel
@@ -18,8 +22,9 @@ from appliance.services.scans import ScanSource, record_scan
 from appliance.services.subjects import SubjectInput, add_subject
 from appliance.services.views import AlarmView
 from appliance.store import alarm_state
-from appliance.store.alarm_state import CLAIM_LEASE
+from appliance.store.db import SQLITE_BUSY_TIMEOUT_MS
 from appliance.store.models import AlarmStatus
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 
@@ -164,9 +169,9 @@ def test_concurrent_deliveries_of_one_alarm_send_once(live, standin):
 def test_a_claim_left_by_a_dead_worker_is_taken_back_after_the_lease(live, standin):
     alarm_id = _alarm(live, 1)
     with live.store.session() as session:
-        assert alarm_state.claim(session, alarm_id, live.clock.now(), "otherhost:1")
+        assert alarm_state.claim(session, alarm_id, live.clock.now(), "otherhost:1", delivery.claim_lease(live))
     assert delivery.deliver(live, alarm_id).status is None  # still held
-    live.clock.advance(CLAIM_LEASE.total_seconds() + 1)
+    live.clock.advance(delivery.claim_lease(live).total_seconds() + 1)
     assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
     assert len(standin.accepted) == 1
 
@@ -220,3 +225,131 @@ def test_a_provider_that_answers_with_a_refusal_still_fails_the_alarm(live, stan
     standin.script("twilio", [{"error": 20003}, {"error": 20003}])
     alarm_id = _alarm(live, 1)
     assert delivery.deliver(live, alarm_id).status is AlarmStatus.FAILED
+
+
+# --- exactly once when the database refuses the writes after a send ---------------------------
+
+
+class RefusedWrites:
+    """The database refuses the next `times` matching writes, as SQLite does once another
+    process held its write lock for the whole busy timeout ("database is locked")."""
+
+    def __init__(self, kiosk: Kiosk, statement_start: str):
+        self.engine = kiosk.store.engine
+        self.statement_start = statement_start
+        self.left = 0
+        self.refused = 0
+        event.listen(self.engine, "before_cursor_execute", self._before)
+
+    def refuse(self, times: int) -> None:
+        self.left = times
+
+    def _before(self, conn, cursor, statement: str, parameters, context, executemany) -> None:
+        if self.left and statement.lstrip().startswith(self.statement_start):
+            self.left -= 1
+            self.refused += 1
+            raise self.engine.dialect.loaded_dbapi.OperationalError("database is locked")
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._before)
+
+
+@pytest.fixture
+def refused(live: Kiosk, request: pytest.FixtureRequest) -> Iterator[RefusedWrites]:
+    """Refuses writes whose SQL starts with the parameter (refusals armed by the test)."""
+    writes = RefusedWrites(live, request.param)
+    yield writes
+    writes.close()
+
+
+@pytest.mark.parametrize(
+    "refused",
+    ["UPDATE delivery_attempts", "UPDATE alarms"],  # the provider's id, then the SENT transition
+    indirect=True,
+    ids=["id-write", "sent-write"],
+)
+def test_a_send_whose_record_hits_a_locked_database_is_recorded_not_sent_again(live, standin, refused):
+    standin.on_accept = lambda _: refused.refuse(3)  # the lock arrives while the provider answers
+    alarm_id = _alarm(live, 1)
+    result = delivery.deliver(live, alarm_id)
+    alarm = _load(live, alarm_id)
+    assert refused.refused == 3
+    assert result.status is AlarmStatus.SENT and alarm.notification_status == "SENT"
+    assert alarm.whatsapp_message_id == standin.accepted[0].message_id
+    assert [(a.outcome, a.provider_message_id) for a in alarm.attempts] == [("sent", alarm.whatsapp_message_id)]
+    assert alarm.notification_attempts == 1
+    live.clock.advance(delivery.claim_lease(live).total_seconds() + 1)
+    assert delivery.deliver(live, alarm_id).status is None
+    assert len(standin.requests) == 1
+
+
+@pytest.mark.parametrize("refused", ["UPDATE alarms"], indirect=True)
+def test_a_sent_alarm_whose_sent_commit_fails_past_every_retry_is_finished_by_the_next_claim(
+    live, standin, refused, monkeypatch
+):
+    monkeypatch.setattr(delivery, "COMMIT_RETRY_DELAYS", (0.01,) * len(delivery.COMMIT_RETRY_DELAYS))
+    standin.on_accept = lambda _: refused.refuse(len(delivery.COMMIT_RETRY_DELAYS) + 1)
+    alarm_id = _alarm(live, 1)
+    gave_up = delivery.deliver(live, alarm_id)
+    assert gave_up.status is AlarmStatus.PROCESSING and gave_up.retry_in is not None
+    assert _load(live, alarm_id).attempts[0].provider_message_id == standin.accepted[0].message_id
+    assert delivery.deliver(live, alarm_id).status is None  # its lease still holds
+    live.clock.advance(gave_up.retry_in)
+    assert outbox.due_alarm_ids(live) == [alarm_id]  # the sweeper would queue it
+    assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
+    alarm = _load(live, alarm_id)
+    assert alarm.notification_status == "SENT" and alarm.notification_sent
+    assert alarm.whatsapp_message_id == standin.accepted[0].message_id
+    assert [a.outcome for a in alarm.attempts] == ["sent"] and alarm.notification_attempts == 1
+    assert len(standin.requests) == 1
+
+
+def test_the_lease_outlasts_the_slowest_send_and_every_retry_of_its_writes(live):
+    slow = replace(live, channels={**live.channels, 1: MetaWhatsApp(live.settings, timeout=(5.0, 60.0))})
+    tries = len(delivery.COMMIT_RETRY_DELAYS) + 1  # each may wait SQLite's whole busy timeout
+    writes = tries * SQLITE_BUSY_TIMEOUT_MS / 1000 + sum(delivery.COMMIT_RETRY_DELAYS)
+    for kiosk, slowest_send in ((live, max(sum(channel.timeout) for channel in live.channels.values())), (slow, 65)):
+        assert delivery.claim_lease(kiosk).total_seconds() >= slowest_send + writes + delivery.LEASE_MARGIN
+
+
+def test_a_second_worker_cannot_claim_an_alarm_while_its_send_is_in_flight(live, standin):
+    standin.script("meta", [{"delay": 1.0}])  # a slow provider
+    alarm_id = _alarm(live, 1)
+    first: list[delivery.DeliveryResult] = []
+    sender = threading.Thread(target=lambda: first.append(delivery.deliver(live, alarm_id, owner="one:1")))
+    sender.start()
+    wait_until(lambda: standin.requests, what="the first send to reach the provider")
+    live.clock.advance(delivery.longest_send(live) + delivery.commit_retry_budget())  # as late as it may finish
+    assert delivery.deliver(live, alarm_id, owner="two:2").status is None
+    sender.join()
+    assert first[0].status is AlarmStatus.SENT
+    assert len(standin.requests) == 1
+
+
+def _die_mid_send(kiosk: Kiosk, alarm_id: int, channel: int = 1) -> None:
+    """What a worker killed while its provider call was open leaves behind: an `in_flight` try."""
+    lease, now = delivery.claim_lease(kiosk), kiosk.clock.now()
+    with kiosk.store.session() as session:
+        assert alarm_state.claim(session, alarm_id, now, "dead:1", lease)
+        alarm_state.close_interrupted(session, alarm_id, "dead:1", now)
+        alarm_state.fix_plan(session, alarm_id, "dead:1", [1, 2, 3])
+        assert alarm_state.begin_send(session, alarm_id, "dead:1", channel, now, lease) is not None
+    kiosk.clock.advance(lease.total_seconds() + 1)
+
+
+def test_a_send_cut_off_before_the_provider_answered_is_sent_again(live, standin):
+    alarm_id = _alarm(live, 1)
+    _die_mid_send(live, alarm_id)
+    assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
+    alarm = _load(live, alarm_id)
+    assert [a.outcome for a in alarm.attempts] == ["interrupted", "sent"] and alarm.notification_attempts == 2
+    assert alarm.channel == 1 and len(standin.accepted) == 1
+
+
+def test_a_worker_dying_in_every_send_moves_the_alarm_to_the_next_channel(live, standin):
+    alarm_id = _alarm(live, 1)
+    for _ in range(delivery.ATTEMPTS_PER_CHANNEL):
+        _die_mid_send(live, alarm_id)
+    assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
+    alarm = _load(live, alarm_id)
+    assert alarm.channel == 2 and [a.outcome for a in alarm.attempts] == ["interrupted"] * 3 + ["sent"]

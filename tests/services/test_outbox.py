@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from appliance.services.delivery import claim_lease
 from appliance.services.outbox import (
     DUE_GRACE,
     STALE_ENQUEUE,
@@ -48,15 +49,15 @@ def test_a_retry_is_due_after_its_time_and_a_dead_claim_after_its_lease(fake_clo
     now = kiosk.clock.now()
     failed = AttemptRecord(channel=1, started_at=now, outcome="transient", error_message="HTTP 503")
     with kiosk.store.session() as session:
-        assert alarm_state.claim(session, retry_id, now, "elsewhere:1")
+        assert alarm_state.claim(session, retry_id, now, "elsewhere:1", claim_lease(kiosk))
         assert alarm_state.mark_retry(session, retry_id, "elsewhere:1", failed, now + timedelta(seconds=5), now)
-        assert alarm_state.claim(session, held_id, now, "elsewhere:1")
+        assert alarm_state.claim(session, held_id, now, "elsewhere:1", claim_lease(kiosk))
     assert due_alarm_ids(kiosk) == []
     kiosk.clock.advance(5 + DUE_GRACE.total_seconds() - 1)
     assert due_alarm_ids(kiosk) == []  # the worker's own wake-up message goes first
     kiosk.clock.advance(1)
     assert due_alarm_ids(kiosk) == [retry_id]
-    kiosk.clock.advance(alarm_state.CLAIM_LEASE.total_seconds())
+    kiosk.clock.advance(claim_lease(kiosk).total_seconds())
     assert due_alarm_ids(kiosk) == [retry_id, held_id]
 
 
@@ -64,7 +65,7 @@ def test_a_restarted_worker_takes_back_claims_of_its_dead_predecessor(kiosk):
     alarm_id = _alarm(kiosk)
     host = alarm_state.worker_identity().split(":")[0]
     with kiosk.store.session() as session:
-        assert alarm_state.claim(session, alarm_id, kiosk.clock.now(), f"{host}:999999999")
+        assert alarm_state.claim(session, alarm_id, kiosk.clock.now(), f"{host}:999999999", claim_lease(kiosk))
     assert due_alarm_ids(kiosk) == []
     assert release_dead_claims(kiosk) == 1
     assert due_alarm_ids(kiosk) == [alarm_id]
@@ -73,7 +74,9 @@ def test_a_restarted_worker_takes_back_claims_of_its_dead_predecessor(kiosk):
 def test_a_live_workers_claim_is_left_alone(kiosk):
     alarm_id = _alarm(kiosk)
     with kiosk.store.session() as session:
-        assert alarm_state.claim(session, alarm_id, kiosk.clock.now(), alarm_state.worker_identity())
+        assert alarm_state.claim(
+            session, alarm_id, kiosk.clock.now(), alarm_state.worker_identity(), claim_lease(kiosk)
+        )
     assert release_dead_claims(kiosk) == 0
 
 

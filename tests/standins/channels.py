@@ -16,6 +16,7 @@ class Pager:
     required: ClassVar[tuple[str, ...]] = ("location",)
     message_id_field: ClassVar[MessageIdField] = "message_sid"
     pollable: ClassVar[bool] = True
+    timeout: tuple[float, float] = (0.0, 0.0)  # answers from memory
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

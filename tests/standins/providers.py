@@ -15,6 +15,7 @@ In Python:
         ...
         standin.wait_for(1)
         assert standin.accepted[0].body["to"] == "5215512345678"
+        standin.on_accept = lambda request: ...  # runs after a send is accepted, before the answer
 
 Over HTTP (standalone): `POST /_standin/script {"provider": "meta", "responses": [...]}`,
 `POST /_standin/default`, `POST /_standin/status {"message_id", "status", "error_code"}`,
@@ -39,6 +40,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -184,6 +186,9 @@ class ProviderStandIn:
         self._defaults: dict[str, Any] = {"meta": "ok", "twilio": "ok"}
         self._twilio_messages: dict[str, _TwilioMessage] = {}
         self._stopping = threading.Event()
+        # Called with each accepted send before its answer goes out (in the server's thread):
+        # a test does there what happens to the kiosk while the provider is answering.
+        self.on_accept: Callable[[RecordedRequest], None] | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -277,6 +282,7 @@ class ProviderStandIn:
                 queue.clear()
             self._defaults = {"meta": "ok", "twilio": "ok"}
             self._twilio_messages.clear()
+        self.on_accept = None
 
     # ---- what happened -----------------------------------------------------------------------
     @property
@@ -320,6 +326,8 @@ class ProviderStandIn:
             request.message_id = message_id
             request.accepted = True
             self._lock.notify_all()
+        if self.on_accept is not None:
+            self.on_accept(request)
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
