@@ -45,6 +45,7 @@ ROUTES = [
     web.post("/settings/channel", settings.channel_submit, name="settings_channel"),
     web.post("/settings/test-message", settings.test_message_submit, name="settings_test"),
     web.post("/settings/password", auth.password_submit, name="settings_password"),
+    web.post("/settings/logout-everywhere", settings.logout_everywhere_submit, name="settings_logout_everywhere"),
     web.get("/health", health.health_page, name="health"),
     web.get("/metrics", health.metrics, name="metrics"),
     web.post("/backup", health.backup_download, name="backup"),

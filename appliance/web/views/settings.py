@@ -1,4 +1,5 @@
-"""Settings: the channel parameter, which channels have credentials (never the secrets), test message."""
+"""Settings: the channel parameter, which channels have credentials (never the secrets), test message,
+ending every admin session, and restoring a backup (upload, confirm, restore)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import asyncio
 import logging
 
 from aiohttp import web
+from aiohttp_session import get_session
 
 from appliance.messaging.registry import channel_name
 from appliance.services.kiosk import Kiosk
 from appliance.services.notify import send_test
 from appliance.services.parameters import get_channel, set_channel
+from appliance.services.web_sessions import active_session_count, end_every_session
 from appliance.web.render import flash, kiosk_of, redirect, render
 
 logger = logging.getLogger(__name__)
@@ -59,6 +62,7 @@ async def settings_page(request: web.Request) -> web.Response:
         "credentials": credential_report(kiosk),
         "webhooks": webhook_report(kiosk),
         "settings": kiosk.settings,
+        "open_sessions": await asyncio.to_thread(active_session_count, kiosk),
     }
     return await render(request, "settings.html", context)
 
@@ -76,3 +80,11 @@ async def test_message_submit(request: web.Request) -> web.Response:
     alarm = await asyncio.to_thread(send_test, kiosk_of(request), phone)
     await flash(request, f"Test message #{alarm.id} queued for {alarm.recipient_phone}.")
     redirect(request, "alarm", alarm_id=str(alarm.id))
+
+
+async def logout_everywhere_submit(request: web.Request) -> web.Response:
+    """End every admin session, this browser's included (a lost phone, a shared laptop)."""
+    ended = await asyncio.to_thread(end_every_session, kiosk_of(request))
+    logger.info("Every admin session (%d) ended from %s", ended, request.remote)
+    (await get_session(request)).invalidate()
+    raise web.HTTPSeeOther("/login")
