@@ -21,8 +21,13 @@ from appliance.services.metrics import make_registry
 from appliance.services.web_sessions import LIFETIME as SESSION_LIFETIME
 from appliance.web.keys import FEED, KIOSK, STATE, WebState
 from appliance.web.live import AlarmFeed
-from appliance.web.middlewares import auth_middleware, csrf_middleware, error_middleware, headers_middleware
-from appliance.web.middlewares import upload_limit_middleware
+from appliance.web.middlewares import (
+    auth_middleware,
+    csrf_middleware,
+    error_middleware,
+    headers_middleware,
+    upload_limit_middleware,
+)
 from appliance.web.routes import setup_routes
 
 logger = logging.getLogger(__name__)
