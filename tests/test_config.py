@@ -69,6 +69,7 @@ def test_a_wrong_value_is_one_sentence_naming_the_variable(monkeypatch, variable
     assert message.startswith(variable + " ") and words in message and "\n" not in message
 
 
+
 @pytest.mark.parametrize(
     ("variable", "suggestion"),
     [
