@@ -281,9 +281,8 @@ def test_restoring_keeps_the_devices_password_key_and_sessions(kiosk: Kiosk, tmp
             "INSERT INTO system_parameters (key, value, updated_at) VALUES (?, ?, '2026-01-01 00:00:00')",
             [(ADMIN_PASSWORD_HASH, PasswordHasher().hash("the other kiosk's")), (SESSION_SECRET, "A" * 44)],
         )
-        conn.execute(
-            "INSERT INTO web_sessions VALUES ('%s', '2026-01-01 00:00:00', '2026-01-01 00:00:00')" % ("f" * 64)
-        )
+        stamp = "2026-01-01 00:00:00"
+        conn.execute("INSERT INTO web_sessions VALUES (?, ?, ?)", ("f" * 64, stamp, stamp))
 
     restore_from(kiosk, backup)
 
