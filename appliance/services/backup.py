@@ -58,7 +58,7 @@ class BackupInfo:
     cards: int = 0
     attempts: int = 0
     scan_events: int = 0
-    made_at: str | None = None  # ISO time the backup was made, when the file records it
+    made_at: datetime | None = None  # when the backup was made, if the file records it
 
 
 def database_path(kiosk: Kiosk) -> Path:
@@ -101,8 +101,15 @@ def describe(conn: sqlite3.Connection, path: Path, schema: str = "main") -> Back
         cards=count("cards"),
         attempts=count("delivery_attempts"),
         scan_events=count("scan_events"),
-        made_at=made_at[0] if made_at else None,
+        made_at=_parse_time(made_at[0]) if made_at else None,
     )
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def snapshot(source_path: Path, target: Path) -> None:

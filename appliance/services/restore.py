@@ -114,7 +114,7 @@ def _reference(revision: str) -> dict[str, SchemaObject]:
             conn.close()
 
 
-def _check_schema(path: Path, found: dict[str, SchemaObject], revision: str) -> None:
+def _check_schema(path: Path | str, found: dict[str, SchemaObject], revision: str) -> None:
     """Refuse, naming it, the first object the migrations do not create exactly so."""
     expected = _reference(revision)
     for name, obj in sorted(found.items(), key=lambda item: item[0]):
@@ -133,16 +133,18 @@ def _check_schema(path: Path, found: dict[str, SchemaObject], revision: str) -> 
         raise NotAKeryuDatabase(f"{path} lacks the {expected[name].type} {name!r} of its schema; nothing was restored.")
 
 
-def check_backup(path: Path | str) -> BackupInfo:
-    """What the backup at `path` holds; raises `NotAKeryuDatabase` unless this version may restore it."""
-    path = Path(path)
-    if not path.is_file():
+def check_backup(file: Path | str, label: str | None = None) -> BackupInfo:
+    """What the backup `file` holds; raises `NotAKeryuDatabase` (naming it `label`, if given) unless this
+    version may restore it."""
+    file = Path(file)
+    path = label or str(file)
+    if not file.is_file():
         raise NotAKeryuDatabase(f"{path} is not a Keryu database: there is no such file.")
-    with path.open("rb") as handle:
+    with file.open("rb") as handle:
         if handle.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
             raise NotAKeryuDatabase(f"{path} is not a Keryu database: it is not an SQLite file.")
     try:
-        conn = _open_untrusted(path)
+        conn = _open_untrusted(file)
     except sqlite3.Error as exc:
         raise NotAKeryuDatabase(f"{path} is not a Keryu database: SQLite cannot open it ({exc}).") from None
     try:
@@ -161,7 +163,7 @@ def check_backup(path: Path | str) -> BackupInfo:
                 f"{path} comes from a different Keryu version (schema revision {revision}); update this kiosk first."
             )
         _check_schema(path, _schema(conn), revision)
-        return describe(conn, path)
+        return describe(conn, file)
     except sqlite3.DatabaseError as exc:
         raise NotAKeryuDatabase(f"{path} is not a Keryu database: {exc}.") from None
     finally:
@@ -179,7 +181,7 @@ def _copy(conn: sqlite3.Connection, source: str, table: str, where: str = "", pa
     conn.execute(f'INSERT INTO main."{table}" ({names}) SELECT {names} FROM {source}."{table}" {where}', params)
 
 
-def _fill_from_backup(staged: Path, backup: Path, revision: str) -> None:
+def _fill_from_backup(staged: Path, backup: Path, revision: str, label: str) -> None:
     """The backup's data into a database the migrations built at the backup's revision, in one transaction."""
     _migrate(staged, revision)
     conn = sqlite3.connect(staged, isolation_level=None)
@@ -187,7 +189,7 @@ def _fill_from_backup(staged: Path, backup: Path, revision: str) -> None:
         _distrust(conn)
         conn.execute("PRAGMA foreign_keys=OFF")  # rows come in any order; checked once all are in
         conn.execute("ATTACH DATABASE ? AS backup", (f"{backup.resolve().as_uri()}?mode=ro",))
-        _check_schema(backup, _schema(conn, "backup"), revision)  # the file may have changed since its check
+        _check_schema(label, _schema(conn, "backup"), revision)  # the file may have changed since its check
         kept = sorted(BACKED_UP_PARAMETERS)
         conn.execute("BEGIN")
         for table in BACKED_UP_TABLES:
@@ -199,7 +201,7 @@ def _fill_from_backup(staged: Path, backup: Path, revision: str) -> None:
         conn.execute("DETACH DATABASE backup")
         broken = conn.execute("PRAGMA foreign_key_check").fetchone()
         if broken:
-            raise NotAKeryuDatabase(f"{backup} has a row in {broken[0]} that points at a missing {broken[2]} row.")
+            raise NotAKeryuDatabase(f"{label} has a row in {broken[0]} that points at a missing {broken[2]} row.")
     finally:
         conn.close()
 
@@ -261,17 +263,17 @@ def _replace_pages(staged: Path, live: Path) -> None:
         source.close()
 
 
-def restore_from(kiosk: Kiosk, path: Path | str) -> RestoreInfo:
+def restore_from(kiosk: Kiosk, path: Path | str, label: str | None = None) -> RestoreInfo:
     """Replace the live database's data with the backup at `path`, after the checks above."""
     backup = Path(path)
-    info = check_backup(backup)
+    info = check_backup(backup, label)
     live = database_path(kiosk)
     live.parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=".restore-", dir=live.parent))
     kept = None
     try:
         staged = folder / live.name
-        _fill_from_backup(staged, backup, str(info.revision))
+        _fill_from_backup(staged, backup, str(info.revision), label or str(backup))
         _migrate(staged, "head")
         if live.is_file():
             _keep_device_rows(staged, live)

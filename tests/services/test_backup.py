@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import sqlite3
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -263,7 +264,7 @@ def test_a_backup_file_holds_no_password_hash_no_session_key_and_no_sessions(kio
         assert conn.execute("SELECT count(*) FROM web_sessions").fetchone()[0] == 0
     assert parameters.pop("channel") == "2"
     assert set(parameters) == {"backup_made_at"}
-    assert check_backup(out).made_at == parameters["backup_made_at"]
+    assert check_backup(out).made_at == datetime.fromisoformat(parameters["backup_made_at"])
 
 
 def test_every_table_is_either_backed_up_or_the_devices_own() -> None:
