@@ -279,11 +279,9 @@ def test_restoring_keeps_the_devices_password_key_and_sessions(kiosk: Kiosk, tmp
     backup_to(kiosk, backup)
     with sqlite3.connect(backup) as conn:  # the other kiosk's secrets, as an old backup carried them
         conn.executemany(
-            "INSERT INTO system_parameters (key, value, updated_at) VALUES (?, ?, '2026-01-01 00:00:00')",
+            "INSERT OR REPLACE INTO system_parameters (key, value, updated_at) VALUES (?, ?, '2026-01-01 00:00:00')",
             [(ADMIN_PASSWORD_HASH, PasswordHasher().hash("the other kiosk's")), (SESSION_SECRET, "A" * 44)],
         )
-        stamp = "2026-01-01 00:00:00"
-        conn.execute("INSERT INTO web_sessions VALUES (?, ?, ?)", ("f" * 64, stamp, stamp))
 
     restore_from(kiosk, backup)
 
