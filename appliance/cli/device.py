@@ -7,18 +7,19 @@ import logging
 from pathlib import Path
 
 from appliance.cli.context import CliContext
-from appliance.services.backup import BackupInfo, backup_to, restore_from
+from appliance.services.backup import BackupInfo, backup_to
 from appliance.services.kiosk import Kiosk
+from appliance.services.restore import restore_from
 
 logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    backup = subparsers.add_parser("backup", help="copy the database to a file while the kiosk runs")
+    backup = subparsers.add_parser("backup", help="copy the database's data (no device secrets) to a file")
     backup.add_argument("--out", required=True, type=Path, metavar="FILE", help="where to write the copy")
     backup.set_defaults(handler=cmd_backup)
 
-    restore = subparsers.add_parser("restore", help="replace the database with a backup (checked first)")
+    restore = subparsers.add_parser("restore", help="replace the database's data with a backup (checked first)")
     restore.add_argument("file", type=Path, metavar="FILE", help="a file made by `keryu backup`")
     restore.set_defaults(handler=cmd_restore)
 
@@ -37,8 +38,12 @@ def cmd_restore(args: argparse.Namespace, ctx: CliContext) -> int:
     # Not ctx.kiosk: restoring onto a new card, where no database exists yet, is the point.
     kiosk = Kiosk.from_settings(ctx.settings)
     try:
-        info = restore_from(kiosk, args.file)
+        result = restore_from(kiosk, args.file)
     finally:
         kiosk.close()
-    print(f"Database restored from {info.path} ({_summary(info)}); restart the kiosk: systemctl restart keryu.target")
+    kept = f"; the replaced database is kept as {result.kept}" if result.kept else ""
+    print(
+        f"Database restored from {args.file} ({_summary(result.restored)}){kept}; "
+        "restart the kiosk: systemctl restart keryu.target"
+    )
     return 0

@@ -1,7 +1,7 @@
 """Who may use the admin page: the admin password, the per-device session secret, login throttling.
 
-Both secrets live in the `system_parameters` table, so a kiosk keeps them across restarts and a
-restored backup brings them along; nothing secret is ever logged.
+Both secrets live in the `system_parameters` table, so a kiosk keeps them across restarts; backups
+leave them out and a restore keeps the device's own (services/backup.py); nothing secret is ever logged.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from appliance.clock import Clock, SystemClock
 from appliance.errors import UserError
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import get_parameter, set_parameter
+from appliance.services.web_sessions import delete_all_sessions
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def change_admin_password(kiosk: Kiosk, current: str, new: str, confirm: str | N
     _check_password(new, confirm)
     with kiosk.store.session() as session:
         set_parameter(session, ADMIN_PASSWORD_HASH, _hasher.hash(new))
+        delete_all_sessions(session)  # a changed password logs every browser out, in the same commit
     logger.info("Admin password changed")
 
 

@@ -1,10 +1,11 @@
-"""Backup and restore of the kiosk's SQLite database while the kiosk keeps running.
+"""Backup of the kiosk's SQLite database while the kiosk keeps running, without the device's secrets.
 
-Both directions use SQLite's online backup API: a backup is a consistent snapshot even while
-the scanner is writing (WAL readers never block writers), and a restore replaces the live
-database's pages in one transaction that the other processes see whole or not at all. A
-restore accepts only a file that is a healthy Keryu database, keeps the database it replaces
-next to it (`keryu.db.before-restore`), and migrates the restored schema to this version.
+A backup is SQLite's online backup of the live database (a consistent snapshot even while the
+scanner writes: WAL readers never block writers), from which everything that is the device's
+own rather than its data is then deleted for good (secure_delete, then VACUUM): the admin
+password hash, the session key, the setup code, the admin sessions. What stays is named here:
+`BACKED_UP_TABLES` and, of the parameters, `BACKED_UP_PARAMETERS`; anything added later is the
+device's own until it is named. Restoring is in `services/restore.py`.
 """
 
 from __future__ import annotations
@@ -13,35 +14,51 @@ import logging
 import os
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 from appliance.errors import DatabaseMissing, UserError
 from appliance.services.kiosk import Kiosk
-from appliance.store.migrate import MIGRATIONS_DIR, upgrade
+from appliance.services.parameters import CHANNEL
 
 logger = logging.getLogger(__name__)
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
-REQUIRED_TABLES = ("alembic_version", "alarms")
 BUSY_TIMEOUT_S = 30.0
 PAGES_PER_STEP = 1024  # copy in slices so that writers get the lock between them
+# The kiosk's data: what a backup holds and a restore copies. `alembic_version` travels too.
+BACKED_UP_TABLES = (
+    "custodians",
+    "subjects",
+    "cards",
+    "alarms",
+    "delivery_attempts",
+    "scan_events",
+    "system_parameters",
+)
+BACKED_UP_PARAMETERS = frozenset({CHANNEL})
+# Written into the copy only, so that a restore can say when the backup was made.
+BACKUP_MADE_AT = "backup_made_at"
 
 
 class NotAKeryuDatabase(UserError):
-    """A file given to `restore` that is not a healthy Keryu database."""
+    """A file given to `restore` that is not a healthy Keryu database of a schema this version made."""
 
 
 @dataclass(frozen=True)
 class BackupInfo:
-    """What a backup or restore copied, for the user's confirmation line."""
+    """What a backup holds, for the user's confirmation line or page."""
 
     path: Path
     size: int
-    alarms: int
     revision: str | None
+    alarms: int
+    subjects: int = 0
+    cards: int = 0
+    attempts: int = 0
+    scan_events: int = 0
+    made_at: datetime | None = None  # when the backup was made, if the file records it
 
 
 def database_path(kiosk: Kiosk) -> Path:
@@ -52,13 +69,14 @@ def database_path(kiosk: Kiosk) -> Path:
     return Path(url.database)
 
 
-def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """A plain sqlite3 connection that waits for the other processes' locks."""
     if readonly:
         return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
     return sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -66,14 +84,79 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _describe(conn: sqlite3.Connection, path: Path) -> BackupInfo:
-    alarms = conn.execute("SELECT count(*) FROM alarms").fetchone()[0]
-    row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    return BackupInfo(path=path, size=path.stat().st_size, alarms=alarms, revision=row[0] if row else None)
+def describe(conn: sqlite3.Connection, path: Path, schema: str = "main") -> BackupInfo:
+    """Counts, revision and date of the Keryu database open as `schema` on `conn`."""
+
+    def count(table: str) -> int:
+        return conn.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchone()[0]
+
+    revision = conn.execute(f"SELECT version_num FROM {schema}.alembic_version").fetchone()
+    made_at = conn.execute(f"SELECT value FROM {schema}.system_parameters WHERE key = ?", (BACKUP_MADE_AT,)).fetchone()
+    return BackupInfo(
+        path=path,
+        size=path.stat().st_size,
+        revision=revision[0] if revision else None,
+        alarms=count("alarms"),
+        subjects=count("subjects"),
+        cards=count("cards"),
+        attempts=count("delivery_attempts"),
+        scan_events=count("scan_events"),
+        made_at=_parse_time(made_at[0]) if made_at else None,
+    )
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def snapshot(source_path: Path, target: Path) -> None:
+    """A consistent, self-contained copy of `source_path` at `target` (replaced whole, or not at all)."""
+    partial = target.with_name(f".{target.name}.partial")
+    partial.unlink(missing_ok=True)
+    source = connect(source_path)
+    copy = connect(partial)
+    try:
+        source.backup(copy, pages=PAGES_PER_STEP)
+        # One file, no -wal beside it: the copy can be mailed, downloaded or restored as is.
+        copy.execute("PRAGMA journal_mode=DELETE")
+    except BaseException:
+        copy.close()
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        source.close()
+    copy.close()
+    fsync(partial)
+    os.replace(partial, target)
+    fsync(target.parent)
+
+
+def _strip_device_secrets(path: Path, made_at: datetime) -> None:
+    """Delete every row that is the device's own, leaving no trace of it in the file."""
+    conn = connect(path)
+    try:
+        conn.execute("PRAGMA secure_delete=ON")  # freed space is zeroed, not left readable
+        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        with conn:
+            for table in tables:
+                if table not in BACKED_UP_TABLES and table != "alembic_version" and not table.startswith("sqlite_"):
+                    conn.execute(f'DELETE FROM "{table}"')
+            kept = sorted(BACKED_UP_PARAMETERS)
+            conn.execute(f"DELETE FROM system_parameters WHERE key NOT IN ({', '.join('?' * len(kept))})", kept)
+            conn.execute(
+                "INSERT INTO system_parameters (key, value, updated_at) VALUES (?, ?, ?)",
+                (BACKUP_MADE_AT, made_at.isoformat(timespec="seconds"), made_at.strftime("%Y-%m-%d %H:%M:%S.%f")),
+            )
+        conn.execute("VACUUM")  # rewrite every page: nothing deleted survives in free pages
+    finally:
+        conn.close()
 
 
 def backup_to(kiosk: Kiosk, path: Path | str) -> BackupInfo:
-    """Write a consistent copy of the live database to `path` (a single self-contained file)."""
+    """Write a consistent copy of the live database's data (no device secrets) to `path`, one file."""
     source_path = database_path(kiosk)
     if not source_path.is_file():
         raise DatabaseMissing(f"There is no database at {source_path} to back up; run `keryu init` first.")
@@ -82,86 +165,20 @@ def backup_to(kiosk: Kiosk, path: Path | str) -> BackupInfo:
         raise UserError("The backup file must not be the live database itself.")
     if not target.parent.is_dir():
         raise UserError(f"Cannot write the backup: the folder {target.parent} does not exist.")
-    partial = target.with_name(f".{target.name}.partial")
-    partial.unlink(missing_ok=True)
-    source = _connect(source_path)
-    copy = _connect(partial)
+    staged = target.with_name(f".{target.name}.staged")
+    staged.unlink(missing_ok=True)
     try:
-        source.backup(copy, pages=PAGES_PER_STEP)
-        # One file, no -wal beside it: the copy can be mailed, downloaded or restored as is.
-        copy.execute("PRAGMA journal_mode=DELETE")
-        info = _describe(copy, partial)
+        snapshot(source_path, staged)
+        _strip_device_secrets(staged, kiosk.clock.now())
+        fsync(staged)
+        os.replace(staged, target)
     finally:
-        copy.close()
-        source.close()
-    _fsync(partial)
-    os.replace(partial, target)
-    _fsync(target.parent)
-    info = BackupInfo(path=target, size=target.stat().st_size, alarms=info.alarms, revision=info.revision)
+        staged.unlink(missing_ok=True)
+    fsync(target.parent)
+    conn = connect(target, readonly=True)
+    try:
+        info = describe(conn, target)
+    finally:
+        conn.close()
     logger.info("Backed up the database to %s (%d alarms, %d bytes)", target, info.alarms, info.size)
     return info
-
-
-def check_backup(path: Path | str) -> BackupInfo:
-    """Raise `NotAKeryuDatabase` unless `path` is an intact Keryu database this version can use."""
-    path = Path(path)
-    if not path.is_file():
-        raise NotAKeryuDatabase(f"{path} is not a Keryu database: there is no such file.")
-    with path.open("rb") as handle:
-        if handle.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-            raise NotAKeryuDatabase(f"{path} is not a Keryu database: it is not an SQLite file.")
-    try:
-        conn = _connect(path, readonly=True)
-    except sqlite3.Error as exc:
-        raise NotAKeryuDatabase(f"{path} is not a Keryu database: SQLite cannot open it ({exc}).") from None
-    try:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        missing = [name for name in REQUIRED_TABLES if name not in tables]
-        if missing:
-            raise NotAKeryuDatabase(f"{path} is not a Keryu database: it has no {' or '.join(missing)} table.")
-        problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-        if problems != ["ok"]:
-            raise NotAKeryuDatabase(f"{path} is damaged: SQLite's integrity check found {problems[0]!r}.")
-        info = _describe(conn, path)
-    except sqlite3.DatabaseError as exc:
-        raise NotAKeryuDatabase(f"{path} is not a Keryu database: {exc}.") from None
-    finally:
-        conn.close()
-    known = {script.revision for script in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()}
-    if info.revision not in known:
-        raise NotAKeryuDatabase(
-            f"{path} comes from a different Keryu version (schema revision {info.revision}); update this kiosk first."
-        )
-    return info
-
-
-def restore_from(kiosk: Kiosk, path: Path | str) -> BackupInfo:
-    """Replace the live database with the backup at `path`, after checking it is one."""
-    info = check_backup(path)
-    target_path = database_path(kiosk)
-    target_path.parent.mkdir(parents=True, exist_ok=True)
-    if target_path.is_file():
-        keep = target_path.with_name(target_path.name + ".before-restore")
-        backup_to(kiosk, keep)
-        logger.info("Kept the database being replaced as %s", keep)
-    source = _connect(Path(path), readonly=True)
-    target = _connect(target_path)
-    try:
-        # Pages replaced in one transaction: other processes see the old or the new database.
-        source.backup(target)
-    except sqlite3.Error as exc:
-        raise UserError(f"Could not restore {path}: {exc}.") from None
-    finally:
-        target.close()
-        source.close()
-    kiosk.store.dispose()  # drop pooled connections that saw the old pages
-    upgrade(kiosk.store)
-    conn = _connect(target_path, readonly=True)
-    try:
-        if [row[0] for row in conn.execute("PRAGMA integrity_check")] != ["ok"]:
-            raise UserError(f"The restored database at {target_path} failed its integrity check.")
-        restored = _describe(conn, target_path)
-    finally:
-        conn.close()
-    logger.info("Restored the database from %s (%d alarms)", path, restored.alarms)
-    return BackupInfo(path=Path(path), size=info.size, alarms=restored.alarms, revision=restored.revision)

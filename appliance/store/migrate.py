@@ -32,8 +32,8 @@ def head_revision() -> str | None:
     return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 
 
-def upgrade(store: Store) -> tuple[str | None, str | None]:
-    """Create or upgrade the schema to the newest revision; returns (before, after)."""
+def upgrade(store: Store, revision: str = "head") -> tuple[str | None, str | None]:
+    """Create or upgrade the schema to `revision` (the newest by default); returns (before, after)."""
     before = current_revision(store)
-    command.upgrade(_alembic_config(store), "head")
+    command.upgrade(_alembic_config(store), revision)
     return before, current_revision(store)

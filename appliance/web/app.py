@@ -18,15 +18,22 @@ from appliance.messaging.registry import channel_names
 from appliance.services.auth import LoginThrottle, session_secret
 from appliance.services.kiosk import Kiosk
 from appliance.services.metrics import make_registry
+from appliance.services.web_sessions import LIFETIME as SESSION_LIFETIME
 from appliance.web.keys import FEED, KIOSK, STATE, WebState
 from appliance.web.live import AlarmFeed
-from appliance.web.middlewares import auth_middleware, csrf_middleware, error_middleware, headers_middleware
+from appliance.web.middlewares import (
+    auth_middleware,
+    csrf_middleware,
+    error_middleware,
+    headers_middleware,
+    upload_limit_middleware,
+)
 from appliance.web.routes import setup_routes
 
 logger = logging.getLogger(__name__)
 
 SESSION_COOKIE = "keryu_session"
-SESSION_MAX_AGE = 12 * 3600  # an admin logs in again every half day
+SESSION_MAX_AGE = int(SESSION_LIFETIME.total_seconds())  # an admin logs in again every half day
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
 
@@ -96,6 +103,7 @@ def create_app(
     )
     app = web.Application(
         middlewares=[
+            upload_limit_middleware,
             headers_middleware,
             error_middleware,
             session_middleware(storage),

@@ -15,6 +15,7 @@ from aiohttp_session import get_session
 
 from appliance.errors import NotFound, UserError
 from appliance.services.auth import has_admin_password
+from appliance.services.web_sessions import session_is_active
 from appliance.web.keys import KIOSK, STATE
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 AUTH_KIND = web.RequestKey("keryu_auth", str)  # "session", "bearer", or "" when anonymous
+ADMIN_SESSION = "sid"  # the cookie's key for the admin session's token (services/web_sessions.py)
+# Routes that take an upload get a larger body than the application's default limit.
+UPLOAD_LIMITS = {"/settings/restore": 64 * 1024 * 1024}
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -121,13 +125,27 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if path in OPEN_PATHS:
         return await handler(request)
     session = await get_session(request)
-    if session.get("admin"):
+    if await _session_is_active(request, session.get(ADMIN_SESSION)):
         request[AUTH_KIND] = "session"
         return await handler(request)
     if is_machine_path(path):
         return _unauthorized()
     target = request.path_qs if request.method == "GET" else "/"
     raise web.HTTPSeeOther(f"/login?next={quote(target, safe='')}")
+
+
+async def _session_is_active(request: web.Request, token: object) -> bool:
+    """Only a session the database still holds is the admin's: logout and password changes end them."""
+    return isinstance(token, str) and await asyncio.to_thread(session_is_active, request.app[KIOSK], token)
+
+
+@web.middleware
+async def upload_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Raise the body limit for the routes in `UPLOAD_LIMITS` only (the first middleware: it clones)."""
+    limit = UPLOAD_LIMITS.get(request.path)
+    if limit is not None and request.method == "POST":
+        request = request.clone(client_max_size=limit)
+    return await handler(request)
 
 
 def _unauthorized() -> web.StreamResponse:

@@ -51,9 +51,40 @@ def test_backup_then_restore_round_trip(device: Path, tmp_path: Path) -> None:
 
     restored = keryu(device, "restore", str(out))
     assert restored.returncode == 0, restored.stderr
-    assert "restored" in restored.stdout
+    assert "restored" in restored.stdout and "restart the kiosk" in restored.stdout
     assert subject_names(device / "keryu.db") == ["Ana"]
-    assert subject_names(device / "keryu.db.before-restore") == ["Ana", "Beto"]
+    [kept] = device.glob("keryu.db.before-restore-*")
+    assert f"kept as {kept}" in restored.stdout
+    assert subject_names(kept) == ["Ana", "Beto"]
+
+
+@pytest.mark.parametrize(
+    ("statement", "name"),
+    [
+        (
+            "CREATE TRIGGER reroute AFTER INSERT ON alarms BEGIN UPDATE alarms SET recipient_phone = '+1555'; END",
+            "reroute",
+        ),
+        ("CREATE VIEW everything AS SELECT * FROM alarms", "everything"),
+    ],
+    ids=["trigger", "view"],
+)
+def test_restore_refuses_a_backup_carrying_a_trigger_or_view(
+    device: Path, tmp_path: Path, statement: str, name: str
+) -> None:
+    backup = tmp_path / "tampered.db"
+    assert keryu(device, "backup", "--out", str(backup)).returncode == 0
+    with sqlite3.connect(backup) as conn:
+        conn.execute(statement)
+    live = (device / "keryu.db").read_bytes()
+
+    refused = keryu(device, "restore", str(backup))
+
+    assert refused.returncode == 2, refused.stdout
+    assert refused.stderr.startswith(f"keryu: {backup} holds a ") and repr(name) in refused.stderr
+    assert "Traceback" not in refused.stderr and refused.stderr.count("\n") == 1
+    assert (device / "keryu.db").read_bytes() == live
+    assert list(device.glob("keryu.db.before-restore*")) == []
 
 
 @pytest.mark.parametrize(

@@ -1,20 +1,37 @@
-"""Backup and restore: an online, consistent copy; a restore that refuses anything but a healthy
-Keryu database and keeps what it replaces."""
+"""Backup and restore: an online, consistent copy without the device's secrets; a restore that
+refuses anything but a healthy Keryu database of this version's schema and keeps what it replaces."""
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select
 
 from appliance.config import load_settings
 from appliance.errors import DatabaseMissing, UserError
-from appliance.services.backup import NotAKeryuDatabase, backup_to, check_backup, database_path, restore_from
+from appliance.services.auth import (
+    ADMIN_PASSWORD_HASH,
+    SESSION_SECRET,
+    session_secret,
+    set_up_admin,
+    verify_admin_password,
+)
+from appliance.services.backup import BACKED_UP_TABLES, NotAKeryuDatabase, backup_to, database_path
 from appliance.services.kiosk import Kiosk
+from appliance.services.parameters import get_channel, get_parameter, set_channel, set_parameter
+from appliance.services.restore import check_backup, restore_from
 from appliance.services.scans import ScanSource, record_scan
 from appliance.services.subjects import SubjectInput, add_subject
+from appliance.services.web_sessions import session_is_active, start_session
+from appliance.store.db import Store
+from appliance.store.migrate import head_revision, upgrade
+from appliance.store.models import Alarm, Base
 
 
 def add_alarm(kiosk: Kiosk, name: str = "Ana") -> int:
@@ -91,17 +108,24 @@ def test_restore_brings_back_the_backup_and_keeps_the_replaced_database(kiosk: K
     backup_to(kiosk, tmp_path / "monday.db")
     later = add_alarm(kiosk, "Beto")
 
-    info = restore_from(kiosk, tmp_path / "monday.db")
+    result = restore_from(kiosk, tmp_path / "monday.db")
 
     live = database_path(kiosk)
-    assert info.alarms == 1
+    assert result.restored.alarms == 1
     assert alarm_ids(live) == [kept]
-    assert alarm_ids(live.with_name("keryu.db.before-restore")) == [kept, later]
+    assert result.kept is not None and result.kept.name.startswith("keryu.db.before-restore-")
+    assert kept_copies(live) == [result.kept]
+    assert alarm_ids(result.kept) == [kept, later]
     with sqlite3.connect(live) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     # the kiosk keeps working on the restored database
     assert add_alarm(kiosk, "Carla") > kept
+
+
+def kept_copies(live: Path) -> list[Path]:
+    """The databases a restore kept next to `live` before replacing it."""
+    return sorted(live.parent.glob(f"{live.name}.before-restore-*"))
 
 
 def fresh_kiosk(data_dir: Path) -> Kiosk:
@@ -118,7 +142,7 @@ def test_restore_onto_a_new_card_without_a_database(kiosk: Kiosk, tmp_path: Path
         restore_from(new_kiosk, tmp_path / "old-kiosk.db")
         assert database_path(new_kiosk) == (tmp_path / "new-card" / "keryu.db").resolve()
         assert alarm_ids(database_path(new_kiosk)) == [alarm]
-        assert not (tmp_path / "new-card" / "keryu.db.before-restore").exists()
+        assert kept_copies(database_path(new_kiosk)) == []
     finally:
         new_kiosk.close()
 
@@ -182,7 +206,7 @@ def test_restore_refuses_what_is_not_a_healthy_keryu_database(kiosk: Kiosk, tmp_
     assert str(bad) in str(refused.value)
     assert isinstance(refused.value, UserError)  # the CLI prints it as one sentence
     assert alarm_ids(database_path(kiosk)) == live_before and before in live_before
-    assert not database_path(kiosk).with_name("keryu.db.before-restore").exists()
+    assert kept_copies(database_path(kiosk)) == []
 
 
 def test_backup_needs_a_database(kiosk: Kiosk, tmp_path: Path) -> None:
@@ -202,3 +226,135 @@ def test_backup_refuses_a_bad_target(kiosk: Kiosk, tmp_path: Path, target: str, 
     path = database_path(kiosk) if target == "live" else tmp_path / "nowhere" / "out.db"
     with pytest.raises(UserError, match=message):
         backup_to(kiosk, path)
+
+
+# --- the device's secrets stay on the device ----------------------------------------------
+
+
+PASSWORD = "correct horse battery"
+SETUP_CODE = "4821-7730-1956"
+
+
+def _device_secrets(kiosk: Kiosk) -> dict[str, str]:
+    """A kiosk with an admin password, a session key, a setup code and a logged-in browser."""
+    set_up_admin(kiosk, PASSWORD)
+    session_secret(kiosk)
+    with kiosk.store.session() as session:
+        set_parameter(session, "setup_code", SETUP_CODE)
+        set_channel(session, 2)
+    token = start_session(kiosk)
+    with kiosk.store.read() as session:
+        secrets = {key: get_parameter(session, key) or "" for key in (ADMIN_PASSWORD_HASH, SESSION_SECRET)}
+    return {**secrets, "setup_code": SETUP_CODE, "token": token}
+
+
+def test_a_backup_file_holds_no_password_hash_no_session_key_and_no_sessions(kiosk: Kiosk, tmp_path: Path) -> None:
+    add_alarm(kiosk)
+    secrets = _device_secrets(kiosk)
+    out = tmp_path / "backup.db"
+
+    backup_to(kiosk, out)
+
+    raw = out.read_bytes()
+    for name in (ADMIN_PASSWORD_HASH, SESSION_SECRET, "setup_code"):
+        value = secrets[name]
+        assert value and value.encode() not in raw, f"the backup holds {name}"
+    with sqlite3.connect(out) as conn:
+        parameters = dict(conn.execute("SELECT key, value FROM system_parameters").fetchall())
+        assert conn.execute("SELECT count(*) FROM web_sessions").fetchone()[0] == 0
+    assert parameters.pop("channel") == "2"
+    assert set(parameters) == {"backup_made_at"}
+    assert check_backup(out).made_at == datetime.fromisoformat(parameters["backup_made_at"])
+
+
+def test_every_table_is_either_backed_up_or_the_devices_own() -> None:
+    assert set(Base.metadata.tables) - set(BACKED_UP_TABLES) == {"web_sessions"}
+
+
+def test_restoring_keeps_the_devices_password_key_and_sessions(kiosk: Kiosk, tmp_path: Path) -> None:
+    """Even a backup that carries a password hash and a session key (as they once did) brings neither."""
+    alarm = add_alarm(kiosk)
+    mine = _device_secrets(kiosk)
+    backup = tmp_path / "from-another-kiosk.db"
+    backup_to(kiosk, backup)
+    with sqlite3.connect(backup) as conn:  # the other kiosk's secrets, as an old backup carried them
+        conn.executemany(
+            "INSERT OR REPLACE INTO system_parameters (key, value, updated_at) VALUES (?, ?, '2026-01-01 00:00:00')",
+            [(ADMIN_PASSWORD_HASH, PasswordHasher().hash("the other kiosk's")), (SESSION_SECRET, "A" * 44)],
+        )
+
+    restore_from(kiosk, backup)
+
+    assert alarm_ids(database_path(kiosk)) == [alarm]
+    assert verify_admin_password(kiosk, PASSWORD) and not verify_admin_password(kiosk, "the other kiosk's")
+    assert base64.urlsafe_b64encode(session_secret(kiosk)).decode() == mine[SESSION_SECRET]
+    assert session_is_active(kiosk, mine["token"])
+    with kiosk.store.read() as session:
+        assert get_parameter(session, "setup_code") == SETUP_CODE
+        assert get_channel(session) == 2  # a setting travels with the data
+
+
+# --- a restore runs nothing the file brings --------------------------------------------------
+
+REWRITE = "UPDATE alarms SET recipient_phone = '+15550100000'"
+SMUGGLED = [
+    ("trigger", f"CREATE TRIGGER reroute AFTER INSERT ON alarms BEGIN {REWRITE}; END", "reroute"),
+    ("view", "CREATE VIEW recent AS SELECT * FROM alarms", "recent"),
+    ("table", "CREATE TABLE payload (x)", "payload"),
+    ("index", "CREATE INDEX ix_sneaky ON alarms (recipient_phone)", "ix_sneaky"),
+    ("column", "ALTER TABLE alarms ADD COLUMN extra TEXT", "extra"),
+    ("missing index", "DROP INDEX ix_alarms_created_at", "ix_alarms_created_at"),
+]
+
+
+def dump(path: Path) -> list[str]:
+    """Schema and rows of the database at `path`, read-only."""
+    with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as conn:
+        return list(conn.iterdump())
+
+
+@pytest.mark.parametrize(("statement", "name"), [s[1:] for s in SMUGGLED], ids=[s[0] for s in SMUGGLED])
+def test_a_backup_carrying_schema_of_its_own_is_refused_and_the_live_database_is_unchanged(
+    kiosk: Kiosk, tmp_path: Path, statement: str, name: str
+) -> None:
+    add_alarm(kiosk)
+    backup = tmp_path / "tampered.db"
+    backup_to(kiosk, backup)
+    _sqlite_file(backup, statement)
+    live = database_path(kiosk)
+    before = dump(live)
+
+    with pytest.raises(NotAKeryuDatabase, match=name) as refused:
+        restore_from(kiosk, backup)
+
+    assert str(refused.value).count(". ") == 0 and "\n" not in str(refused.value)  # one sentence
+    assert dump(live) == before
+    assert kept_copies(live) == [] and list(live.parent.glob(".restore-*")) == []
+    add_alarm(kiosk, "Beto")  # a scan after the attempt is recorded as scanned
+    with sqlite3.connect(live) as conn:
+        assert {row[0] for row in conn.execute("SELECT recipient_phone FROM alarms")} == {"+525512345678"}
+
+
+def test_a_backup_of_an_older_schema_is_migrated_on_restore(kiosk: Kiosk, tmp_path: Path) -> None:
+    _device_secrets(kiosk)
+    old = tmp_path / "made-by-0001.db"
+    store = Store(f"sqlite:///{old}")
+    upgrade(store, "0001")
+    store.dispose()
+    _sqlite_file(
+        old,
+        "INSERT INTO custodians VALUES (1, 'Rosa', '+525512345678', '2026-01-01 00:00:00')",
+        "INSERT INTO subjects VALUES (1, 'Ana', 1, '', 1, '2026-01-01 00:00:00')",
+        "INSERT INTO alarms (id, subject_id, subject_name, recipient_phone, created_at, location, is_test,"
+        " notification_status, notification_sent, notification_attempts, plan_position, channel_attempts,"
+        " updated_at, channel_plan) VALUES (7, 1, 'Ana', '+525512345678', '2026-01-01 00:00:00', '', 0, 'SENT',"
+        " 1, 1, 0, 0, '2026-01-01 00:00:00', '1,3')",
+    )
+    assert check_backup(old).revision == "0001"
+
+    result = restore_from(kiosk, old)
+
+    assert result.restored.revision == head_revision() and result.restored.alarms == 1
+    with kiosk.store.read() as session:
+        assert session.scalars(select(Alarm.channel_plan)).all() == [[1, 3]]
+    assert verify_admin_password(kiosk, PASSWORD)

@@ -11,7 +11,9 @@ from aiohttp_session import get_session, new_session
 
 from appliance.errors import UserError
 from appliance.services.auth import TooManyAttempts, change_admin_password, set_up_admin, verify_admin_password
+from appliance.services.web_sessions import end_session, start_session
 from appliance.web.keys import STATE
+from appliance.web.middlewares import ADMIN_SESSION
 from appliance.web.render import flash, kiosk_of, redirect, render
 
 logger = logging.getLogger(__name__)
@@ -28,8 +30,9 @@ def _safe_next(target: str | None) -> str:
 
 
 async def _start_session(request: web.Request) -> None:
+    token = await asyncio.to_thread(start_session, kiosk_of(request))
     session = await new_session(request)  # a fresh cookie: no fixation of a pre-login session
-    session["admin"] = True
+    session[ADMIN_SESSION] = token
 
 
 async def setup_page(request: web.Request) -> web.Response:
@@ -77,6 +80,9 @@ async def login_submit(request: web.Request) -> web.Response:
 
 async def logout(request: web.Request) -> web.Response:
     session = await get_session(request)
+    token = session.get(ADMIN_SESSION)
+    if isinstance(token, str):
+        await asyncio.to_thread(end_session, kiosk_of(request), token)  # a copy of the cookie dies too
     session.invalidate()
     raise web.HTTPSeeOther("/login")
 
@@ -90,5 +96,6 @@ async def password_submit(request: web.Request) -> web.Response:
         str(form.get("password", "")),
         str(form.get("confirm", "")),
     )
-    await flash(request, "The admin password is changed.")
+    await _start_session(request)  # the change ended every session; this browser gets a new one
+    await flash(request, "The admin password is changed; every other browser is logged out.")
     redirect(request, "settings")

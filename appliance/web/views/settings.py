@@ -1,4 +1,5 @@
-"""Settings: the channel parameter, which channels have credentials (never the secrets), test message."""
+"""Settings: the channel parameter, which channels have credentials (never the secrets), test message,
+ending every admin session, and restoring a backup (upload, confirm, restore)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,21 @@ import asyncio
 import logging
 
 from aiohttp import web
+from aiohttp_session import get_session
 
+from appliance.errors import UserError
 from appliance.messaging.registry import channel_name
 from appliance.services.kiosk import Kiosk
 from appliance.services.notify import send_test
 from appliance.services.parameters import get_channel, set_channel
+from appliance.services.restore_upload import discard_upload, receive_upload, restore_upload
+from appliance.services.web_sessions import active_session_count, end_every_session
+from appliance.web.middlewares import UPLOAD_LIMITS
 from appliance.web.render import flash, kiosk_of, redirect, render
 
 logger = logging.getLogger(__name__)
+
+PENDING_RESTORE = "restore_upload"  # session key: the upload waiting for this browser's confirmation
 
 
 def credential_report(kiosk: Kiosk) -> list[dict[str, object]]:
@@ -59,6 +67,8 @@ async def settings_page(request: web.Request) -> web.Response:
         "credentials": credential_report(kiosk),
         "webhooks": webhook_report(kiosk),
         "settings": kiosk.settings,
+        "open_sessions": await asyncio.to_thread(active_session_count, kiosk),
+        "upload_limit_mib": UPLOAD_LIMITS["/settings/restore"] // (1024 * 1024),
     }
     return await render(request, "settings.html", context)
 
@@ -76,3 +86,46 @@ async def test_message_submit(request: web.Request) -> web.Response:
     alarm = await asyncio.to_thread(send_test, kiosk_of(request), phone)
     await flash(request, f"Test message #{alarm.id} queued for {alarm.recipient_phone}.")
     redirect(request, "alarm", alarm_id=str(alarm.id))
+
+
+async def logout_everywhere_submit(request: web.Request) -> web.Response:
+    """End every admin session, this browser's included (a lost phone, a shared laptop)."""
+    ended = await asyncio.to_thread(end_every_session, kiosk_of(request))
+    logger.info("Every admin session (%d) ended from %s", ended, request.remote)
+    (await get_session(request)).invalidate()
+    raise web.HTTPSeeOther("/login")
+
+
+async def restore_upload_submit(request: web.Request) -> web.Response:
+    """Step one of a restore: keep the uploaded file and show what it holds; nothing changes yet."""
+    upload = (await request.post()).get("backup")
+    if not isinstance(upload, web.FileField) or not upload.filename:
+        raise UserError("Choose a backup file to upload.")
+    kiosk = kiosk_of(request)
+    name = upload.filename[-100:]
+    pending = await asyncio.to_thread(receive_upload, kiosk, upload.file, name)
+    session = await get_session(request)
+    previous = session.get(PENDING_RESTORE)
+    if isinstance(previous, dict):
+        await asyncio.to_thread(discard_upload, kiosk, str(previous.get("token", "")))
+    session[PENDING_RESTORE] = {"token": pending.token, "name": pending.name}
+    return await render(request, "restore.html", {"pending": pending})
+
+
+async def restore_confirm_submit(request: web.Request) -> web.Response:
+    """Step two: restore the upload this browser confirmed (the one whose summary it was shown)."""
+    token = str((await request.post()).get("upload", ""))
+    session = await get_session(request)
+    pending = session.get(PENDING_RESTORE)
+    if not isinstance(pending, dict) or pending.get("token") != token:
+        raise UserError("This upload is no longer waiting; upload the backup again.")
+    del session[PENDING_RESTORE]
+    result = await asyncio.to_thread(restore_upload, kiosk_of(request), token, str(pending.get("name", "")))
+    logger.info("Backup restored from the admin page by %s", request.remote)
+    kept = f" The database it replaced is kept as {result.kept.name}." if result.kept else ""
+    await flash(
+        request,
+        f"Backup restored: {result.restored.subjects} subjects, {result.restored.alarms} alarms.{kept}"
+        " Restart the kiosk's services now so that every part reads it: systemctl restart keryu.target",
+    )
+    redirect(request, "settings")
