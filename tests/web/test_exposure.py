@@ -53,6 +53,7 @@ async def test_no_answer_names_the_server_software_versions(client, path):
         f"/api/alarms?subject_id={HUGE}",
         f"/alarms/{HUGE}",
         f"/api/alarms/{HUGE}",
+        f"/subjects/{HUGE}",
         "/alarms?before=" + "9" * 5000,
     ],
 )
