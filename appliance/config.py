@@ -28,6 +28,11 @@ CHECKOUT_ENV_FILE = Path(".env")
 DEFAULT_WHATSAPP_API_URL = "https://graph.facebook.com/v23.0"
 DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
 
+# A shorter API token could be guessed from the LAN, even throttled.
+MIN_API_TOKEN_LENGTH = 32
+# Refused values of these are never echoed in the error: it goes to the journal.
+SECRET_VARIABLES = frozenset({"KERYU_API_TOKEN"})
+
 _CAMERA_RE = re.compile(r"^(auto|none|picamera2|opencv:\d+|dir:.+|video:.+)$")
 
 BcmPin = Annotated[int, Field(ge=0, le=27)]
@@ -166,6 +171,16 @@ class Settings(BaseSettings):
                 raise ValueError("must be an IANA time zone such as America/Mexico_City") from exc
         return value or None
 
+    @field_validator("api_token")
+    @classmethod
+    def _long_token(cls, value: str | None) -> str | None:
+        if value and len(value) < MIN_API_TOKEN_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_API_TOKEN_LENGTH} characters (make one with "
+                "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`) or be left unset"
+            )
+        return value or None
+
     @cached_property
     def database(self) -> str:
         """The SQLAlchemy URL in force (default: keryu.db in the data directory)."""
@@ -238,5 +253,7 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         value = first.get("input")
         shown = f" (got {value!r})" if isinstance(value, str | int | float) and len(str(value)) < 80 else ""
+        if _variable_name(first["loc"]) in SECRET_VARIABLES:
+            shown = ""
         message = first["msg"].removeprefix("Value error, ")
         raise ConfigError(f"{_variable_name(first['loc'])} {message}{shown}.") from None

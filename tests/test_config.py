@@ -69,7 +69,6 @@ def test_a_wrong_value_is_one_sentence_naming_the_variable(monkeypatch, variable
     assert message.startswith(variable + " ") and words in message and "\n" not in message
 
 
-
 @pytest.mark.parametrize(
     ("variable", "suggestion"),
     [
@@ -116,3 +115,14 @@ def test_every_keryu_variable_the_scripts_use_is_a_setting_or_a_script_variable(
         if path.is_file() and "out" not in path.relative_to(root).parts:
             used |= set(re.findall(r"\b(KERYU_[A-Z0-9_]*[A-Z0-9])\b", path.read_text(errors="ignore")))
     assert used - set(known_variables()) - TOOL_VARIABLES == set()
+
+
+def test_a_short_api_token_is_refused_at_start_without_echoing_it(monkeypatch):
+    monkeypatch.setenv("KERYU_API_TOKEN", "short-token-1234")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    message = str(caught.value)
+    assert message.startswith("KERYU_API_TOKEN must be at least 32 characters") and message.count(".") >= 1
+    assert "short-token-1234" not in message
+    monkeypatch.setenv("KERYU_API_TOKEN", "x" * 32)
+    assert load_settings(_env_file=None).api_token == "x" * 32

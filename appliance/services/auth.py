@@ -6,6 +6,7 @@ leave them out and a restore keeps the device's own (services/backup.py); nothin
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import secrets
@@ -122,15 +123,30 @@ class _Failures:
     paused_until: float = 0.0
 
 
+# Each argon2 check takes 32 MiB for about 0.1 s: two at a time bound the memory on a 512 MB board.
+VERIFICATIONS_AT_ONCE = 2
+
+
 @dataclass
 class LoginThrottle:
-    """After `limit` failed logins from one address, refuse that address for `pause` seconds (doubling)."""
+    """After `limit` failed attempts from one address, refuse that address for `pause` seconds (doubling).
+
+    An attempt counts when it starts, before the slow password check, so that concurrent guesses
+    cannot all slip past the limit; a success clears the address. `verifying` caps how many
+    password checks run at once across all addresses.
+    """
 
     limit: int = 5
     pause: float = 60.0
     max_pause: float = 3600.0
     clock: Clock = field(default_factory=SystemClock)
+    what: str = "logins"
+    concurrent: int = VERIFICATIONS_AT_ONCE
     _by_address: dict[str, _Failures] = field(default_factory=dict)
+    verifying: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.verifying = asyncio.Semaphore(self.concurrent)
 
     def check(self, address: str) -> None:
         """Raise `TooManyAttempts` while `address` is paused."""
@@ -140,23 +156,28 @@ class LoginThrottle:
         remaining = entry.paused_until - self.clock.monotonic()
         if remaining > 0:
             raise TooManyAttempts(
-                f"Too many failed logins; try again in {int(remaining) + 1} seconds.", retry_after=remaining
+                f"Too many failed {self.what}; try again in {int(remaining) + 1} seconds.", retry_after=remaining
             )
 
+    def attempt(self, address: str) -> None:
+        """Count an attempt as failed before checking it (`succeeded` takes it back); raise while paused."""
+        self.check(address)
+        self.failed(address)
+
     def failed(self, address: str) -> None:
-        """Count a failed login; the `limit`-th failure in a row starts a pause."""
+        """Count a failed attempt; the `limit`-th failure in a row starts a pause."""
         entry = self._by_address.setdefault(address, _Failures())
         entry.count += 1
         if entry.count >= self.limit:
             rounds = entry.count // self.limit
             delay = min(self.pause * 2 ** (rounds - 1), self.max_pause)
             entry.paused_until = self.clock.monotonic() + delay
-            logger.warning("Login paused for %s after %d failed attempts (%.0f s)", address, entry.count, delay)
+            logger.warning("Paused %s from %s after %d failures (%.0f s)", self.what, address, entry.count, delay)
         if len(self._by_address) > 10_000:  # a flood of addresses must not grow memory for ever
             self._forget_idle()
 
     def succeeded(self, address: str) -> None:
-        """A good login clears the address's record."""
+        """A good attempt clears the address's record."""
         self._by_address.pop(address, None)
 
     def _forget_idle(self) -> None:

@@ -19,6 +19,7 @@ from appliance.services.auth import LoginThrottle, session_secret
 from appliance.services.kiosk import Kiosk
 from appliance.services.metrics import make_registry
 from appliance.services.web_sessions import LIFETIME as SESSION_LIFETIME
+from appliance.web.cookies import SecureFollowsScheme
 from appliance.web.keys import FEED, KIOSK, STATE, WebState
 from appliance.web.live import AlarmFeed
 from appliance.web.middlewares import (
@@ -26,8 +27,10 @@ from appliance.web.middlewares import (
     csrf_middleware,
     error_middleware,
     headers_middleware,
+    hide_server_version,
     upload_limit_middleware,
 )
+from appliance.web.refusals import RefusalLog
 from appliance.web.routes import setup_routes
 
 logger = logging.getLogger(__name__)
@@ -35,6 +38,12 @@ logger = logging.getLogger(__name__)
 SESSION_COOKIE = "keryu_session"
 SESSION_MAX_AGE = int(SESSION_LIFETIME.total_seconds())  # an admin logs in again every half day
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
+# A script guessing the API token is paused after 10 wrong ones (then doubling, like logins).
+BEARER_GUESSES = 10
+
+
+class SessionStorage(SecureFollowsScheme, EncryptedCookieStorage):
+    """The encrypted session cookie, `Secure` when the page was opened over https."""
 
 
 def _when(value: object) -> str:
@@ -93,13 +102,12 @@ def create_app(
     live_interval: float = 1.0,
 ) -> web.Application:
     """The aiohttp application for `kiosk`; every argument other than `kiosk` has a sensible default."""
-    storage = EncryptedCookieStorage(
+    storage = SessionStorage(
         session_key or session_secret(kiosk),
         cookie_name=SESSION_COOKIE,
         max_age=SESSION_MAX_AGE,
         httponly=True,
         samesite="Strict",
-        secure=kiosk.settings.public_url.startswith("https://"),
     )
     app = web.Application(
         middlewares=[
@@ -116,11 +124,14 @@ def create_app(
     app[STATE] = WebState(
         throttle=throttle or LoginThrottle(clock=kiosk.clock),
         metrics=make_registry(kiosk),
+        bearer_throttle=LoginThrottle(limit=BEARER_GUESSES, clock=kiosk.clock, what="API token attempts"),
+        refusals=RefusalLog(clock=kiosk.clock),
         api_token=api_token if api_token is not None else kiosk.settings.api_token,
     )
     app[FEED] = AlarmFeed(kiosk, interval=live_interval)
     _templates(app, kiosk)
     setup_routes(app)
+    app.on_response_prepare.append(hide_server_version)
     app.cleanup_ctx.append(_live_feed)
     app.on_shutdown.append(_close_live_clients)
     return app

@@ -10,6 +10,7 @@ from prometheus_client.registry import CollectorRegistry
 from appliance.services.auth import LoginThrottle
 from appliance.services.kiosk import Kiosk
 from appliance.web.live import AlarmFeed
+from appliance.web.refusals import RefusalLog
 
 
 @dataclass
@@ -18,6 +19,8 @@ class WebState:
 
     throttle: LoginThrottle
     metrics: CollectorRegistry
+    bearer_throttle: LoginThrottle
+    refusals: RefusalLog
     api_token: str | None = None
     admin_ready: bool = False  # cached once true: a password, once set, is never removed
 

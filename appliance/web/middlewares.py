@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 import aiohttp_jinja2
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp_session import get_session
 
 from appliance.errors import NotFound, UserError
-from appliance.services.auth import has_admin_password
+from appliance.services.auth import TooManyAttempts, has_admin_password
 from appliance.services.web_sessions import session_is_active
 from appliance.web.keys import KIOSK, STATE
 
@@ -27,6 +28,9 @@ OPEN_PATHS = frozenset({"/api/health", "/setup", "/login", "/favicon.ico"})
 OPEN_PREFIXES = ("/static/", "/webhooks/")
 # Answer with a status code, not a redirect to the login page: scripts and scrapers call these.
 MACHINE_PREFIXES = ("/api/", "/metrics", "/events")
+# The API bearer token opens these and nothing else: a script's token must not administer the kiosk.
+BEARER_PREFIX = "/api/"
+BEARER_PATHS = frozenset({"/metrics"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -34,6 +38,8 @@ AUTH_KIND = web.RequestKey("keryu_auth", str)  # "session", "bearer", or "" when
 ADMIN_SESSION = "sid"  # the cookie's key for the admin session's token (services/web_sessions.py)
 # Routes that take an upload get a larger body than the application's default limit.
 UPLOAD_LIMITS = {"/settings/restore": 64 * 1024 * 1024}
+# Every answer names the product, never the Python and aiohttp versions an attacker would look up.
+SERVER_HEADER = "keryu"
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -43,6 +49,20 @@ CONTENT_SECURITY_POLICY = (
 
 def is_machine_path(path: str) -> bool:
     return path.startswith(MACHINE_PREFIXES)
+
+
+def takes_bearer(path: str) -> bool:
+    """True where the API token is a credential; elsewhere it is ignored as if not sent."""
+    return path.startswith(BEARER_PREFIX) or path in BEARER_PATHS
+
+
+def client_address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+async def hide_server_version(request: web.Request, response: web.StreamResponse) -> None:
+    """`on_response_prepare`: replaces aiohttp's `Server: Python/3.x aiohttp/3.x` on every answer."""
+    response.headers[hdrs.SERVER] = SERVER_HEADER
 
 
 def _error_response(request: web.Request, status: int, message: str) -> web.StreamResponse:
@@ -94,26 +114,54 @@ async def _admin_ready(request: web.Request) -> bool:
     return state.admin_ready
 
 
+async def _is_admin(request: web.Request) -> bool:
+    session = await get_session(request)
+    return await _session_is_active(request, session.get(ADMIN_SESSION))
+
+
+def _check_bearer(request: web.Request, token: str) -> None:
+    """Let the exact API token in; count a wrong one, and pause an address that keeps guessing (429)."""
+    state = request.app[STATE]
+    address = client_address(request)
+    try:
+        state.bearer_throttle.check(address)
+    except TooManyAttempts as exc:
+        state.refusals.warning(address, "Refused API token attempts from %s: paused", address)
+        raise web.HTTPTooManyRequests(
+            text=json.dumps({"error": str(exc)}),
+            content_type="application/json",
+            headers={"Retry-After": str(int(exc.retry_after) + 1)},
+        ) from None
+    expected = state.api_token
+    if expected and hmac.compare_digest(token.encode(), expected.encode()):
+        state.bearer_throttle.succeeded(address)
+        request[AUTH_KIND] = "bearer"
+        return
+    state.bearer_throttle.failed(address)
+    state.refusals.warning(address, "Refused a wrong bearer token from %s for %s", address, request.path)
+    raise web.HTTPUnauthorized(
+        text='{"error": "Wrong or unknown API token."}',
+        content_type="application/json",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Default deny: open routes pass, the rest need the admin's session or the API bearer token."""
+    """Default deny: open routes pass, the rest need the admin's session (or, for the API, its bearer token)."""
     request[AUTH_KIND] = ""
     path = request.path
-    if path.startswith(OPEN_PREFIXES) or path == "/api/health":
+    if path.startswith(OPEN_PREFIXES):
+        return await handler(request)
+    token = _bearer(request) if takes_bearer(path) else None
+    if token is not None:
+        _check_bearer(request, token)
+        return await handler(request)
+    if path == "/api/health":  # open, but says more to the admin
+        if await _is_admin(request):
+            request[AUTH_KIND] = "session"
         return await handler(request)
     ready = await _admin_ready(request)
-    token = _bearer(request)
-    if token is not None:
-        expected = request.app[STATE].api_token
-        if expected and hmac.compare_digest(token.encode(), expected.encode()):
-            request[AUTH_KIND] = "bearer"
-            return await handler(request)
-        logger.warning("Refused a wrong bearer token from %s for %s", request.remote, path)
-        raise web.HTTPUnauthorized(
-            text='{"error": "Wrong or unknown API token."}',
-            content_type="application/json",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
     if not ready:
         if path == "/setup":
             return await handler(request)
@@ -124,8 +172,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise web.HTTPSeeOther("/login")
     if path in OPEN_PATHS:
         return await handler(request)
-    session = await get_session(request)
-    if await _session_is_active(request, session.get(ADMIN_SESSION)):
+    if await _is_admin(request):
         request[AUTH_KIND] = "session"
         return await handler(request)
     if is_machine_path(path):
@@ -177,6 +224,9 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         sent = (await request.post()).get(CSRF_FIELD)
     if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), str(expected).encode()):
-        logger.warning("Refused %s %s from %s: no valid CSRF token", request.method, request.path, request.remote)
+        address = client_address(request)
+        request.app[STATE].refusals.warning(
+            address, "Refused %s %s from %s: no valid CSRF token", request.method, request.path, address
+        )
         return _error_response(request, 403, "This form has expired or did not come from this kiosk; reload the page.")
     return await handler(request)

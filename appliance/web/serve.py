@@ -1,5 +1,6 @@
-"""Serving the admin page as a service: READY once the socket listens, watchdog pings from the
-event loop (so a stuck loop gets the service restarted), and an orderly stop on SIGTERM.
+"""Serving the admin page as a service: READY once the socket listens (within the connection
+limits of `connections`), watchdog pings from the event loop (so a stuck loop gets the service
+restarted), and an orderly stop on SIGTERM.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from aiohttp import web
 from appliance.errors import UserError
 from appliance.services.kiosk import Kiosk
 from appliance.web.app import create_app
+from appliance.web.connections import listen
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ async def serve(kiosk: Kiosk, host: str, port: int, notifier: sdnotify.SystemdNo
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port, reuse_address=True).start()
+        listener, _ = await listen(runner, host, port)
     except OSError as exc:
         await runner.cleanup()
         raise UserError(f"The admin page cannot listen on {host}:{port} ({exc.strerror or exc}).") from None
@@ -56,7 +58,9 @@ async def serve(kiosk: Kiosk, host: str, port: int, notifier: sdnotify.SystemdNo
         watchdog.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watchdog
+        listener.close()  # no new connections; the runner ends the open ones in order
         await runner.cleanup()
+        await listener.wait_closed()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
     logger.info("keryu web: stopped")

@@ -155,3 +155,10 @@ def test_first_boot_runs_before_the_database_is_opened() -> None:
     assert {"keryu-boot-config.service", "keryu-growfs.service"} <= set(words(init, "After"))
     assert parse_unit("keryu-growfs.service")["ConditionPathExists"] == ["!/var/lib/keryu-boot/root-grown"]
     assert init["ExecStart"] == ["/opt/keryu/venv/bin/keryu init"] and init["User"] == ["keryu"]
+
+
+def test_the_web_unit_has_descriptors_for_every_connection_it_admits() -> None:
+    from appliance.web.connections import ConnectionLimits
+
+    [limit] = parse_unit("keryu-web.service")["LimitNOFILE"]
+    assert int(limit) >= 2 * ConnectionLimits().total  # connections, plus the database, Redis and logs

@@ -18,7 +18,7 @@ from appliance.web import create_app
 from tests.fakes import FakeClock
 
 PASSWORD = "correct horse battery"
-API_TOKEN = "script-token-0123456789"
+API_TOKEN = "script-token-0123456789-abcdefghijkl"  # at least 32 characters, as config demands
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
+from collections import Counter
+
 import pytest
 
-from appliance.services.auth import has_admin_password, set_up_admin, verify_admin_password
+from appliance.services import auth as auth_service
+from appliance.services.auth import VERIFICATIONS_AT_ONCE, has_admin_password, set_up_admin, verify_admin_password
 from tests.web.conftest import PASSWORD, Admin
 
 pytestmark = pytest.mark.asyncio
@@ -112,3 +118,53 @@ async def test_password_change_needs_the_current_password(kiosk, admin: Admin):
     )
     assert response.status == 303
     assert verify_admin_password(kiosk, "new password") and not verify_admin_password(kiosk, PASSWORD)
+
+
+class CountingHasher:
+    """Wraps the argon2 hasher: how many checks ran, and how many at once at most."""
+
+    def __init__(self, real):
+        self.real, self.calls, self.running, self.peak = real, 0, 0, 0
+        self.lock = threading.Lock()
+
+    def verify(self, digest: str, password: str) -> bool:
+        with self.lock:
+            self.calls += 1
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        try:
+            time.sleep(0.02)  # long enough for the concurrent requests to overlap
+            return self.real.verify(digest, password)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+
+async def test_sixty_concurrent_wrong_logins_verify_at_most_five(kiosk, client, monkeypatch):
+    set_up_admin(kiosk, PASSWORD)
+    hasher = CountingHasher(auth_service._hasher)
+    monkeypatch.setattr(auth_service, "_hasher", hasher)
+    browser = Admin(client)
+    await browser.page("/login")
+    form = {"csrf_token": browser.token, "password": "a wrong guess"}
+    answers = await asyncio.gather(*(client.post("/login", data=form, allow_redirects=False) for _ in range(60)))
+    assert Counter(answer.status for answer in answers) == {401: 5, 429: 55}
+    assert hasher.calls == 5
+    assert hasher.peak <= VERIFICATIONS_AT_ONCE
+    last = await client.post("/login", data={**form, "password": PASSWORD}, allow_redirects=False)
+    assert last.status == 429 and int(last.headers["Retry-After"]) > 0
+    assert hasher.calls == 5
+
+
+async def test_a_good_login_clears_the_counted_attempts(kiosk, client):
+    set_up_admin(kiosk, PASSWORD)
+    browser = Admin(client)
+    for _ in range(4):
+        assert (await browser.login("guess-guess")).status == 401
+    assert (await browser.login(PASSWORD)).status == 303
+    for _ in range(4):
+        assert (await browser.login("guess-guess")).status == 401
+    assert (await browser.login(PASSWORD)).status == 303

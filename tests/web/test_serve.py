@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 
 import pytest
 import requests
 
+from appliance.services.auth import set_up_admin
 from appliance.web.serve import serve
 from tests.conftest import free_port, wait_until
+from tests.web.conftest import API_TOKEN, PASSWORD
 
 
 class RecordingNotifier:
@@ -59,12 +62,16 @@ def test_a_busy_port_is_one_clear_sentence(kiosk):
 
 
 @pytest.mark.integration
-def test_keryu_web_subprocess_serves_and_stops_quickly_with_a_live_page_open(service_process, kiosk_env):
-    web = service_process("web", ready_text="serving the admin page", KERYU_API_TOKEN="script-token")
+def test_keryu_web_subprocess_serves_and_stops_quickly_with_a_live_page_open(service_process, kiosk_env, kiosk):
+    web = service_process("web", ready_text="serving the admin page", KERYU_API_TOKEN=API_TOKEN)
     base = f"http://127.0.0.1:{kiosk_env['KERYU_WEB_PORT']}"
     assert requests.get(f"{base}/api/health", timeout=10).json()["components"]["web"]["status"] == "ok"
     assert requests.get(f"{base}/", allow_redirects=False, timeout=5).headers["Location"] == "/setup"
-    live = requests.get(f"{base}/events", headers={"Authorization": "Bearer script-token"}, stream=True, timeout=10)
+    set_up_admin(kiosk, PASSWORD)
+    browser = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(f"{base}/login", timeout=5).text).group(1)
+    browser.post(f"{base}/login", data={"csrf_token": token, "password": PASSWORD}, timeout=10)
+    live = browser.get(f"{base}/events", stream=True, timeout=10)
     assert live.status_code == 200 and live.headers["Content-Type"] == "text/event-stream"
     started = time.monotonic()
     web.stop()

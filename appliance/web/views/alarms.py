@@ -23,13 +23,21 @@ PAGE_SIZE = 50
 KEEPALIVE_SECONDS = 15.0
 
 
+# SQLite integers are signed 64-bit: a larger id or limit would be an OverflowError, not a miss.
+MAX_WHOLE_NUMBER = 2**63 - 1
+
+
 def whole_number(value: str | None, what: str) -> int | None:
+    """A query or path number, checked: anything but a whole number SQLite can hold is a 400."""
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise UserError(f"The {what} must be a whole number.") from None
+    if abs(number) > MAX_WHOLE_NUMBER:
+        raise UserError(f"The {what} is too large.")
+    return number
 
 
 def _day(value: str | None, what: str) -> date | None:

@@ -13,7 +13,7 @@ from appliance.errors import UserError
 from appliance.services.auth import TooManyAttempts, change_admin_password, set_up_admin, verify_admin_password
 from appliance.services.web_sessions import end_session, start_session
 from appliance.web.keys import STATE
-from appliance.web.middlewares import ADMIN_SESSION
+from appliance.web.middlewares import ADMIN_SESSION, client_address
 from appliance.web.render import flash, kiosk_of, redirect, render
 
 logger = logging.getLogger(__name__)
@@ -60,17 +60,19 @@ async def login_page(request: web.Request) -> web.Response:
 async def login_submit(request: web.Request) -> web.Response:
     form = await request.post()
     target = _safe_next(str(form.get("next", "")))
-    throttle = request.app[STATE].throttle
-    address = request.remote or "unknown"
+    state = request.app[STATE]
+    throttle = state.throttle
+    address = client_address(request)
     try:
-        throttle.check(address)
+        throttle.attempt(address)  # counted before the check: concurrent guesses cannot pass the limit
     except TooManyAttempts as exc:
         response = await render(request, "login.html", {"error": str(exc), "next": target}, status=429)
         response.headers["Retry-After"] = str(int(exc.retry_after) + 1)
         return response
-    if not await asyncio.to_thread(verify_admin_password, kiosk_of(request), str(form.get("password", ""))):
-        throttle.failed(address)
-        logger.warning("Failed admin login from %s", address)
+    async with throttle.verifying:
+        good = await asyncio.to_thread(verify_admin_password, kiosk_of(request), str(form.get("password", "")))
+    if not good:
+        state.refusals.warning(address, "Failed admin login from %s", address)
         return await render(request, "login.html", {"error": "Wrong password.", "next": target}, status=401)
     throttle.succeeded(address)
     await _start_session(request)

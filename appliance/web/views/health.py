@@ -17,6 +17,7 @@ from appliance.services.backup import backup_to
 from appliance.services.health import check_health
 from appliance.services.kiosk import Kiosk
 from appliance.web.keys import FEED, STATE
+from appliance.web.middlewares import AUTH_KIND
 from appliance.web.render import kiosk_of, render
 
 logger = logging.getLogger(__name__)
@@ -31,10 +32,18 @@ async def _health(request: web.Request) -> dict[str, Any]:
     return report
 
 
+def _for_strangers(report: dict[str, Any]) -> dict[str, Any]:
+    """Only the states: versions, paths, sizes and error texts help an attacker more than a monitor."""
+    components = {name: {"status": part["status"]} for name, part in report["components"].items()}
+    return {"status": report["status"], "components": components}
+
+
 async def api_health(request: web.Request) -> web.Response:
+    """Open to monitors with the states only; the whole report with the session or the API token."""
     if request.query.get("self"):  # `keryu status` asking whether this process answers at all
         return web.json_response({"status": "ok"})
-    return web.json_response(await _health(request))
+    report = await _health(request)
+    return web.json_response(report if request[AUTH_KIND] else _for_strangers(report))
 
 
 async def health_page(request: web.Request) -> web.Response:

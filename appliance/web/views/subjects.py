@@ -18,6 +18,7 @@ from appliance.services.subjects import (
 )
 from appliance.services.views import SubjectView
 from appliance.web.render import flash, kiosk_of, redirect, render
+from appliance.web.views.alarms import whole_number
 
 
 def _form_input(form) -> SubjectInput:
@@ -40,10 +41,9 @@ def _form_of(subject: SubjectView) -> dict[str, str]:
 
 
 def _subject_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["subject_id"])
-    except ValueError:
-        raise UserError("A subject id is a number.") from None
+    value = whole_number(request.match_info["subject_id"], "subject id")
+    assert value is not None  # the route admits digits only
+    return value
 
 
 async def subjects_page(request: web.Request) -> web.Response:
