@@ -56,6 +56,9 @@ TOOL_VARIABLES = frozenset(
     }
 )
 
+# Settings whose value an error message never repeats.
+SECRET_FIELDS = frozenset({"admin_password_hash", "api_token"})
+
 
 def _env(name: str) -> AliasChoices:
     """Bind a field to exactly one environment variable name."""
@@ -113,6 +116,16 @@ class Settings(BaseSettings):
     led_red_pin: BcmPin = Field(27, validation_alias=_env("KERYU_LED_RED_PIN"))
     buzzer_pin: BcmPin = Field(22, validation_alias=_env("KERYU_BUZZER_PIN"))
     api_token: str | None = Field(None, validation_alias=_env("KERYU_API_TOKEN"))
+    admin_password_hash: str | None = Field(
+        None,
+        validation_alias=_env("KERYU_ADMIN_PASSWORD_HASH"),
+        description="argon2 hash of the admin password (`keryu hash-password`); first-run setup is skipped.",
+    )
+    allowed_hosts: str | None = Field(
+        None,
+        validation_alias=_env("KERYU_ALLOWED_HOSTS"),
+        description="Comma-separated host names the admin page answers to; default: the machine's own names.",
+    )
     timezone: str | None = Field(
         None,
         validation_alias=_env("KERYU_TIMEZONE"),
@@ -165,6 +178,35 @@ class Settings(BaseSettings):
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise ValueError("must be an IANA time zone such as America/Mexico_City") from exc
         return value or None
+
+    @field_validator("admin_password_hash")
+    @classmethod
+    def _argon2_hash(cls, value: str | None) -> str | None:
+        if value is not None:
+            from argon2 import extract_parameters
+            from argon2.exceptions import InvalidHashError
+
+            try:
+                extract_parameters(value)
+            except (InvalidHashError, ValueError):
+                raise ValueError("must be an argon2 hash ($argon2id$...), as `keryu hash-password` prints") from None
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: str | None) -> str | None:
+        if value is not None and not all(
+            re.fullmatch(r"[A-Za-z0-9.:\[\]_-]+", name.strip()) for name in value.split(",")
+        ):
+            raise ValueError("must be host names separated by commas, such as keryu.local,kiosk.example.org")
+        return value
+
+    @property
+    def allowed_host_names(self) -> frozenset[str] | None:
+        """KERYU_ALLOWED_HOSTS as lower-case names without a trailing dot; None: the default list."""
+        if self.allowed_hosts is None:
+            return None
+        return frozenset(name.strip().lower().rstrip(".") for name in self.allowed_hosts.split(","))
 
     @cached_property
     def database(self) -> str:
@@ -239,4 +281,6 @@ def load_settings(**overrides: object) -> Settings:
         value = first.get("input")
         shown = f" (got {value!r})" if isinstance(value, str | int | float) and len(str(value)) < 80 else ""
         message = first["msg"].removeprefix("Value error, ")
+        if first["loc"] and first["loc"][0] in SECRET_FIELDS:
+            shown = ""  # a mistyped secret must not end up in the journal
         raise ConfigError(f"{_variable_name(first['loc'])} {message}{shown}.") from None

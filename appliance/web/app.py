@@ -18,6 +18,7 @@ from appliance.messaging.registry import channel_names
 from appliance.services.auth import LoginThrottle, session_secret
 from appliance.services.kiosk import Kiosk
 from appliance.services.metrics import make_registry
+from appliance.web.hosts import allowed_host_names, host_middleware
 from appliance.web.keys import FEED, KIOSK, STATE, WebState
 from appliance.web.live import AlarmFeed
 from appliance.web.middlewares import auth_middleware, csrf_middleware, error_middleware, headers_middleware
@@ -62,6 +63,7 @@ def _templates(app: web.Application, kiosk: Kiosk) -> None:
 
     env.filters["when"] = local
     env.globals["channel_names"] = channel_names()
+    env.globals["password_in_env"] = kiosk.settings.admin_password_hash is not None
 
 
 async def _live_feed(app: web.Application) -> AsyncIterator[None]:
@@ -96,6 +98,7 @@ def create_app(
     )
     app = web.Application(
         middlewares=[
+            host_middleware(allowed_host_names(kiosk.settings)),  # first: a rebound name gets nothing else
             headers_middleware,
             error_middleware,
             session_middleware(storage),
