@@ -56,8 +56,8 @@ TOOL_VARIABLES = frozenset(
     }
 )
 
-# Settings whose value an error message never repeats.
-SECRET_FIELDS = frozenset({"admin_password_hash", "api_token"})
+# Variables whose value an error message never repeats.
+SECRET_VARIABLES = frozenset({"KERYU_ADMIN_PASSWORD_HASH", "KERYU_API_TOKEN"})
 
 
 def _env(name: str) -> AliasChoices:
@@ -281,6 +281,6 @@ def load_settings(**overrides: object) -> Settings:
         value = first.get("input")
         shown = f" (got {value!r})" if isinstance(value, str | int | float) and len(str(value)) < 80 else ""
         message = first["msg"].removeprefix("Value error, ")
-        if first["loc"] and first["loc"][0] in SECRET_FIELDS:
+        if _variable_name(first["loc"]) in SECRET_VARIABLES:
             shown = ""  # a mistyped secret must not end up in the journal
         raise ConfigError(f"{_variable_name(first['loc'])} {message}{shown}.") from None

@@ -18,7 +18,7 @@ from appliance.web.render import flash, kiosk_of, redirect, render
 logger = logging.getLogger(__name__)
 
 WRONG_SETUP_CODE = (
-    "That is not this kiosk's setup code. Type the code that `keryu setup-code` prints on the kiosk "
+    "Wrong setup code: type the code that keryu setup-code prints on the kiosk "
     "(on an SD card image: keryu-setup-code.txt on the boot partition)."
 )
 
