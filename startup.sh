@@ -40,6 +40,9 @@ setup_environment() {
 	export KERYU_DATA_DIR
 	RUN_DIR=$KERYU_DATA_DIR/run
 	LOG_DIR=$KERYU_DATA_DIR/logs
+	# The data folder holds the database and its secrets: the owner's alone (keryu init checks it too).
+	mkdir -p "$KERYU_DATA_DIR"
+	chmod 0700 "$KERYU_DATA_DIR" || warn "cannot make $KERYU_DATA_DIR readable by its owner only (chmod 0700)"
 	mkdir -p "$RUN_DIR" "$LOG_DIR"
 }
 
@@ -131,6 +134,16 @@ admin_url() {
 	else
 		say "admin page: not running (would be http://$host:$port/)"
 	fi
+	setup_code_hint "http://$host:$port"
+}
+
+# setup_code_hint URL: before an admin password exists, the code that claims the kiosk on /setup
+# (`keryu setup-code` fails once a password is set, and then nothing is shown).
+setup_code_hint() {
+	local code
+	has_command setup-code || return 0
+	code=$("$KERYU" setup-code 2>/dev/null 9>&-) || return 0
+	say "first-run setup: open $1/setup and type the setup code $code"
 }
 
 cmd_start() {

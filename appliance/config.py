@@ -30,8 +30,6 @@ DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
 
 # A shorter API token could be guessed from the LAN, even throttled.
 MIN_API_TOKEN_LENGTH = 32
-# Refused values of these are never echoed in the error: it goes to the journal.
-SECRET_VARIABLES = frozenset({"KERYU_API_TOKEN"})
 
 _CAMERA_RE = re.compile(r"^(auto|none|picamera2|opencv:\d+|dir:.+|video:.+)$")
 
@@ -60,6 +58,9 @@ TOOL_VARIABLES = frozenset(
         "KERYU_OWNER",
     }
 )
+
+# Variables whose value an error message never repeats.
+SECRET_VARIABLES = frozenset({"KERYU_ADMIN_PASSWORD_HASH", "KERYU_API_TOKEN"})
 
 
 def _env(name: str) -> AliasChoices:
@@ -118,6 +119,16 @@ class Settings(BaseSettings):
     led_red_pin: BcmPin = Field(27, validation_alias=_env("KERYU_LED_RED_PIN"))
     buzzer_pin: BcmPin = Field(22, validation_alias=_env("KERYU_BUZZER_PIN"))
     api_token: str | None = Field(None, validation_alias=_env("KERYU_API_TOKEN"))
+    admin_password_hash: str | None = Field(
+        None,
+        validation_alias=_env("KERYU_ADMIN_PASSWORD_HASH"),
+        description="argon2 hash of the admin password (`keryu hash-password`); first-run setup is skipped.",
+    )
+    allowed_hosts: str | None = Field(
+        None,
+        validation_alias=_env("KERYU_ALLOWED_HOSTS"),
+        description="Comma-separated host names the admin page answers to; default: the machine's own names.",
+    )
     timezone: str | None = Field(
         None,
         validation_alias=_env("KERYU_TIMEZONE"),
@@ -180,6 +191,35 @@ class Settings(BaseSettings):
                 "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`) or be left unset"
             )
         return value or None
+
+    @field_validator("admin_password_hash")
+    @classmethod
+    def _argon2_hash(cls, value: str | None) -> str | None:
+        if value is not None:
+            from argon2 import extract_parameters
+            from argon2.exceptions import InvalidHashError
+
+            try:
+                extract_parameters(value)
+            except (InvalidHashError, ValueError):
+                raise ValueError("must be an argon2 hash ($argon2id$...), as `keryu hash-password` prints") from None
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: str | None) -> str | None:
+        if value is not None and not all(
+            re.fullmatch(r"[A-Za-z0-9.:\[\]_-]+", name.strip()) for name in value.split(",")
+        ):
+            raise ValueError("must be host names separated by commas, such as keryu.local,kiosk.example.org")
+        return value
+
+    @property
+    def allowed_host_names(self) -> frozenset[str] | None:
+        """KERYU_ALLOWED_HOSTS as lower-case names without a trailing dot; None: the default list."""
+        if self.allowed_hosts is None:
+            return None
+        return frozenset(name.strip().lower().rstrip(".") for name in self.allowed_hosts.split(","))
 
     @cached_property
     def database(self) -> str:
@@ -253,7 +293,7 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         value = first.get("input")
         shown = f" (got {value!r})" if isinstance(value, str | int | float) and len(str(value)) < 80 else ""
-        if _variable_name(first["loc"]) in SECRET_VARIABLES:
-            shown = ""
         message = first["msg"].removeprefix("Value error, ")
+        if _variable_name(first["loc"]) in SECRET_VARIABLES:
+            shown = ""  # a mistyped secret must not end up in the journal
         raise ConfigError(f"{_variable_name(first['loc'])} {message}{shown}.") from None

@@ -59,6 +59,8 @@ def test_env_files_are_read_and_the_process_environment_wins(monkeypatch, tmp_pa
         ("WHATSAPP_API_URL", "graph.facebook.com", "http:// or https://"),
         ("REDIS_URL", "localhost:6379", "redis://"),
         ("KERYU_TIMEZONE", "Mars/Olympus", "IANA time zone"),
+        ("KERYU_ADMIN_PASSWORD_HASH", "$argon2id$v=19$broken", "argon2 hash"),
+        ("KERYU_ALLOWED_HOSTS", "keryu.local, front desk", "host names separated by commas"),
     ],
 )
 def test_a_wrong_value_is_one_sentence_naming_the_variable(monkeypatch, variable, value, words):
@@ -67,6 +69,24 @@ def test_a_wrong_value_is_one_sentence_naming_the_variable(monkeypatch, variable
         load_settings()
     message = str(caught.value)
     assert message.startswith(variable + " ") and words in message and "\n" not in message
+
+
+def test_a_plain_password_given_as_the_hash_is_refused_and_never_repeated(monkeypatch):
+    monkeypatch.setenv("KERYU_ADMIN_PASSWORD_HASH", "my secret password")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "KERYU_ADMIN_PASSWORD_HASH" in str(caught.value) and "my secret password" not in str(caught.value)
+
+
+@pytest.mark.parametrize("quote", ["", "'"])
+def test_an_argon2_hash_in_keryu_env_is_read_literally(monkeypatch, tmp_path: Path, quote):
+    from argon2 import PasswordHasher
+
+    digest = PasswordHasher().hash("correct horse battery")
+    device = tmp_path / "keryu.env"
+    device.write_text(f"KERYU_ADMIN_PASSWORD_HASH={quote}{digest}{quote}\n")
+    monkeypatch.setattr(Settings, "model_config", {**Settings.model_config, "env_file": (device,)})
+    assert load_settings().admin_password_hash == digest
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -153,6 +154,10 @@ def test_start_status_restart_stop_leaves_nothing_behind(
         assert f"{name}: clearing stale pid file" in started.stdout, output(started)
     assert "Redis: starting redis-server" in started.stdout, output(started)
     assert f"admin page: http://127.0.0.1:{startup_env['KERYU_WEB_PORT']}/" in started.stdout
+    code = keryu(startup_env, "setup-code").strip()
+    setup_line = f"first-run setup: open http://127.0.0.1:{startup_env['KERYU_WEB_PORT']}/setup and type the setup code"
+    assert f"{setup_line} {code}\n" in started.stdout, output(started)
+    assert stat.S_IMODE(kiosk_dir.stat().st_mode) == 0o700  # the data folder is the owner's alone
     if not list(Path("/dev").glob("video*")):
         assert f"KERYU_CAMERA=dir:{kiosk_dir}/inbox" in started.stdout
     pids = {name: pid_in(kiosk_dir, name) for name in ("redis", *SERVICES)}

@@ -1,4 +1,4 @@
-"""Core commands: init, channel, alarms, notify-test, status, worker, beat.
+"""Core commands: init, setup-code, hash-password, channel, alarms, notify-test, status, worker, beat.
 
 Heavier modules (Alembic, the health probes, Celery's worker) are imported by the command that
 needs them, so that every `keryu` call starts quickly on a Pi.
@@ -7,18 +7,31 @@ needs them, so that every `keryu` call starts quickly on a Pi.
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 
 from appliance.cli.context import CliContext, print_json
 from appliance.messaging.registry import channel_name
 from appliance.services.alarms import list_alarms
+from appliance.services.auth import hash_password
 from appliance.services.notify import send_test
 from appliance.services.parameters import get_channel, set_channel
+from appliance.services.setup_code import ensure_setup_code
+
+NO_SETUP_CODE = "The admin password is set; the setup code is no longer needed."
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     init = subparsers.add_parser("init", help="create or migrate the database (idempotent)")
     init.set_defaults(handler=cmd_init)
+
+    setup_code = subparsers.add_parser("setup-code", help="print the one-time code that first-run setup asks for")
+    setup_code.set_defaults(handler=cmd_setup_code)
+
+    hasher = subparsers.add_parser(
+        "hash-password", help="read a password (without echo) and print its hash for KERYU_ADMIN_PASSWORD_HASH"
+    )
+    hasher.set_defaults(handler=cmd_hash_password)
 
     channel = subparsers.add_parser("channel", help="the first channel to try (1, 2 or 3)")
     channel_sub = channel.add_subparsers(dest="action", required=True)
@@ -53,6 +66,26 @@ def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"Database {done.database} is up to date (revision {done.after}).")
     else:
         print(f"Database {done.database} migrated from {done.before or 'empty'} to {done.after}.")
+    ensure_setup_code(ctx.kiosk)
+    return 0
+
+
+def cmd_setup_code(args: argparse.Namespace, ctx: CliContext) -> int:
+    code = ensure_setup_code(ctx.kiosk)
+    if code is None:
+        print(NO_SETUP_CODE, file=sys.stderr)
+        return 1
+    print(code)
+    return 0
+
+
+def cmd_hash_password(args: argparse.Namespace, ctx: CliContext) -> int:
+    if sys.stdin.isatty():
+        password = getpass.getpass("New admin password: ")
+        confirm: str | None = getpass.getpass("Again, to be sure: ")
+    else:  # piped in: the first line is the password
+        password, confirm = sys.stdin.readline().rstrip("\r\n"), None
+    print(hash_password(password, confirm))
     return 0
 
 

@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 ADMIN_PASSWORD_HASH = "admin_password_hash"
 SESSION_SECRET = "web_session_secret"
+SETUP_CODE = "setup_code"  # the one-time code first-run setup asks for (services/setup_code.py)
+PASSWORD_IN_ENV = "The admin password is set by KERYU_ADMIN_PASSWORD_HASH in keryu.env; change it there."
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 
@@ -54,24 +56,37 @@ def _check_password(password: str, confirm: str | None) -> None:
 
 
 def has_admin_password(kiosk: Kiosk) -> bool:
-    """True once first-run setup has stored an admin password."""
+    """True once first-run setup has stored an admin password, or keryu.env gives its hash."""
+    if kiosk.settings.admin_password_hash is not None:
+        return True
     with kiosk.store.read() as session:
         return get_parameter(session, ADMIN_PASSWORD_HASH) is not None
 
 
 def set_up_admin(kiosk: Kiosk, password: str, confirm: str | None = None) -> None:
     """Store the first admin password; refuses when one exists (checked inside the write lock)."""
+    if kiosk.settings.admin_password_hash is not None:
+        raise AdminAlreadySet(PASSWORD_IN_ENV)
     _check_password(password, confirm)
     digest = _hasher.hash(password)
     with kiosk.store.session() as session:
         if get_parameter(session, ADMIN_PASSWORD_HASH) is not None:
             raise AdminAlreadySet("An admin password is already set; log in instead.")
         set_parameter(session, ADMIN_PASSWORD_HASH, digest)
+        set_parameter(session, SETUP_CODE, "")  # used up: a password exists, the code opens nothing
     logger.info("Admin password set up")
+
+
+def hash_password(password: str, confirm: str | None = None) -> str:
+    """The argon2 hash of a new admin password, for KERYU_ADMIN_PASSWORD_HASH (`keryu hash-password`)."""
+    _check_password(password, confirm)
+    return _hasher.hash(password)
 
 
 def change_admin_password(kiosk: Kiosk, current: str, new: str, confirm: str | None = None) -> None:
     """Replace the admin password after checking the current one."""
+    if kiosk.settings.admin_password_hash is not None:
+        raise UserError(PASSWORD_IN_ENV)
     if not verify_admin_password(kiosk, current):
         raise UserError("The current password is wrong.")
     _check_password(new, confirm)
@@ -83,8 +98,10 @@ def change_admin_password(kiosk: Kiosk, current: str, new: str, confirm: str | N
 
 def verify_admin_password(kiosk: Kiosk, password: str) -> bool:
     """True when `password` is the admin password (rehashing it when the parameters changed)."""
-    with kiosk.store.read() as session:
-        digest = get_parameter(session, ADMIN_PASSWORD_HASH)
+    digest = kiosk.settings.admin_password_hash
+    if digest is None:
+        with kiosk.store.read() as session:
+            digest = get_parameter(session, ADMIN_PASSWORD_HASH)
     if digest is None or not password or len(password) > MAX_PASSWORD_LENGTH:
         return False
     try:
@@ -94,7 +111,7 @@ def verify_admin_password(kiosk: Kiosk, password: str) -> bool:
     except (VerificationError, InvalidHashError):
         logger.error("The stored admin password hash is unreadable; set a new one with first-run setup")
         return False
-    if _hasher.check_needs_rehash(digest):
+    if _hasher.check_needs_rehash(digest) and kiosk.settings.admin_password_hash is None:
         with kiosk.store.session() as session:
             set_parameter(session, ADMIN_PASSWORD_HASH, _hasher.hash(password))
     return True

@@ -20,6 +20,7 @@ from appliance.services.kiosk import Kiosk
 from appliance.services.metrics import make_registry
 from appliance.services.web_sessions import LIFETIME as SESSION_LIFETIME
 from appliance.web.cookies import SecureFollowsScheme
+from appliance.web.hosts import allowed_host_names, host_middleware
 from appliance.web.keys import FEED, KIOSK, STATE, WebState
 from appliance.web.live import AlarmFeed
 from appliance.web.middlewares import (
@@ -78,6 +79,7 @@ def _templates(app: web.Application, kiosk: Kiosk) -> None:
 
     env.filters["when"] = local
     env.globals["channel_names"] = channel_names()
+    env.globals["password_in_env"] = kiosk.settings.admin_password_hash is not None
 
 
 async def _live_feed(app: web.Application) -> AsyncIterator[None]:
@@ -111,6 +113,7 @@ def create_app(
     )
     app = web.Application(
         middlewares=[
+            host_middleware(allowed_host_names(kiosk.settings)),  # first: a rebound name gets nothing else
             upload_limit_middleware,
             headers_middleware,
             error_middleware,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 import subprocess
 from pathlib import Path
 
@@ -18,9 +20,16 @@ def run(tmp_path: Path, data_dir: Path):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("KERYU_", "REDIS_", "CELERY_"))}
     env.update(KERYU_DATA_DIR=str(data_dir), REDIS_URL=DEAD_REDIS, KERYU_LOCATION="Front desk", KERYU_CAMERA="none")
 
-    def keryu(*args: str, **extra: str) -> subprocess.CompletedProcess:
+    def keryu(*args: str, input: str | None = None, umask: int = -1, **extra: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [KERYU, *args], env={**env, **extra}, cwd=tmp_path, capture_output=True, text=True, timeout=60
+            [KERYU, *args],
+            env={**env, **extra},
+            cwd=tmp_path,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            umask=umask,
         )
 
     return keryu
@@ -128,3 +137,55 @@ def test_status_reports_components_and_exits_1_when_redis_is_down(run):
     assert report["components"]["database"]["status"] == "ok"
     assert report["components"]["redis"]["status"] == "down"
     assert {"worker", "beat", "scanner", "web", "disk"} <= set(report["components"])
+
+
+SETUP_CODE_RE = r"[23456789ABCDEFGHJKMNPQRSTVWXYZ]{4}(-[23456789ABCDEFGHJKMNPQRSTVWXYZ]{4}){3}"
+
+
+def test_setup_code_prints_the_code_alone_until_a_password_is_set(run):
+    run("init")
+    first = run("setup-code")
+    assert first.returncode == 0, first.stderr
+    assert re.fullmatch(SETUP_CODE_RE + "\n", first.stdout) and first.stderr == ""
+    run("init")  # init again keeps the code
+    assert run("setup-code").stdout == first.stdout
+
+    hashed = run("hash-password", input="correct horse battery\n")
+    assert hashed.returncode == 0, hashed.stderr
+    from argon2 import PasswordHasher
+
+    assert PasswordHasher().verify(hashed.stdout.strip(), "correct horse battery")
+    done = run("setup-code", KERYU_ADMIN_PASSWORD_HASH=hashed.stdout.strip())
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == "The admin password is set; the setup code is no longer needed.\n"
+
+
+def test_setup_code_is_refused_once_first_run_setup_is_done(run, data_dir):
+    run("init")
+    code = run("setup-code").stdout.strip()
+    from appliance.config import load_settings
+    from appliance.services.auth import set_up_admin
+    from appliance.services.kiosk import Kiosk
+
+    kiosk = Kiosk.from_settings(load_settings(KERYU_DATA_DIR=str(data_dir), KERYU_CAMERA="none"))
+    try:
+        set_up_admin(kiosk, "correct horse battery")
+    finally:
+        kiosk.close()
+    done = run("setup-code")
+    assert done.returncode == 1 and code not in done.stdout + done.stderr
+    assert "no longer needed" in done.stderr
+    run("init")
+    assert run("setup-code").returncode == 1  # init does not make a new one
+
+
+def test_hash_password_refuses_a_short_password(run):
+    _user_error(run("hash-password", input="short\n"), "at least 8 characters")
+
+
+def test_init_in_a_checkout_leaves_the_data_folder_to_its_owner(run, tmp_path):
+    fresh = tmp_path / "checkout" / "data"
+    result = run("init", KERYU_DATA_DIR=str(fresh), umask=0)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+    assert stat.S_IMODE((fresh / "keryu.db").stat().st_mode) == 0o600

@@ -14,6 +14,7 @@ import zxingcpp
 from PIL import Image
 
 from appliance.services.parameters import get_channel
+from appliance.services.setup_code import ensure_setup_code
 from appliance.store.models import Alarm, Subject
 
 pytestmark = pytest.mark.integration
@@ -79,10 +80,13 @@ def shot(tab, name: str) -> None:
     tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def _set_up_and_log_in(tab) -> None:
+def _set_up_and_log_in(tab, kiosk) -> None:
+    code = ensure_setup_code(kiosk)  # what `keryu init` made and `keryu setup-code` prints
+    assert code is not None
     tab.goto("/")
     assert tab.url.endswith("/setup")
     shot(tab, "01-first-run-setup")
+    tab.fill("input[name=setup_code]", code.lower().replace("-", " "))  # typed the way people type
     tab.fill("input[name=password]", PASSWORD)
     tab.fill("input[name=confirm]", PASSWORD)
     tab.click("text=Set password")
@@ -115,7 +119,7 @@ def _open_live_alarms(context):
 
 
 def test_a_new_admin_sets_up_adds_a_subject_prints_a_card_and_sees_the_alarm_delivered(page, kiosk, standin, tmp_path):
-    _set_up_and_log_in(page)
+    _set_up_and_log_in(page, kiosk)
 
     # A Mexican number typed the way people type it.
     page.click("text=Add a subject")
@@ -185,8 +189,10 @@ def test_an_attacker_meets_login_csrf_and_escaping(page, kiosk, site):
         response = requests.get(site + path, allow_redirects=False, timeout=5)
         assert response.status_code == 303 and response.headers["Location"] in ("/setup", "/login")
     assert requests.get(site + "/api/alarms", timeout=5).status_code == 401
+    # A DNS-rebinding page reaches the kiosk under its own name: refused before anything else.
+    assert requests.get(site + "/setup", headers={"Host": "rebind.attacker.example"}, timeout=5).status_code == 421
 
-    _set_up_and_log_in(page)
+    _set_up_and_log_in(page, kiosk)
     # A forged form posted from the logged-in browser, without the page's CSRF token.
     page.evaluate(
         """() => fetch('/subjects', {method: 'POST', credentials: 'same-origin',

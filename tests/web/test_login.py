@@ -11,18 +11,20 @@ import pytest
 
 from appliance.services import auth as auth_service
 from appliance.services.auth import VERIFICATIONS_AT_ONCE, has_admin_password, set_up_admin, verify_admin_password
+from appliance.services.setup_code import ensure_setup_code
 from tests.web.conftest import PASSWORD, Admin
 
 pytestmark = pytest.mark.asyncio
 
 
 async def test_first_run_sets_the_password_and_logs_in(kiosk, client):
+    code = ensure_setup_code(kiosk)
     browser = Admin(client)
     text = await browser.page("/setup")
     assert "Choose the admin password" in text
     response = await client.post(
         "/setup",
-        data={"csrf_token": browser.token, "password": PASSWORD, "confirm": PASSWORD},
+        data={"csrf_token": browser.token, "setup_code": code, "password": PASSWORD, "confirm": PASSWORD},
         allow_redirects=False,
     )
     assert (response.status, response.headers["Location"]) == (303, "/subjects")
@@ -39,9 +41,11 @@ async def test_first_run_sets_the_password_and_logs_in(kiosk, client):
     ],
 )
 async def test_setup_rejects_a_bad_password_and_saves_nothing(kiosk, client, password, confirm, message):
+    code = ensure_setup_code(kiosk)
     browser = Admin(client)
     await browser.page("/setup")
-    response = await client.post("/setup", data={"csrf_token": browser.token, "password": password, "confirm": confirm})
+    form = {"csrf_token": browser.token, "setup_code": code, "password": password, "confirm": confirm}
+    response = await client.post("/setup", data=form)
     assert response.status == 400
     assert message in await response.text()
     assert not has_admin_password(kiosk)

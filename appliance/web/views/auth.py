@@ -11,12 +11,18 @@ from aiohttp_session import get_session, new_session
 
 from appliance.errors import UserError
 from appliance.services.auth import TooManyAttempts, change_admin_password, set_up_admin, verify_admin_password
+from appliance.services.setup_code import setup_code_matches
 from appliance.services.web_sessions import end_session, start_session
 from appliance.web.keys import STATE
 from appliance.web.middlewares import ADMIN_SESSION, client_address
 from appliance.web.render import flash, kiosk_of, redirect, render
 
 logger = logging.getLogger(__name__)
+
+WRONG_SETUP_CODE = (
+    "Wrong setup code: type the code that keryu setup-code prints on the kiosk "
+    "(on an SD card image: keryu-setup-code.txt on the boot partition)."
+)
 
 
 def _safe_next(target: str | None) -> str:
@@ -40,7 +46,21 @@ async def setup_page(request: web.Request) -> web.Response:
 
 
 async def setup_submit(request: web.Request) -> web.Response:
+    """Set the first admin password, for whoever types this device's setup code (throttled like a login)."""
     form = await request.post()
+    state = request.app[STATE]
+    throttle = state.throttle
+    address = client_address(request)
+    try:
+        throttle.attempt(address)  # counted before the check, as for a login
+    except TooManyAttempts as exc:
+        response = await render(request, "setup.html", {"error": str(exc)}, status=429)
+        response.headers["Retry-After"] = str(int(exc.retry_after) + 1)
+        return response
+    if not await asyncio.to_thread(setup_code_matches, kiosk_of(request), str(form.get("setup_code", ""))):
+        state.refusals.warning(address, "Refused first-run setup from %s: wrong setup code", address)
+        return await render(request, "setup.html", {"error": WRONG_SETUP_CODE}, status=403)
+    throttle.succeeded(address)
     try:
         await asyncio.to_thread(
             set_up_admin, kiosk_of(request), str(form.get("password", "")), str(form.get("confirm", ""))
