@@ -1,7 +1,7 @@
 """Core commands: init, channel, alarms, notify-test, status, worker, beat.
 
-Heavier modules (Alembic, the health probes, Celery's worker) are imported by the command that
-needs them, so that every `keryu` call starts quickly on a Pi.
+Every service is imported by the command that uses it, so that `keryu --help` starts quickly on
+a Pi and each long-running command (`worker`, `beat`) holds only the libraries it needs.
 """
 
 from __future__ import annotations
@@ -10,10 +10,6 @@ import argparse
 import sys
 
 from appliance.cli.context import CliContext, print_json
-from appliance.messaging.registry import channel_name
-from appliance.services.alarms import list_alarms
-from appliance.services.notify import send_test
-from appliance.services.parameters import get_channel, set_channel
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,8 +37,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.add_argument("--json", action="store_true", help="print the same object as GET /api/health")
     status.set_defaults(handler=cmd_status)
 
-    subparsers.add_parser("worker", help="run the Celery worker (foreground)").set_defaults(handler=cmd_worker)
-    subparsers.add_parser("beat", help="run the scheduler (foreground)").set_defaults(handler=cmd_beat)
+    worker = subparsers.add_parser("worker", help="run the Celery worker and its scheduler (foreground)")
+    worker.add_argument(
+        "--no-beat", dest="beat", action="store_false", help="without the scheduler: one `keryu beat` serves a fleet"
+    )
+    worker.set_defaults(handler=cmd_worker)
+    subparsers.add_parser("beat", help="run the scheduler alone, for workers started with --no-beat").set_defaults(
+        handler=cmd_beat
+    )
 
 
 def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -57,6 +59,9 @@ def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_channel_get(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.messaging.registry import channel_name
+    from appliance.services.parameters import get_channel
+
     with ctx.kiosk.store.read() as session:
         number = get_channel(session)
     print(f"{number} ({channel_name(number)})")
@@ -64,6 +69,9 @@ def cmd_channel_get(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_channel_set(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.messaging.registry import channel_name
+    from appliance.services.parameters import set_channel
+
     with ctx.kiosk.store.session() as session:
         number = set_channel(session, args.value)
     configured = ctx.kiosk.channels[number].is_configured()
@@ -74,6 +82,8 @@ def cmd_channel_set(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_alarms(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.services.alarms import list_alarms
+
     alarms = list_alarms(ctx.kiosk, status=args.status, limit=args.limit)
     if args.json:
         print_json([alarm.record() for alarm in alarms])
@@ -91,6 +101,8 @@ def cmd_alarms(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_notify_test(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.services.notify import send_test
+
     alarm = send_test(ctx.kiosk, args.phone)
     print_json({"alarm_id": alarm.id, "phone": alarm.recipient_phone, "notification_status": "PENDING"})
     return 0
@@ -113,7 +125,7 @@ def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_worker(args: argparse.Namespace, ctx: CliContext) -> int:
     from appliance.worker.runtime import run_worker
 
-    return run_worker(ctx.settings)
+    return run_worker(ctx.settings, with_beat=args.beat)
 
 
 def cmd_beat(args: argparse.Namespace, ctx: CliContext) -> int:
