@@ -1,7 +1,7 @@
 """Core commands: init, channel, alarms, notify-test, status, worker, beat.
 
-Every service is imported by the command that uses it, so that `keryu --help` starts quickly on
-a Pi and each long-running command (`worker`, `beat`) holds only the libraries it needs.
+Heavier modules (Alembic, the health probes, Celery's worker) are imported by the command that
+needs them, so that every `keryu` call starts quickly on a Pi.
 """
 
 from __future__ import annotations
@@ -42,9 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-beat", dest="beat", action="store_false", help="without the scheduler: one `keryu beat` serves a fleet"
     )
     worker.set_defaults(handler=cmd_worker)
-    subparsers.add_parser("beat", help="run the scheduler alone, for workers started with --no-beat").set_defaults(
-        handler=cmd_beat
-    )
+    beat = subparsers.add_parser("beat", help="run the scheduler alone, for workers started with --no-beat")
+    beat.set_defaults(handler=cmd_beat)
 
 
 def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -18,9 +18,7 @@ def _status(kiosk, alarm_id: int) -> str:
 
 
 @pytest.mark.integration
-def test_the_worker_alone_sweeps_an_alarm_never_queued_and_health_sees_its_beat(
-    kiosk, worker, redis_control, standin
-):
+def test_the_worker_alone_sweeps_an_alarm_never_queued_and_health_sees_its_beat(kiosk, worker, redis_control, standin):
     card = add_subject(kiosk, SubjectInput("Luis Pérez", "+52 55 8765 4321", "Rosa"))
     redis_control.stop()
     result = handle_scan(kiosk, card.uuid, ScanSource.FILE)  # recorded, but not queued
