@@ -2,8 +2,8 @@
 # startup.sh: set up and run the Keryu kiosk from a checkout (development and demo; a device
 # runs the same services under systemd instead).
 #
-#   ./startup.sh [start]       install what is missing, start Redis (if local), worker, beat,
-#                              scanner and web, print a health summary and the admin URL
+#   ./startup.sh [start]       install what is missing, start Redis (if local), worker (with
+#                              the beat), scanner and web, print a health summary and admin URL
 #   ./startup.sh stop          stop everything this script started, Redis included
 #   ./startup.sh status        which services run, then `keryu status`
 #   ./startup.sh restart       stop, then start
@@ -103,15 +103,18 @@ sys.exit(0 if all(components.get(name, {}).get("status") == "ok" for name in sys
 # health_summary: wait until the database, Redis and the running services report ok (a worker
 # answers pings and the beat ticks a few seconds after they start), then print `keryu status`.
 health_summary() {
-	local wanted deadline=$((SECONDS + ${KERYU_HEALTH_WAIT:-30}))
+	local wanted components deadline=$((SECONDS + ${KERYU_HEALTH_WAIT:-30}))
 	if ! has_command status; then
 		say "health: \`keryu status\` is not available in this checkout yet; processes:"
 		print_process_table || true
 		return 0
 	fi
 	mapfile -t wanted < <(running_services)
-	say "waiting up to ${KERYU_HEALTH_WAIT:-30} s for database, redis ${wanted[*]} to report ok"
-	until components_ok database redis "${wanted[@]}"; do
+	components=("${wanted[@]}")
+	# The worker runs the beat, whose heartbeat comes with the first job it schedules.
+	[[ " ${wanted[*]} " == *" worker "* ]] && components+=(beat)
+	say "waiting up to ${KERYU_HEALTH_WAIT:-30} s for database, redis ${components[*]} to report ok"
+	until components_ok database redis "${components[@]}"; do
 		# Stop waiting at the deadline, or as soon as a service has died.
 		if ((SECONDS >= deadline)) || [[ $(running_services | wc -l) -ne ${#wanted[@]} ]]; then
 			break

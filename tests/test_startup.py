@@ -21,11 +21,20 @@ import pytest
 import redis
 
 from tests.conftest import KERYU, REPO, free_port, wait_until
+from tests.process_memory import NOTHING, memory_of
 
 pytestmark = pytest.mark.integration
 
 STARTUP = REPO / "startup.sh"
-SERVICES = ("worker", "beat", "scanner", "web")
+SERVICES = ("worker", "scanner", "web")  # the worker runs the beat as a thread
+# The services' summed RSS, idle after startup, may not pass the budget: today's figure (bench/
+# README.md) with a little headroom, so that a library loaded where it is not used or a process
+# more fails here. The issue's goal (the kiosk, Redis and Debian in a 512 MB Pi Zero 2 W with
+# room to spare) is lower; each step towards it lowers the budget.
+MEMORY_BUDGET_MIB = 330
+MEMORY_GOAL_MIB = 250
+# Shared libraries that only one service may map: each is tens of MiB in every process that loads it.
+ONLY_IN = {"cv2": "scanner", "numpy": "scanner", "aiohttp": "web"}
 
 
 def run_startup(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
@@ -144,13 +153,13 @@ def test_start_status_restart_stop_leaves_nothing_behind(
     run_dir.mkdir(parents=True)
     # Left over from a crash: a dead pid, and pids since reused by an unrelated process.
     (run_dir / "worker.pid").write_text(f"{dead_pid()}\n")
-    (run_dir / "beat.pid").write_text(f"{bystander}\n")
+    (run_dir / "scanner.pid").write_text(f"{bystander}\n")
     (run_dir / "redis.pid").write_text(f"{bystander}\n")
 
     started = run_startup(startup_env)
 
     assert started.returncode == 0, output(started)
-    for name in ("worker", "beat", "redis"):
+    for name in ("worker", "scanner", "redis"):
         assert f"{name}: clearing stale pid file" in started.stdout, output(started)
     assert "Redis: starting redis-server" in started.stdout, output(started)
     assert f"admin page: http://127.0.0.1:{startup_env['KERYU_WEB_PORT']}/" in started.stdout
@@ -363,3 +372,43 @@ def test_the_shell_scripts_pass_shellcheck() -> None:
     scripts = [STARTUP, *sorted((REPO / "scripts" / "startup").glob("*.sh")), REPO / ".ci" / "run"]
     result = subprocess.run(["shellcheck", "-x", *map(str, scripts)], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def mapped_packages(pid: int) -> set[str]:
+    """The site-packages packages whose compiled libraries `pid` has mapped."""
+    packages = set()
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        _, _, path = line.partition("/site-packages/")
+        if path:
+            packages.add(path.split("/", 1)[0].removesuffix(".libs").split("_python")[0])
+    return packages
+
+
+def test_the_services_fit_the_memory_budget_idle_with_the_beat_inside_the_worker(
+    startup_env: dict[str, str], kiosk_dir: Path
+) -> None:
+    started = run_startup(startup_env)
+    assert started.returncode == 0, output(started)
+    # Health reports the beat from the heartbeat the worker's scheduler thread writes.
+    wait_until(lambda: json.loads(keryu_status(startup_env))["status"] == "ok", timeout=60, what="all ok")
+    time.sleep(5)  # idle
+
+    pids = {name: pid_in(kiosk_dir, name) for name in SERVICES}
+    figures = {name: memory_of(pid) for name, pid in pids.items()}
+    total = sum(figures.values(), NOTHING)
+    report = ", ".join(f"{name} {memory.rss_mib:.0f}" for name, memory in figures.items())
+    print(
+        f"summed RSS {total.rss_mib:.1f} MiB ({report}); PSS {total.pss_mib:.1f} MiB; "
+        f"{total.rss_mib / MEMORY_GOAL_MIB:.2f} x the {MEMORY_GOAL_MIB} MiB goal"
+    )
+    assert not (kiosk_dir / "run" / "beat.pid").exists()
+    assert total.processes == len(SERVICES), "a service started a second process"
+    assert total.rss_mib < MEMORY_BUDGET_MIB, f"summed RSS {total.rss_mib:.1f} MiB ({report})"
+    for package, owner in ONLY_IN.items():
+        loaded_by = {name for name, pid in pids.items() if package in mapped_packages(pid)}
+        assert loaded_by <= {owner}, f"{package} is loaded by {sorted(loaded_by)}"
+
+
+def keryu_status(env: dict[str, str]) -> str:
+    result = subprocess.run([KERYU, "status", "--json"], env=env, cwd="/", capture_output=True, text=True, timeout=60)
+    return result.stdout or "{}"

@@ -6,10 +6,13 @@ import json
 import sys
 from contextlib import ExitStack, closing
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from appliance.config import Settings, load_settings
 from appliance.log import setup_logging
-from appliance.services.kiosk import Kiosk
+
+if TYPE_CHECKING:
+    from appliance.services.kiosk import Kiosk
 
 
 class CliContext:
@@ -32,6 +35,8 @@ class CliContext:
     def unchecked_kiosk(self) -> Kiosk:
         """The kiosk whether or not its database is set up (`init`, `restore` and `status` start there)."""
         if self._kiosk is None:
+            from appliance.services.kiosk import Kiosk  # Celery and SQLAlchemy: not for `keryu --help`
+
             self._kiosk = self._opened.enter_context(closing(Kiosk.from_settings(self.settings)))
         return self._kiosk
 

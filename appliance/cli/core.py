@@ -11,12 +11,6 @@ import getpass
 import sys
 
 from appliance.cli.context import CliContext, print_json
-from appliance.messaging.registry import channel_name
-from appliance.services.alarms import list_alarms
-from appliance.services.auth import hash_password
-from appliance.services.notify import send_test
-from appliance.services.parameters import get_channel, set_channel
-from appliance.services.setup_code import ensure_setup_code
 
 NO_SETUP_CODE = "The admin password is set; the setup code is no longer needed."
 
@@ -54,12 +48,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.add_argument("--json", action="store_true", help="print the same object as GET /api/health")
     status.set_defaults(handler=cmd_status)
 
-    subparsers.add_parser("worker", help="run the Celery worker (foreground)").set_defaults(handler=cmd_worker)
-    subparsers.add_parser("beat", help="run the scheduler (foreground)").set_defaults(handler=cmd_beat)
+    worker = subparsers.add_parser("worker", help="run the Celery worker and its scheduler (foreground)")
+    worker.add_argument(
+        "--no-beat", dest="beat", action="store_false", help="without the scheduler: one `keryu beat` serves a fleet"
+    )
+    worker.set_defaults(handler=cmd_worker)
+    beat = subparsers.add_parser("beat", help="run the scheduler alone, for workers started with --no-beat")
+    beat.set_defaults(handler=cmd_beat)
 
 
 def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
     from appliance.services.database import migrate
+    from appliance.services.setup_code import ensure_setup_code
 
     done = migrate(ctx.unchecked_kiosk)
     if done.before == done.after:
@@ -71,6 +71,8 @@ def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_setup_code(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.services.setup_code import ensure_setup_code
+
     code = ensure_setup_code(ctx.kiosk)
     if code is None:
         print(NO_SETUP_CODE, file=sys.stderr)
@@ -80,6 +82,8 @@ def cmd_setup_code(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_hash_password(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.services.auth import hash_password
+
     if sys.stdin.isatty():
         password = getpass.getpass("New admin password: ")
         confirm: str | None = getpass.getpass("Again, to be sure: ")
@@ -90,6 +94,9 @@ def cmd_hash_password(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_channel_get(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.messaging.registry import channel_name
+    from appliance.services.parameters import get_channel
+
     with ctx.kiosk.store.read() as session:
         number = get_channel(session)
     print(f"{number} ({channel_name(number)})")
@@ -97,6 +104,9 @@ def cmd_channel_get(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_channel_set(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.messaging.registry import channel_name
+    from appliance.services.parameters import set_channel
+
     with ctx.kiosk.store.session() as session:
         number = set_channel(session, args.value)
     configured = ctx.kiosk.channels[number].is_configured()
@@ -107,6 +117,8 @@ def cmd_channel_set(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_alarms(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.services.alarms import list_alarms
+
     alarms = list_alarms(ctx.kiosk, status=args.status, limit=args.limit)
     if args.json:
         print_json([alarm.record() for alarm in alarms])
@@ -124,6 +136,8 @@ def cmd_alarms(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_notify_test(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.services.notify import send_test
+
     alarm = send_test(ctx.kiosk, args.phone)
     print_json({"alarm_id": alarm.id, "phone": alarm.recipient_phone, "notification_status": "PENDING"})
     return 0
@@ -146,7 +160,7 @@ def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_worker(args: argparse.Namespace, ctx: CliContext) -> int:
     from appliance.worker.runtime import run_worker
 
-    return run_worker(ctx.settings)
+    return run_worker(ctx.settings, with_beat=args.beat)
 
 
 def cmd_beat(args: argparse.Namespace, ctx: CliContext) -> int:

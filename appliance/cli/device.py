@@ -1,15 +1,19 @@
-"""Device commands: `keryu backup --out FILE` and `keryu restore FILE`."""
+"""Device commands: `keryu backup --out FILE` and `keryu restore FILE`.
+
+Backup and restore need Alembic; each command imports it, so no service process carries it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.cli.context import CliContext
-from appliance.services.backup import BackupInfo, backup_to
-from appliance.services.kiosk import Kiosk
-from appliance.services.restore import restore_from
+
+if TYPE_CHECKING:
+    from appliance.services.backup import BackupInfo
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +33,17 @@ def _summary(info: BackupInfo) -> str:
 
 
 def cmd_backup(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.services.backup import backup_to
+
     info = backup_to(ctx.kiosk, args.out)
     print(f"Backup written to {info.path} ({_summary(info)}).")
     return 0
 
 
 def cmd_restore(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.services.kiosk import Kiosk
+    from appliance.services.restore import restore_from
+
     # Not ctx.kiosk: restoring onto a new card, where no database exists yet, is the point.
     kiosk = Kiosk.from_settings(ctx.settings)
     try:

@@ -1,4 +1,8 @@
-"""Subject and card commands: subject add|list, card new|image|sheet."""
+"""Subject and card commands: subject add|list, card new|image|sheet.
+
+The services (and the QR and PDF libraries behind cards) are imported by the command that uses
+them, never by a service process that only registers these commands.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,6 @@ from pathlib import Path
 
 from appliance.cli.context import CliContext, print_json
 from appliance.errors import UserError
-from appliance.services.cards import card_png, card_sheet_pdf, issue_card
-from appliance.services.subjects import SubjectInput, add_subject, list_subjects
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,12 +40,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_subject_add(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.services.subjects import SubjectInput, add_subject
+
     card = add_subject(ctx.kiosk, SubjectInput(args.name, args.phone, args.custodian))
     print_json(card.as_json())
     return 0
 
 
 def cmd_subject_list(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.services.subjects import list_subjects
+
     subjects = list_subjects(ctx.kiosk)
     if args.json:
         print_json(
@@ -73,6 +79,8 @@ def cmd_subject_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_card_new(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.services.cards import issue_card
+
     print_json(issue_card(ctx.kiosk, args.subject_id).as_json())
     return 0
 
@@ -84,6 +92,8 @@ def _writable(path: Path) -> Path:
 
 
 def cmd_card_image(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.services.cards import card_png
+
     out = _writable(args.out)
     out.write_bytes(card_png(ctx.kiosk, args.uuid))
     print(f"Wrote {out}")
@@ -91,6 +101,8 @@ def cmd_card_image(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_card_sheet(args: argparse.Namespace, ctx: CliContext) -> int:
+    from appliance.services.cards import card_sheet_pdf
+
     pdf = card_sheet_pdf(ctx.kiosk)
     _writable(args.out).write_bytes(pdf)
     print(f"Wrote {args.out}")

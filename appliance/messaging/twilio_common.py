@@ -1,29 +1,33 @@
-"""What Twilio WhatsApp and Twilio SMS share: the SDK client, error translation, status mapping."""
+"""What Twilio WhatsApp and Twilio SMS share: the SDK client, error translation, status mapping.
+
+The Twilio SDK itself (`twilio_sdk.py`) is imported when a Twilio channel first sends or polls,
+so that the scanner, the web page and a worker on Meta's channel never load it.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
-from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.http.response import Response
-from twilio.rest import Client
 
 from appliance.config import Settings
 from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError, TransientSendError
 from appliance.messaging.base import MessageIdField, Notification, ProviderStatus, SendResult
 from appliance.messaging.errors import TWILIO_CODES, from_network_error, from_provider_code, parse_retry_after
 
+if TYPE_CHECKING:
+    from twilio.base.exceptions import TwilioRestException
+    from twilio.rest import Client
+
+    from appliance.messaging.twilio_sdk import HeaderKeepingHttpClient
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (3.0, 10.0)  # connect, read
-# The SDK reads TWILIO_* from os.environ unless given a non-empty mapping; config.py is our only reader.
-_NO_ENVIRONMENT = {"KERYU": "settings come from appliance.config"}
 
 # Twilio's message statuses in the neutral words of `ProviderStatus.state`.
 TWILIO_STATES: dict[str, str] = {
@@ -60,34 +64,6 @@ def status_callback_url(settings: Settings) -> str | None:
     return f"{settings.public_url}/webhooks/twilio"
 
 
-class _HeaderKeepingHttpClient(TwilioHttpClient):
-    """The SDK's HTTP client, remembering the last answer's headers (for Retry-After) per thread."""
-
-    def __init__(self, timeout: tuple[float, float]) -> None:
-        super().__init__(pool_connections=True)
-        self.timeout = timeout  # type: ignore[assignment]  # requests takes (connect, read); the SDK passes it on
-        self._local = threading.local()
-
-    def request(self, *args: Any, **kwargs: Any) -> Response:
-        self._local.headers = {}
-        response = super().request(*args, **kwargs)
-        self._local.headers = dict(response.headers or {})
-        return response
-
-    def log_request(self, kwargs: dict[str, Any]) -> None:
-        """The SDK logs request headers at INFO; ours never log (Authorization is in them)."""
-
-    def log_response(self, status_code: int, response: Any) -> None:
-        """Quiet: the channel logs the outcome itself."""
-
-    def last_header(self, name: str) -> str | None:
-        headers = getattr(self._local, "headers", {})
-        for key, value in headers.items():
-            if key.lower() == name.lower():
-                return str(value)
-        return None
-
-
 class TwilioChannel:
     """Base of both Twilio channels: a lazily built SDK client pointed at TWILIO_API_URL."""
 
@@ -101,7 +77,7 @@ class TwilioChannel:
         self.settings = settings
         self.timeout = timeout
         self._client: Client | None = None
-        self._http: _HeaderKeepingHttpClient | None = None
+        self._http: HeaderKeepingHttpClient | None = None
         self._lock = threading.Lock()
 
     def is_configured(self) -> bool:
@@ -113,15 +89,10 @@ class TwilioChannel:
         """The SDK client (one per channel object, keep-alive), pointed at TWILIO_API_URL."""
         with self._lock:
             if self._client is None:
-                self._http = _HeaderKeepingHttpClient(self.timeout)
-                client = Client(
-                    self.settings.twilio_account_sid,
-                    self.settings.twilio_auth_token,
-                    http_client=self._http,
-                    environment=_NO_ENVIRONMENT,
-                )
-                client.api.base_url = self.settings.twilio_api_url
-                self._client = client
+                from appliance.messaging.twilio_sdk import HeaderKeepingHttpClient, make_client
+
+                self._http = HeaderKeepingHttpClient(self.timeout)
+                self._client = make_client(self.settings, self._http)
             return self._client
 
     def _not_configured(self) -> ChannelNotConfigured:
@@ -130,6 +101,8 @@ class TwilioChannel:
 
     def _call(self, action: Callable[[], Any], *, sending: bool) -> Any:
         """Run one SDK call, translating every failure into a classified SendError."""
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
         try:
             return action()
         except TwilioRestException as exc:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 
-import qrcode
-import qrcode.constants
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -59,6 +57,9 @@ def _card_row(session: Session, card_uuid: str) -> Card:
 
 def qr_png(text: str, *, box_size: int = 12, border: int = 4) -> bytes:
     """A PNG of a QR code holding `text`, with medium error correction for worn cards."""
+    import qrcode  # with Pillow: loaded by the process that renders a card, only when it does
+    import qrcode.constants
+
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=border)
     code.add_data(text)
     code.make(fit=True)

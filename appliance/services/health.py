@@ -20,7 +20,6 @@ from sqlalchemy import func, select, text
 
 from appliance import __version__
 from appliance.services.kiosk import Kiosk
-from appliance.store.migrate import current_revision, head_revision
 from appliance.store.models import Alarm, AlarmStatus
 
 logger = logging.getLogger(__name__)
@@ -37,6 +36,8 @@ def beat_heartbeat_path(kiosk: Kiosk) -> Path:
 
 
 def check_database(kiosk: Kiosk) -> Component:
+    from appliance.store.migrate import current_revision, head_revision  # Alembic: not in the worker
+
     try:
         with kiosk.store.read() as session:
             session.execute(text("SELECT 1"))

@@ -1,25 +1,24 @@
-"""`keryu worker` and `keryu beat`: the two Celery processes, each a short list of steps."""
+"""`keryu worker` and `keryu beat`: the two Celery processes, each a short list of steps.
+
+A kiosk runs only the worker, with the scheduler as a thread of it (`appliance.worker.beat`);
+`keryu beat` is the scheduler alone, for a fleet whose workers run with `--no-beat`.
+"""
 
 from __future__ import annotations
 
 import logging
 import socket
-from pathlib import Path
 
 from celery import signals
 
 from appliance.config import Settings
-from appliance.queue import ALARMS_QUEUE, CLEANUP_TASK, DEFAULT_QUEUE, POLL_TASK, SWEEP_TASK
+from appliance.queue import ALARMS_QUEUE, DEFAULT_QUEUE
 from appliance.services import outbox
-from appliance.services.health import beat_heartbeat_path
 from appliance.services.kiosk import Kiosk
+from appliance.worker import beat
 from appliance.worker.tasks import register_tasks
 
 logger = logging.getLogger(__name__)
-
-SWEEP_EVERY = 15.0
-POLL_EVERY = 60.0
-CLEANUP_EVERY = 6 * 3600.0
 
 
 def build_kiosk(settings: Settings) -> Kiosk:
@@ -29,14 +28,22 @@ def build_kiosk(settings: Settings) -> Kiosk:
     return kiosk
 
 
-def run_worker(settings: Settings) -> int:
-    """Run one solo-pool worker on both queues; at start, take back dead claims and sweep the outbox."""
+def run_worker(settings: Settings, *, with_beat: bool = True) -> int:
+    """Run one solo-pool worker on both queues; at start, take back dead claims and sweep the outbox.
+
+    Solo, not prefork: prefork would fork a child holding a second copy of everything for the
+    same one-at-a-time delivery (late acknowledgement and a prefetch of one are the same in both).
+    With `with_beat`, the scheduler starts as a thread once the worker is ready.
+    """
     kiosk = build_kiosk(settings)
+    scheduler = beat.embedded_beat(kiosk) if with_beat else None
 
     @signals.worker_ready.connect(weak=False)
     def _recover(**_kwargs) -> None:
         outbox.release_dead_claims(kiosk)
         outbox.sweep(kiosk)
+        if scheduler is not None:
+            scheduler.start()
 
     worker = kiosk.celery.Worker(
         pool="solo",
@@ -48,38 +55,23 @@ def run_worker(settings: Settings) -> int:
         without_mingle=True,
         optimization="fair",
     )
-    worker.start()
+    try:
+        worker.start()
+    finally:
+        if scheduler is not None and scheduler.is_alive():
+            scheduler.stop()  # saves the schedule file
     return worker.exitcode or 0
 
 
 def run_beat(settings: Settings) -> int:
-    """Run the scheduler: outbox sweep, Twilio status poll, retention cleanup."""
+    """Run the scheduler alone: outbox sweep, Twilio status poll, retention cleanup."""
     kiosk = build_kiosk(settings)
-    run_dir = settings.data_dir / "run"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    heartbeat = beat_heartbeat_path(kiosk)
-    heartbeat.unlink(missing_ok=True)  # a previous beat's heartbeat must not vouch for this one
-
-    @signals.before_task_publish.connect(weak=False)
-    def _touch(**_kwargs) -> None:
-        _touch_file(heartbeat)
-
-    kiosk.celery.conf.beat_schedule = {
-        "sweep-outbox": {"task": SWEEP_TASK, "schedule": SWEEP_EVERY, "options": {"expires": SWEEP_EVERY}},
-        "poll-delivery-status": {"task": POLL_TASK, "schedule": POLL_EVERY, "options": {"expires": POLL_EVERY}},
-        "cleanup-old-records": {"task": CLEANUP_TASK, "schedule": CLEANUP_EVERY},
-    }
-    beat = kiosk.celery.Beat(
-        schedule=str(run_dir / "celerybeat-schedule"),
+    scheduler = beat.prepare(kiosk)
+    service = kiosk.celery.Beat(
+        scheduler=scheduler,
+        schedule=str(settings.data_dir / "run" / "celerybeat-schedule"),
         loglevel=settings.log_level,
         max_interval=5,
     )
-    beat.run()
+    service.run()
     return 0
-
-
-def _touch_file(path: Path) -> None:
-    try:
-        path.touch()
-    except OSError as exc:  # health will show the beat as stale; scheduling goes on
-        logger.warning("Cannot touch beat heartbeat %s: %s", path, exc)

@@ -50,7 +50,7 @@ grep -q '^include /etc/redis/keryu.conf' "$ROOTFS/etc/redis/redis.conf" ||
 
 # What starts at boot. SSH stays off until the boot partition asks for it.
 systemctl --root="$ROOTFS" enable keryu.target keryu-boot-config.service keryu-growfs.service \
-    keryu-init.service keryu-web.service keryu-scanner.service keryu-worker.service keryu-beat.service \
+    keryu-init.service keryu-web.service keryu-scanner.service keryu-worker.service \
     redis-server.service systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
     avahi-daemon.service
 systemctl --root="$ROOTFS" disable ssh.service ssh.socket 2>/dev/null || true

@@ -2,8 +2,10 @@
 # The processes startup.sh manages: a local Redis when none answers, and the keryu services,
 # each detached in its own session with a pid file in $RUN_DIR and a log in $LOG_DIR.
 
-# Start order; stop runs it backwards so nothing is left without its broker.
-SERVICES=(worker beat scanner web)
+# Start order; stop runs it backwards so nothing is left without its broker. The worker runs the
+# scheduler (beat) as a thread; a `keryu beat` that an older startup.sh started is still stopped.
+SERVICES=(worker scanner web)
+RETIRED_SERVICES=(beat)
 KERYU=.venv/bin/keryu
 
 # redis_local_port: print the port of REDIS_URL when it names this machine, fail otherwise.
@@ -149,7 +151,10 @@ check_started() {
 
 # stop_all: the services in reverse order, then the Redis startup.sh started (never another one).
 stop_all() {
-	local i
+	local i svc
+	for svc in "${RETIRED_SERVICES[@]}"; do
+		stop_pidfile "$svc" "$RUN_DIR/$svc.pid" "keryu $svc"
+	done
 	for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
 		stop_pidfile "${SERVICES[i]}" "$RUN_DIR/${SERVICES[i]}.pid" "keryu ${SERVICES[i]}"
 	done

@@ -140,10 +140,13 @@ def test_only_the_web_binds_a_low_port_and_only_the_scanner_reaches_devices(runt
         assert unit["PrivateDevices"] == ["yes"]
 
 
+KIOSK_RUNTIMES = ("web", "scanner", "worker")  # the worker runs the scheduler: no beat unit on a kiosk
+
+
 def test_the_target_starts_the_whole_kiosk() -> None:
     target = parse_unit("keryu.target")
     wanted = set(words(target, "Wants"))
-    assert {f"keryu-{r}.service" for r in RUNTIMES} | {"redis-server.service", "keryu-init.service"} <= wanted
+    assert {f"keryu-{r}.service" for r in KIOSK_RUNTIMES} | {"redis-server.service", "keryu-init.service"} <= wanted
     assert target["WantedBy"] == ["multi-user.target"]
     for name in ALL_UNITS:
         if name != "keryu.target":
@@ -162,3 +165,24 @@ def test_the_web_unit_has_descriptors_for_every_connection_it_admits() -> None:
 
     [limit] = parse_unit("keryu-web.service")["LimitNOFILE"]
     assert int(limit) >= 2 * ConnectionLimits().total  # connections, plus the database, Redis and logs
+
+
+def test_a_kiosk_runs_no_beat_unit_and_a_fleet_can_enable_one() -> None:
+    assert "keryu-beat.service" not in words(parse_unit("keryu.target"), "Wants")
+    assert "keryu-beat.service" not in (REPO / "image/steps/30-appliance.sh").read_text()  # not enabled
+    assert parse_unit("keryu-worker.service")["ExecStart"] == ["/opt/keryu/venv/bin/keryu worker"]  # beat inside
+    assert parse_unit("keryu-beat.service")["PartOf"] == ["keryu.target"]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_each_runtime_has_its_own_memory_ceiling_and_two_malloc_arenas(runtime: str) -> None:
+    unit = parse_unit(f"keryu-{runtime}.service")
+    assert "MALLOC_ARENA_MAX=2" in words(unit, "Environment")
+    high, ceiling = (_megabytes(unit[key]) for key in ("MemoryHigh", "MemoryMax"))
+    assert 0 < high < ceiling <= 256  # one leak is stopped well before it takes a 512 MB Pi
+
+
+def _megabytes(values: list[str]) -> int:
+    [value] = values
+    assert value.endswith("M"), value
+    return int(value[:-1])

@@ -1,0 +1,89 @@
+"""Memory benchmark: the kiosk's services started exactly as `./startup.sh` starts them, idle.
+
+Runs `./startup.sh start` on a fresh data directory in a temporary folder (its own Redis and web
+port, folder camera, mock GPIO pins), waits until `keryu status` reports every component ok,
+lets the services settle, then prints RSS and PSS per service (each with the processes it
+started) from /proc/PID/smaps_rollup, their sum, and the sum's ratio to the budget; then
+`./startup.sh stop`.
+
+    .venv/bin/python bench/bench_memory.py [--settle 10] [--budget 250]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.conftest import KERYU, REPO, free_port
+from tests.process_memory import NOTHING, Memory, memory_of
+
+BUDGET_MIB = 250
+
+
+def startup(env: dict[str, str], command: str) -> str:
+    result = subprocess.run(
+        [str(REPO / "startup.sh"), command], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"./startup.sh {command} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def all_ok(env: dict[str, str]) -> bool:
+    result = subprocess.run([KERYU, "status", "--json"], env=env, capture_output=True, text=True)
+    try:
+        return json.loads(result.stdout)["status"] == "ok"
+    except (ValueError, KeyError):
+        return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds idle after health before measuring")
+    parser.add_argument("--budget", type=float, default=BUDGET_MIB, help="budget for the summed RSS, MiB")
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="keryu-bench-memory-")) / "data"
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("KERYU_", "REDIS_", "CELERY_"))}
+    env.update(
+        KERYU_DATA_DIR=str(data_dir),
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        KERYU_WEB_PORT=str(free_port()),
+        KERYU_WEB_HOST="127.0.0.1",
+        KERYU_CAMERA=f"dir:{data_dir}/inbox",
+        GPIOZERO_PIN_FACTORY="mock",
+        KERYU_SKIP_INSTALL="1",
+    )
+    (data_dir / "inbox").mkdir(parents=True)
+    startup(env, "start")
+    try:
+        deadline = time.monotonic() + 60
+        while not all_ok(env):
+            if time.monotonic() > deadline:
+                raise SystemExit("the kiosk did not report ok within 60 s of startup.sh")
+            time.sleep(1)
+        time.sleep(args.settle)
+        pids = {path.stem: int(path.read_text()) for path in sorted((data_dir / "run").glob("*.pid"))}
+        figures = {name: memory_of(pid) for name, pid in pids.items() if name != "redis"}
+    finally:
+        startup(env, "stop")
+
+    total: Memory = sum(figures.values(), NOTHING)
+    print(f"{'service':<10} {'processes':>9} {'RSS MiB':>9} {'PSS MiB':>9}")
+    for name, memory in figures.items():
+        print(f"{name:<10} {memory.processes:>9} {memory.rss_mib:>9.1f} {memory.pss_mib:>9.1f}")
+    print(f"{'sum':<10} {total.processes:>9} {total.rss_mib:>9.1f} {total.pss_mib:>9.1f}")
+    print(f"summed RSS / budget {args.budget:.0f} MiB: {total.rss_mib / args.budget:.2f}")
+    return 0 if total.rss_mib < args.budget else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Each process loads only the libraries it uses: what `keryu --help` and each service import
+at start, in a fresh interpreter (a module once imported stays in memory for the process's life)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = {"cv2", "numpy", "aiohttp", "jinja2", "twilio.rest", "qrcode", "PIL", "reportlab", "alembic"}
+NOT_LOADED = {
+    "--help": HEAVY | {"celery", "sqlalchemy"},
+    "appliance.worker.runtime": HEAVY,
+    "appliance.web.serve": HEAVY - {"aiohttp", "jinja2", "alembic"},  # backup download still needs Alembic
+    "appliance.scanner.runner": HEAVY - {"cv2", "numpy", "PIL"},  # Pillow reads the dir: camera's files
+}
+
+
+def modules_after(runtime: str) -> set[str]:
+    """sys.modules after building the CLI's parser (every command starts so) and importing `runtime`."""
+    code = (
+        "import json, sys\n"
+        "from appliance.cli import build_parser\n"
+        "build_parser()\n"
+        f"if {runtime!r} != '--help':\n"
+        f"    __import__({runtime!r})\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    return set(json.loads(result.stdout))
+
+
+@pytest.mark.parametrize("runtime", NOT_LOADED)
+def test_a_process_does_not_load_the_libraries_of_the_others(runtime: str) -> None:
+    loaded = modules_after(runtime)
+    assert sorted(NOT_LOADED[runtime] & loaded) == []
