@@ -3,7 +3,7 @@
 process's memory.
 
 Real parts only: a SQLite file filled through the models, a real `keryu web` subprocess, wrk
-on loopback. Requests carry the API bearer token (the pages accept it like a session).
+on loopback. Requests carry the admin's session cookie, as a logged-in browser's do.
 
     .venv/bin/python bench/bench_web.py [--alarms 100000] [--duration 10] [--connections 16]
 """
@@ -37,6 +37,7 @@ from appliance.store.models import Alarm, AlarmStatus
 from tests.conftest import ServiceProcess, free_port, wait_until
 
 TOKEN = "bench-token-" + "x" * 20
+PASSWORD = "bench password"
 STATUS_MIX = [AlarmStatus.DELIVERED] * 70 + [AlarmStatus.SENT] * 25 + [AlarmStatus.FAILED] * 4 + [AlarmStatus.ERROR]
 TARGETS = {
     "dashboard": "/",
@@ -93,7 +94,17 @@ def _ms(text: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(url: str, duration: int, connections: int) -> dict[str, float]:
+def admin_cookie(base: str) -> str:
+    """Log in as a browser does (the login form's CSRF token, then the password); the session cookie."""
+    browser = requests.Session()
+    form = browser.get(base + "/login", timeout=30).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    answer = browser.post(base + "/login", data={"password": PASSWORD, "csrf_token": csrf}, timeout=30)
+    assert answer.ok, answer.status_code
+    return "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+
+
+def run_wrk(url: str, duration: int, connections: int, cookie: str) -> dict[str, float]:
     output = subprocess.run(
         [
             "wrk",
@@ -102,7 +113,7 @@ def run_wrk(url: str, duration: int, connections: int) -> dict[str, float]:
             f"-d{duration}s",
             "--latency",
             "-H",
-            f"Authorization: Bearer {TOKEN}",
+            f"Cookie: {cookie}",
             url,
         ],
         capture_output=True,
@@ -149,7 +160,7 @@ def main() -> int:
     started = time.perf_counter()
     deep = fill(kiosk, args.alarms)
     fill_s = time.perf_counter() - started
-    set_up_admin(kiosk, "bench password")
+    set_up_admin(kiosk, PASSWORD)
     kiosk.close()
     db_mb = (workdir / "data" / "keryu.db").stat().st_size / 2**20
 
@@ -159,12 +170,14 @@ def main() -> int:
     try:
         wait_until(lambda: requests.get(base + "/api/health?self=1", timeout=2).ok, what="keryu web")
         idle = rss_mb(web.pid)
+        cookie = admin_cookie(base)
         results = {}
         for connections in levels:
             for name, path in TARGETS.items():
                 url = base + path.format(deep=deep)
-                assert requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30).status_code == 200
-                results[f"{name} (c={connections})"] = run_wrk(url, args.duration, connections)
+                answer = requests.get(url, headers={"Cookie": cookie}, timeout=30, allow_redirects=False)
+                assert answer.status_code == 200, (url, answer.status_code)
+                results[f"{name} (c={connections})"] = run_wrk(url, args.duration, connections, cookie)
         loaded = rss_mb(web.pid)
     finally:
         web.stop()
