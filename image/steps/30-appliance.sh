@@ -12,8 +12,6 @@ rm -f "$ROOTFS"/.keryu-base-*
 # Configuration files, as data (files/rootfs mirrors the target's paths).
 cp -a --no-preserve=ownership "$IMAGE_DIR/files/rootfs/." "$ROOTFS/"
 chmod 0755 "$ROOTFS/usr/local/bin/keryu" "$ROOTFS/usr/local/lib/keryu/boot-config"
-install -d -m 0755 "$ROOTFS/etc/keryu"
-install -m 0600 "$ROOTFS/usr/share/keryu/device.env" "$ROOTFS/etc/keryu/keryu.env"
 
 # systemd units: the one copy lives in the repository's systemd/ folder.
 install -m 0644 "$REPO_DIR"/systemd/*.service "$REPO_DIR"/systemd/*.target "$ROOTFS/usr/lib/systemd/system/"
@@ -21,8 +19,10 @@ install -m 0644 "$REPO_DIR"/systemd/*.service "$REPO_DIR"/systemd/*.target "$ROO
 # The unprivileged keryu user and the gpio group (declared in sysusers.d), by the image's own
 # systemd-sysusers (it knows the syntax of the image's other sysusers.d files).
 chroot "$ROOTFS" systemd-sysusers
-# (ids from the image's own user database, not the build host's)
-chown "$(chroot "$ROOTFS" id -u keryu):$(chroot "$ROOTFS" id -g keryu)" "$ROOTFS/etc/keryu/keryu.env"
+# root:keryu 0640: systemd reads it as root, the `keryu` CLI through the group (the group id
+# from the image's own user database, not the build host's).
+install -d -m 0755 "$ROOTFS/etc/keryu"
+install -m 0640 -o 0 -g "$(chroot "$ROOTFS" id -g keryu)" "$ROOTFS/usr/share/keryu/device.env" "$ROOTFS/etc/keryu/keryu.env"
 
 # The app: a venv that also sees Debian's python3-libcamera, filled from the host-made
 # wheelhouse without network (arm64 Python runs under qemu here).
@@ -50,7 +50,8 @@ grep -q '^include /etc/redis/keryu.conf' "$ROOTFS/etc/redis/redis.conf" ||
 
 # What starts at boot. SSH stays off until the boot partition asks for it.
 systemctl --root="$ROOTFS" enable keryu.target keryu-boot-config.service keryu-growfs.service \
-    keryu-init.service keryu-web.service keryu-scanner.service keryu-worker.service keryu-beat.service \
+    keryu-init.service keryu-setup-code.service \
+    keryu-web.service keryu-scanner.service keryu-worker.service keryu-beat.service \
     redis-server.service systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
     avahi-daemon.service
 systemctl --root="$ROOTFS" disable ssh.service ssh.socket 2>/dev/null || true
