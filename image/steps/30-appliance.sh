@@ -25,20 +25,40 @@ install -d -m 0755 "$ROOTFS/etc/keryu"
 install -m 0640 -o 0 -g "$(chroot "$ROOTFS" id -g keryu)" "$ROOTFS/usr/share/keryu/device.env" "$ROOTFS/etc/keryu/keryu.env"
 
 # The app: a venv that also sees Debian's python3-libcamera, filled from the host-made
-# wheelhouse without network (arm64 Python runs under qemu here).
+# wheelhouse (the app, its dependencies and device-wheels.txt: every wheel in it) without
+# network (arm64 Python runs under qemu here).
 rm -rf "$ROOTFS/tmp/wheelhouse"
 cp -a "$WHEELHOUSE" "$ROOTFS/tmp/wheelhouse"
+wheels=()
+for wheel in "$WHEELHOUSE"/*.whl; do wheels+=("/tmp/wheelhouse/$(basename "$wheel")"); done
 # env -i: the build host's PIP_* settings (indexes, find-links) mean nothing in the image.
 in_root() { chroot "$ROOTFS" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
-in_root /usr/bin/python3 -m venv --system-site-packages /opt/keryu/venv
-# shellcheck disable=SC2086 # SOURCE_WHEELS is a list of requirement specifiers
-in_root /opt/keryu/venv/bin/pip install --quiet --no-index --no-cache-dir --no-compile \
-    --find-links /tmp/wheelhouse keryu $SOURCE_WHEELS
+# pip itself comes from Debian's wheel, run from the wheel file and installed uncompiled like
+# the rest (venv's own ensurepip would byte-compile it under emulation: minutes).
+pip_wheel=$(cd "$ROOTFS" && echo usr/share/python-wheels/pip-*.whl)
+in_root /usr/bin/python3 -m venv --without-pip --system-site-packages /opt/keryu/venv
+in_root /opt/keryu/venv/bin/python "/$pip_wheel/pip" install --quiet --no-index --no-cache-dir --no-compile \
+    --find-links /tmp/wheelhouse "${wheels[@]}" "/$pip_wheel"
 rm -rf "$ROOTFS/tmp/wheelhouse"
-# Bytecode now, on all cores (pip compiles one file at a time; emulated, that is most of this
-# step): the services' file system is read-only, so they could never cache it themselves.
-in_root /opt/keryu/venv/bin/python -m compileall -q -j 0 /opt/keryu/venv/lib >/dev/null
+# Bytecode now (the services' file system is read-only, so they could never cache it
+# themselves), by the same Python version running natively in step 25's root: the venv moves
+# there and back (a rename on one file system), as emulated this was most of the step.
+rm -rf "$HOST_PYTHON_ROOT/opt/keryu"
+install -d "$HOST_PYTHON_ROOT/opt/keryu"
+mv "$ROOTFS/opt/keryu/venv" "$HOST_PYTHON_ROOT/opt/keryu/venv"
+chroot "$HOST_PYTHON_ROOT" "python$TARGET_PYTHON" -m compileall -q -j 0 /opt/keryu/venv/lib >/dev/null
+mv "$HOST_PYTHON_ROOT/opt/keryu/venv" "$ROOTFS/opt/keryu/venv"
+rmdir "$HOST_PYTHON_ROOT/opt/keryu"
+touch "$OUT/.bytecode-compiled"
+in_root /opt/keryu/venv/bin/python -c 'import lgpio' # lgpio's C code loads on the image's Python
 in_root /opt/keryu/venv/bin/keryu --version
+# The image's Python took that bytecode as its own: it rewrote no .pyc file.
+stale=$(find "$ROOTFS/opt/keryu/venv" -name '*.pyc' -newer "$OUT/.bytecode-compiled" | head -n3)
+if [ -n "$stale" ]; then
+    echo "30-appliance: the image's Python recompiled what the host's compiled, e.g. $stale" >&2
+    exit 1
+fi
+rm "$OUT/.bytecode-compiled"
 install -d -m 0755 "$ROOTFS/usr/share/doc/keryu"
 for doc in appliance.md security.md; do
     if [ -f "$REPO_DIR/docs/$doc" ]; then install -m 0644 "$REPO_DIR/docs/$doc" "$ROOTFS/usr/share/doc/keryu/"; fi
