@@ -14,11 +14,8 @@ rm -rf "$BASE"
 
 packages=$(cat "$IMAGE_DIR"/packages/*.list | sed 's/#.*//' | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
 
-# eatmydata (mmdebstrap's own hook, removed again at the end): dpkg's fsync of every unpacked
-# file becomes a no-op; a build that crashes midway is thrown away anyway.
 mmdebstrap --mode=root --variant=minbase --architectures="$ARCH" --components="$COMPONENTS" \
     --include="$packages" \
-    --hook-dir=/usr/share/mmdebstrap/hooks/eatmydata \
     --aptopt='APT::Install-Recommends "false"' \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
