@@ -31,11 +31,12 @@ done
 . "$IMAGE_DIR/config"
 VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$REPO_DIR/pyproject.toml" | head -n1)
 export IMAGE_DIR REPO_DIR OUT XZ VERSION SUITE MIRROR COMPONENTS ARCH BOOT_LABEL ROOT_LABEL \
-    BOOT_SIZE_MIB ROOT_HEADROOM_MIB HOSTNAME TARGET_PYTHON SOURCE_WHEELS
-# The slow, rarely changing parts (the Debian base, wheels compiled from source) are kept in
-# KERYU_IMAGE_CACHE (default: out/), so a CI machine can keep them between fresh clones.
+    BOOT_SIZE_MIB ROOT_HEADROOM_MIB HOSTNAME TARGET_PYTHON
+# The slow, rarely changing parts (the Debian base, the native Python that byte-compiles the
+# venv) are kept in KERYU_IMAGE_CACHE (default: out/), so a CI machine can keep them between
+# fresh clones.
 CACHE="${KERYU_IMAGE_CACHE:-$OUT}"
-export CACHE BASE="$CACHE/base" ROOTFS="$OUT/rootfs" WHEELHOUSE="$OUT/wheelhouse"
+export CACHE BASE="$CACHE/base" HOST_PYTHON_ROOT="$CACHE/host-python" ROOTFS="$OUT/rootfs" WHEELHOUSE="$OUT/wheelhouse"
 export IMAGE_NAME="keryu-$VERSION-$ARCH"
 
 if [ "$(id -u)" != 0 ]; then

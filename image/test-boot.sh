@@ -1,7 +1,8 @@
 #!/bin/bash -e
 # Boot the built SD image in qemu-system-aarch64 -M virt (the image's own kernel, initrd and
 # cmdline) the way a new owner uses a card, and check what the appliance promises:
-#   keryu.env, ssh and authorized_keys on the boot partition are taken in on first boot;
+#   keryu.env, ssh and authorized_keys on the boot partition are taken in on first boot, and
+#   the one-time setup code is written there;
 #   keryu.target active with no failed unit; /api/health ok through a port on 127.0.0.1;
 #   keryu.local announced; the root file system grown to the card;
 #   a card image dropped into the camera folder becomes one alarm delivered to the provider
@@ -73,7 +74,8 @@ SSH_PORT=$(free_port)
 cp --sparse=always "$IMG" "$WORK/card.img"
 image_bytes=$(stat -c %s "$WORK/card.img")
 truncate -s +1G "$WORK/card.img"
-boot_start=$(sfdisk -J "$WORK/card.img" | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][0]["start"])')
+read -r boot_start boot_sectors < <(sfdisk -J "$WORK/card.img" |
+    python3 -c 'import json,sys; p=json.load(sys.stdin)["partitiontable"]["partitions"][0]; print(p["start"], p["size"])')
 FAT="$WORK/card.img@@$((boot_start * 512))"
 
 # The kernel, initrd and cmdline the Pi's firmware would use, read from the FAT partition.
@@ -190,10 +192,21 @@ say "ok: no failed unit"
 [ "$(guest systemctl is-active keryu.target)" = active ] || fail "keryu.target is not active"
 say "ok: keryu.target active"
 
-[ "$(guest stat -c %a:%U /etc/keryu/keryu.env)" = "600:keryu" ] || fail "/etc/keryu/keryu.env is not 0600 keryu"
+[ "$(guest stat -c %a:%U:%G /etc/keryu/keryu.env)" = "640:root:keryu" ] || fail "/etc/keryu/keryu.env is not root:keryu 0640"
 mdir -b -i "$FAT" :: | grep -q '/keryu.env$' && fail "keryu.env is still on the boot partition"
 guest grep -q "^WHATSAPP_ACCESS_TOKEN=$meta_token$" /etc/keryu/keryu.env || fail "tokens not imported"
-say "ok: keryu.env moved to /etc/keryu/keryu.env (0600 keryu) and removed from the FAT partition"
+guest runuser -u keryu -- test -r /etc/keryu/keryu.env || fail "user keryu cannot read /etc/keryu/keryu.env"
+# A deleted FAT file keeps its clusters: the token must not be left in the partition's free space.
+if grep -aqF "$meta_token" < <(dd if="$WORK/card.img" bs=512 skip="$boot_start" count="$boot_sectors" status=none); then
+    fail "the token is still readable in the boot partition's free space"
+fi
+say "ok: keryu.env moved to /etc/keryu/keryu.env (root:keryu 0640) and erased from the FAT partition"
+# The owner reads the one-time setup code where they put keryu.env (no admin password is set yet).
+mtype -i "$FAT" ::keryu-setup-code.txt >"$WORK/setup-code.txt" 2>/dev/null || fail "no keryu-setup-code.txt on the boot partition"
+code_alphabet=23456789ABCDEFGHJKMNPQRSTVWXYZ
+grep -Eq "\b[$code_alphabet]{4}(-[$code_alphabet]{4}){3}\b" "$WORK/setup-code.txt" || fail "keryu-setup-code.txt holds no setup code"
+grep -q "http://keryu.local/setup" "$WORK/setup-code.txt" || fail "keryu-setup-code.txt does not say where to type the code"
+say "ok: keryu-setup-code.txt on the boot partition"
 guest test -s /etc/ssh/ssh_host_ed25519_key || fail "no per-device SSH host key"
 guest "grep -qv uninitialized /etc/machine-id" || fail "machine id not made"
 say "ok: per-device machine id and SSH host keys"
@@ -250,6 +263,6 @@ wait_for 600 "alarm $second delivered after the reboot" delivered "$second"
 failed=$(guest systemctl list-units --failed --plain --no-legend | awk '{print $1}' | tr '\n' ' ')
 [ -z "$failed" ] || fail "failed units after the reboot: $failed"
 say "ok: alarm $second delivered once after the reboot; no failed unit"
-guest "systemd-analyze security keryu-web.service keryu-scanner.service keryu-worker.service keryu-beat.service --no-pager" |
+guest "systemd-analyze security --no-pager \$(cd /usr/lib/systemd/system && echo keryu*.service)" |
     grep -E '^(UNIT|keryu)' || true
 say "PASS: $(basename "$IMG") boots into a working kiosk"

@@ -1,7 +1,7 @@
 #!/bin/bash -e
-# The appliance as wheels for the Pi: the project's own wheel, built from this checkout, and
-# every dependency as an arm64 wheel for the image's Python, fetched here on the fast host so
-# that the emulated install inside the root file system needs no network.
+# The appliance as wheels for the Pi: the project's own wheel, built from this checkout, every
+# dependency and device-wheels.txt as arm64 wheels for the image's Python, fetched here on the
+# fast host so that the emulated install inside the root file system needs no network.
 set -o pipefail
 
 PY="$REPO_DIR/.venv/bin/python"
@@ -39,5 +39,8 @@ for attempt in 1 2 3 4 5 6; do
         fi
     done
 done
+# What the Pi needs beyond the app's dependencies (device-wheels.txt): pinned arm64 wheels, hash-checked.
+"$PY" -m pip download --quiet --only-binary=:all: "${platforms[@]}" --python-version "$TARGET_PYTHON" \
+    --implementation cp --no-deps --require-hashes --dest "$WHEELHOUSE" -r "$IMAGE_DIR/device-wheels.txt"
 wheels=("$WHEELHOUSE"/*.whl)
 echo "wheelhouse: ${#wheels[@]} wheels, $(du -sm "$WHEELHOUSE" | cut -f1) MiB"

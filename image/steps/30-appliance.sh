@@ -12,8 +12,6 @@ rm -f "$ROOTFS"/.keryu-base-*
 # Configuration files, as data (files/rootfs mirrors the target's paths).
 cp -a --no-preserve=ownership "$IMAGE_DIR/files/rootfs/." "$ROOTFS/"
 chmod 0755 "$ROOTFS/usr/local/bin/keryu" "$ROOTFS/usr/local/lib/keryu/boot-config"
-install -d -m 0755 "$ROOTFS/etc/keryu"
-install -m 0600 "$ROOTFS/usr/share/keryu/device.env" "$ROOTFS/etc/keryu/keryu.env"
 
 # systemd units: the one copy lives in the repository's systemd/ folder.
 install -m 0644 "$REPO_DIR"/systemd/*.service "$REPO_DIR"/systemd/*.target "$ROOTFS/usr/lib/systemd/system/"
@@ -21,24 +19,46 @@ install -m 0644 "$REPO_DIR"/systemd/*.service "$REPO_DIR"/systemd/*.target "$ROO
 # The unprivileged keryu user and the gpio group (declared in sysusers.d), by the image's own
 # systemd-sysusers (it knows the syntax of the image's other sysusers.d files).
 chroot "$ROOTFS" systemd-sysusers
-# (ids from the image's own user database, not the build host's)
-chown "$(chroot "$ROOTFS" id -u keryu):$(chroot "$ROOTFS" id -g keryu)" "$ROOTFS/etc/keryu/keryu.env"
+# root:keryu 0640: systemd reads it as root, the `keryu` CLI through the group (the group id
+# from the image's own user database, not the build host's).
+install -d -m 0755 "$ROOTFS/etc/keryu"
+install -m 0640 -o 0 -g "$(chroot "$ROOTFS" id -g keryu)" "$ROOTFS/usr/share/keryu/device.env" "$ROOTFS/etc/keryu/keryu.env"
 
 # The app: a venv that also sees Debian's python3-libcamera, filled from the host-made
-# wheelhouse without network (arm64 Python runs under qemu here).
+# wheelhouse (the app, its dependencies and device-wheels.txt: every wheel in it) without
+# network (arm64 Python runs under qemu here).
 rm -rf "$ROOTFS/tmp/wheelhouse"
 cp -a "$WHEELHOUSE" "$ROOTFS/tmp/wheelhouse"
+wheels=()
+for wheel in "$WHEELHOUSE"/*.whl; do wheels+=("/tmp/wheelhouse/$(basename "$wheel")"); done
 # env -i: the build host's PIP_* settings (indexes, find-links) mean nothing in the image.
 in_root() { chroot "$ROOTFS" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
-in_root /usr/bin/python3 -m venv --system-site-packages /opt/keryu/venv
-# shellcheck disable=SC2086 # SOURCE_WHEELS is a list of requirement specifiers
-in_root /opt/keryu/venv/bin/pip install --quiet --no-index --no-cache-dir --no-compile \
-    --find-links /tmp/wheelhouse keryu $SOURCE_WHEELS
+# pip itself comes from Debian's wheel, run from the wheel file and installed uncompiled like
+# the rest (venv's own ensurepip would byte-compile it under emulation: minutes).
+pip_wheel=$(cd "$ROOTFS" && echo usr/share/python-wheels/pip-*.whl)
+in_root /usr/bin/python3 -m venv --without-pip --system-site-packages /opt/keryu/venv
+in_root /opt/keryu/venv/bin/python "/$pip_wheel/pip" install --quiet --no-index --no-cache-dir --no-compile \
+    --find-links /tmp/wheelhouse "${wheels[@]}" "/$pip_wheel"
 rm -rf "$ROOTFS/tmp/wheelhouse"
-# Bytecode now, on all cores (pip compiles one file at a time; emulated, that is most of this
-# step): the services' file system is read-only, so they could never cache it themselves.
-in_root /opt/keryu/venv/bin/python -m compileall -q -j 0 /opt/keryu/venv/lib >/dev/null
+# Bytecode now (the services' file system is read-only, so they could never cache it
+# themselves), by the same Python version running natively in step 25's root: the venv moves
+# there and back (a rename on one file system), as emulated this was most of the step.
+rm -rf "$HOST_PYTHON_ROOT/opt/keryu"
+install -d "$HOST_PYTHON_ROOT/opt/keryu"
+mv "$ROOTFS/opt/keryu/venv" "$HOST_PYTHON_ROOT/opt/keryu/venv"
+chroot "$HOST_PYTHON_ROOT" "python$TARGET_PYTHON" -m compileall -q -j 0 /opt/keryu/venv/lib >/dev/null
+mv "$HOST_PYTHON_ROOT/opt/keryu/venv" "$ROOTFS/opt/keryu/venv"
+rmdir "$HOST_PYTHON_ROOT/opt/keryu"
+touch "$OUT/.bytecode-compiled"
+in_root /opt/keryu/venv/bin/python -c 'import lgpio' # lgpio's C code loads on the image's Python
 in_root /opt/keryu/venv/bin/keryu --version
+# The image's Python took that bytecode as its own: it rewrote no .pyc file.
+stale=$(find "$ROOTFS/opt/keryu/venv" -name '*.pyc' -newer "$OUT/.bytecode-compiled" | head -n3)
+if [ -n "$stale" ]; then
+    echo "30-appliance: the image's Python recompiled what the host's compiled, e.g. $stale" >&2
+    exit 1
+fi
+rm "$OUT/.bytecode-compiled"
 install -d -m 0755 "$ROOTFS/usr/share/doc/keryu"
 for doc in appliance.md security.md; do
     if [ -f "$REPO_DIR/docs/$doc" ]; then install -m 0644 "$REPO_DIR/docs/$doc" "$ROOTFS/usr/share/doc/keryu/"; fi
@@ -50,7 +70,8 @@ grep -q '^include /etc/redis/keryu.conf' "$ROOTFS/etc/redis/redis.conf" ||
 
 # What starts at boot. SSH stays off until the boot partition asks for it.
 systemctl --root="$ROOTFS" enable keryu.target keryu-boot-config.service keryu-growfs.service \
-    keryu-init.service keryu-web.service keryu-scanner.service keryu-worker.service \
+    keryu-init.service keryu-setup-code.service \
+    keryu-web.service keryu-scanner.service keryu-worker.service \
     redis-server.service systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
     avahi-daemon.service
 systemctl --root="$ROOTFS" disable ssh.service ssh.socket 2>/dev/null || true

@@ -1,11 +1,12 @@
-"""First boot, headless: the boot partition's keryu.env, Wi-Fi and SSH settings, applied by
-/usr/local/lib/keryu/boot-config against a fake root and a fake FAT folder."""
+"""First boot, headless: the boot partition's keryu.env, Wi-Fi and SSH settings, and the setup
+code, applied by /usr/local/lib/keryu/boot-config against a fake root and a fake FAT folder."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import pwd
+import re
 import stat
 import subprocess
 import sys
@@ -19,7 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 FILES = REPO / "image/files/rootfs"
 SCRIPT = FILES / "usr/local/lib/keryu/boot-config"
 SAMPLE = REPO / "image/files/boot/keryu.env.sample"
-ME = pwd.getpwuid(os.getuid()).pw_name
+# The kiosk's user, whose group may read keryu.env: as root, one that is not root's own group.
+KIOSK_USER = "nobody" if os.getuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
 SECRET = "EAAG-very-secret-token-123"
 
 
@@ -46,11 +48,13 @@ def root(tmp_path: Path) -> Path:
     return root
 
 
+def run_boot_config(root: Path, command: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, KERYU_ROOT=str(root), KERYU_OWNER=KIOSK_USER)
+    return subprocess.run([sys.executable, str(SCRIPT), command], env=env, capture_output=True, text=True, timeout=60)
+
+
 def boot(root: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, KERYU_ROOT=str(root), KERYU_OWNER=ME)
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "import"], env=env, capture_output=True, text=True, timeout=60
-    )
+    result = run_boot_config(root, "import")
     assert result.returncode == 0, result.stderr
     return result
 
@@ -63,7 +67,7 @@ def enabled(root: Path, unit: str) -> bool:
     return (root / "etc/systemd/system/multi-user.target.wants" / unit).is_symlink()
 
 
-def test_keryu_env_moves_off_the_card_into_a_private_file(root: Path) -> None:
+def test_keryu_env_moves_off_the_card_into_a_file_only_root_and_the_kiosk_group_read(root: Path) -> None:
     boot_env = root / "boot/firmware/keryu.env"
     # as Windows Notepad saves it: a byte-order mark and CRLF line ends
     boot_env.write_bytes(
@@ -75,8 +79,10 @@ def test_keryu_env_moves_off_the_card_into_a_private_file(root: Path) -> None:
     assert not boot_env.exists()
     assert (root / "boot/firmware/keryu.env.sample").exists()
     installed = root / "etc/keryu/keryu.env"
-    assert stat.S_IMODE(installed.stat().st_mode) == 0o600
+    # root:keryu 0640 on the device: systemd reads it as root, the `keryu` CLI through the group
+    assert stat.S_IMODE(installed.stat().st_mode) == 0o640
     assert installed.stat().st_uid == os.getuid()
+    assert installed.stat().st_gid == pwd.getpwnam(KIOSK_USER).pw_gid
     assert "\r" not in installed.read_text() and "\ufeff" not in installed.read_text()
     assert env_lines(root) == [
         f"WHATSAPP_ACCESS_TOKEN={SECRET}",
@@ -90,6 +96,20 @@ def test_keryu_env_moves_off_the_card_into_a_private_file(root: Path) -> None:
     settings = load_settings(_env_file=installed)
     assert (settings.whatsapp_access_token, settings.location, settings.web_port) == (SECRET, "Main gate", 80)
     assert str(settings.data_dir) == "/var/lib/keryu"
+
+
+def test_keryu_env_is_overwritten_with_zeros_before_it_is_deleted(root: Path) -> None:
+    boot_env = root / "boot/firmware/keryu.env"
+    content = f"WHATSAPP_ACCESS_TOKEN={SECRET}\nKERYU_WIFI_PASSWORD=correct horse battery\n".encode()
+    boot_env.write_bytes(content)
+    # a second name for the same data, as the card's free clusters keep a deleted file's bytes
+    clusters = root / "clusters-of-the-deleted-file"
+    os.link(boot_env, clusters)
+
+    boot(root)
+
+    assert not boot_env.exists()
+    assert clusters.read_bytes() == bytes(len(content))
 
 
 def test_settings_in_the_file_win_over_device_defaults(root: Path) -> None:
@@ -181,3 +201,80 @@ def test_each_device_gets_its_own_host_keys(tmp_path: Path, root: Path) -> None:
         boot(device)
         fingerprints.append((device / "etc/ssh/ssh_host_ed25519_key.pub").read_text().split()[1])
     assert fingerprints[0] != fingerprints[1]
+
+
+SETUP_CODE = "7K3M-Q9TZ-4HWA-2CXR"
+NO_PASSWORD_YET = f"echo {SETUP_CODE}"
+PASSWORD_SET = "echo 'An admin password is already set; the setup code is no longer valid.' >&2; exit 1"
+
+
+def fake_keryu(root: Path, answer: str) -> None:
+    """/usr/local/bin/keryu as `keryu setup-code` answers on the device."""
+    cli = root / "usr/local/bin/keryu"
+    cli.parent.mkdir(parents=True, exist_ok=True)
+    cli.write_text(f'#!/bin/sh\n[ "$*" = setup-code ] || exit 64\n{answer}\n')
+    cli.chmod(0o755)
+
+
+def publish(root: Path) -> subprocess.CompletedProcess[str]:
+    return run_boot_config(root, "publish-setup-code")
+
+
+def test_the_setup_code_is_on_the_boot_partition_while_no_admin_password_is_set(root: Path) -> None:
+    fake_keryu(root, NO_PASSWORD_YET)
+
+    result = publish(root)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    raw = (root / "boot/firmware/keryu-setup-code.txt").read_bytes()
+    assert raw.count(b"\r\n") == raw.count(b"\n") > 1, "CRLF: readable in any editor"
+    text = raw.decode()
+    assert re.search(rf"\b{SETUP_CODE}\b", text.splitlines()[0])
+    assert "open http://keryu.local/setup" in text.lower()
+    assert SETUP_CODE not in result.stdout + result.stderr, "the code never goes to the journal"
+
+
+def test_an_unchanged_setup_code_is_not_written_again(root: Path) -> None:
+    fake_keryu(root, NO_PASSWORD_YET)
+    publish(root)
+    written = (root / "boot/firmware/keryu-setup-code.txt").stat()
+
+    assert publish(root).returncode == 0
+
+    again = (root / "boot/firmware/keryu-setup-code.txt").stat()
+    assert (again.st_ino, again.st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
+
+
+def test_the_setup_code_file_is_removed_once_an_admin_password_is_set(root: Path) -> None:
+    fake_keryu(root, NO_PASSWORD_YET)
+    publish(root)
+    fake_keryu(root, PASSWORD_SET)
+
+    first, second = publish(root), publish(root)
+
+    assert (first.returncode, second.returncode) == (0, 0), first.stdout + second.stdout
+    assert not (root / "boot/firmware/keryu-setup-code.txt").exists()
+    assert "removed keryu-setup-code.txt" in first.stdout and second.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "echo 'Traceback (most recent call last):' >&2; echo '  sqlite3.OperationalError' >&2; exit 1",
+        "echo 'KERYU_WEB_PORT: not a number' >&2; exit 2",
+        "echo 'a code of two words'",
+        "echo",
+    ],
+    ids=["crash", "configuration-error", "unexpected-output", "empty-output"],
+)
+def test_a_failing_keryu_fails_the_unit_and_keeps_the_code_on_the_card(root: Path, answer: str) -> None:
+    fake_keryu(root, NO_PASSWORD_YET)
+    publish(root)
+    before = (root / "boot/firmware/keryu-setup-code.txt").read_text()
+    fake_keryu(root, answer)
+
+    result = publish(root)
+
+    assert result.returncode == 1
+    assert "`keryu setup-code` failed" in result.stdout
+    assert (root / "boot/firmware/keryu-setup-code.txt").read_text() == before
