@@ -50,7 +50,6 @@ TOOL_VARIABLES = frozenset(
         "KERYU_IMAGE_MIRROR",
         "KERYU_IMAGE_OUT",
         "KERYU_IMAGE_SUITE",
-        "KERYU_SOURCE_WHEELS",
         "KERYU_BOOT_DIR",
         "KERYU_BOOT_TIMEOUT",
         "KERYU_KEEP_BOOT_DIR",
