@@ -105,6 +105,15 @@ def describe(conn: sqlite3.Connection, path: Path, schema: str = "main") -> Back
     )
 
 
+def describe_file(path: Path) -> BackupInfo:
+    """Counts, revision and date of the Keryu database file at `path`, opened read-only."""
+    conn = connect(path, readonly=True)
+    try:
+        return describe(conn, path)
+    finally:
+        conn.close()
+
+
 def _parse_time(text: str) -> datetime | None:
     try:
         return datetime.fromisoformat(text)
@@ -175,10 +184,6 @@ def backup_to(kiosk: Kiosk, path: Path | str) -> BackupInfo:
     finally:
         staged.unlink(missing_ok=True)
     fsync(target.parent)
-    conn = connect(target, readonly=True)
-    try:
-        info = describe(conn, target)
-    finally:
-        conn.close()
+    info = describe_file(target)
     logger.info("Backed up the database to %s (%d alarms, %d bytes)", target, info.alarms, info.size)
     return info

@@ -36,6 +36,7 @@ from appliance.services.backup import (
     connect,
     database_path,
     describe,
+    describe_file,
     snapshot,
 )
 from appliance.services.kiosk import Kiosk
@@ -287,10 +288,6 @@ def restore_from(kiosk: Kiosk, path: Path | str, label: str | None = None) -> Re
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     kiosk.store.dispose()  # drop pooled connections that saw the old pages
-    conn = connect(live, readonly=True)
-    try:
-        restored = describe(conn, live)
-    finally:
-        conn.close()
+    restored = describe_file(live)
     logger.info("Restored the database from %s (%d alarms, schema %s)", backup, restored.alarms, restored.revision)
     return RestoreInfo(restored=restored, kept=kept)
