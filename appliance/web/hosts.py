@@ -10,7 +10,6 @@ webhooks arrive under whatever public name a tunnel or proxy gives, and carry th
 from __future__ import annotations
 
 import ipaddress
-import logging
 import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -19,9 +18,8 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from appliance.config import Settings
-from appliance.web.middlewares import Handler
-
-logger = logging.getLogger(__name__)
+from appliance.web.keys import STATE
+from appliance.web.middlewares import Handler, client_address
 
 UNCHECKED_PREFIX = "/webhooks/"
 MISDIRECTED = (
@@ -93,7 +91,8 @@ def host_middleware(names: frozenset[str]) -> Middleware:
     async def check_host(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(UNCHECKED_PREFIX) or host_allowed(request.host, names, _local_address(request)):
             return await handler(request)
-        logger.info("Refused a request from %s for a foreign host name", request.remote)
+        address = client_address(request)
+        request.app[STATE].refusals.warning(address, "Refused a request from %s for a foreign host name", address)
         return web.Response(status=421, text=MISDIRECTED, headers={"X-Content-Type-Options": "nosniff"})
 
     return check_host

@@ -115,8 +115,9 @@ async def _admin_ready(request: web.Request) -> bool:
 
 
 async def _is_admin(request: web.Request) -> bool:
-    session = await get_session(request)
-    return await _session_is_active(request, session.get(ADMIN_SESSION))
+    """Only a session the database still holds is the admin's: logout and password changes end them."""
+    token = (await get_session(request)).get(ADMIN_SESSION)
+    return isinstance(token, str) and await asyncio.to_thread(session_is_active, request.app[KIOSK], token)
 
 
 def _check_bearer(request: web.Request, token: str) -> None:
@@ -179,11 +180,6 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return _unauthorized()
     target = request.path_qs if request.method == "GET" else "/"
     raise web.HTTPSeeOther(f"/login?next={quote(target, safe='')}")
-
-
-async def _session_is_active(request: web.Request, token: object) -> bool:
-    """Only a session the database still holds is the admin's: logout and password changes end them."""
-    return isinstance(token, str) and await asyncio.to_thread(session_is_active, request.app[KIOSK], token)
 
 
 @web.middleware
