@@ -177,7 +177,9 @@ start_standin() {
 system_settled() {
     local state
     state=$(guest systemctl is-system-running) || true
-    case "$state" in running | degraded) return 0 ;; *) return 1 ;; esac
+    case "$state" in running | degraded) ;; *) return 1 ;; esac
+    # and no start job left (a slow oneshot such as keryu-setup-code must have finished)
+    [ -z "$(guest systemctl list-jobs --no-legend)" ]
 }
 health_ok() { curl -fsS --max-time 10 "http://127.0.0.1:$WEB_PORT/api/health" | grep -q '"status": *"ok"'; }
 
@@ -202,9 +204,24 @@ if grep -aqF "$meta_token" < <(dd if="$WORK/card.img" bs=512 skip="$boot_start" 
 fi
 say "ok: keryu.env moved to /etc/keryu/keryu.env (root:keryu 0640) and erased from the FAT partition"
 # The owner reads the one-time setup code where they put keryu.env (no admin password is set yet).
-mtype -i "$FAT" ::keryu-setup-code.txt >"$WORK/setup-code.txt" 2>/dev/null || fail "no keryu-setup-code.txt on the boot partition"
+# It is read from the card image as the owner would, without asking the guest to sync first:
+# keryu-setup-code.service fsyncs it, so it must already be on the "card".
 code_alphabet=23456789ABCDEFGHJKMNPQRSTVWXYZ
-grep -Eq "\b[$code_alphabet]{4}(-[$code_alphabet]{4}){3}\b" "$WORK/setup-code.txt" || fail "keryu-setup-code.txt holds no setup code"
+setup_code_on_card() {
+    mtype -i "$FAT" ::keryu-setup-code.txt >"$WORK/setup-code.txt" 2>/dev/null &&
+        grep -Eq "\b[$code_alphabet]{4}(-[$code_alphabet]{4}){3}\b" "$WORK/setup-code.txt"
+}
+code_deadline=$(($(date +%s) + 120))
+until setup_code_on_card || [ "$(date +%s)" -ge "$code_deadline" ]; do sleep 3; done
+if ! setup_code_on_card; then
+    # What each side sees, so that a failure here can be told apart: the unit, the guest's view
+    # of the file, and the card's.
+    guest systemctl status --no-pager keryu-setup-code.service >&2 || true
+    guest journalctl -b --no-pager -u keryu-setup-code.service >&2 || true
+    guest od -c /boot/firmware/keryu-setup-code.txt 2>&1 | head -n 8 >&2 || true
+    od -c "$WORK/setup-code.txt" 2>&1 | head -n 8 >&2 || true
+    fail "keryu-setup-code.txt on the boot partition holds no setup code"
+fi
 grep -q "http://keryu.local/setup" "$WORK/setup-code.txt" || fail "keryu-setup-code.txt does not say where to type the code"
 say "ok: keryu-setup-code.txt on the boot partition"
 guest test -s /etc/ssh/ssh_host_ed25519_key || fail "no per-device SSH host key"
