@@ -91,4 +91,4 @@ def card_sheet_pdf(kiosk: Kiosk) -> bytes:
     if not held:
         raise NotFound("There are no active cards to print.")
     entries = [SheetEntry(name, card.scan_url, qr_png(card.scan_url, box_size=8, border=2)) for name, card in held]
-    return render_sheet(entries)
+    return render_sheet(entries, kiosk.settings.language)
