@@ -55,6 +55,13 @@ def ngettext(language: str, singular: str, plural: str, count: int) -> str:
     return translations(language).ngettext(singular, plural, count)
 
 
+def language_name(language: str, in_language: str) -> str:
+    """A language's name as readers of `in_language` write it: `español (México)`, `Spanish (Mexico)`."""
+    from babel import Locale
+
+    return Locale.parse(REGIONAL[language]).get_display_name(REGIONAL[in_language]) or language
+
+
 def zone_or_local(zone: tzinfo | None) -> tzinfo:
     """The zone to write times in: the configured one, else the system's (Babel's `LOCALTZ`)."""
     from babel.dates import get_timezone

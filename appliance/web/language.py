@@ -58,12 +58,16 @@ def language_middleware(default: str) -> Callable[[web.Request, Handler], Awaita
 
 
 def install(env: jinja2.Environment, zone: tzinfo | None) -> None:
-    """Give templates `_()`/`ngettext()`, `lang` and a `when` filter writing times the local way."""
+    """Give templates `_()`/`ngettext()`, `lang()`, language names and a `when` filter writing times the local way."""
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
         lambda message: _(message), lambda singular, plural, n: ngettext(singular, plural, n), newstyle=True
     )
     env.globals["lang"] = current_language
+    env.globals["language_name"] = lambda language: i18n.language_name(language, current_language())
+    env.globals["locale_tag"] = lambda: i18n.REGIONAL[current_language()].replace("_", "-")  # for the browser's Intl
+    env.globals["system_zone"] = str(i18n.zone_or_local(None))
+    env.globals["zone_name"] = str(i18n.zone_or_local(zone))
 
     def when(value: object) -> str:
         """ISO strings and datetimes alike as `28 nov 2026, 2:05:09 p.m.` in the kiosk's zone."""
