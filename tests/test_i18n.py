@@ -324,3 +324,8 @@ def test_a_wheel_built_from_a_fresh_clone_carries_the_compiled_catalogs(tmp_path
         spanish = read_mo(io.BytesIO(archive.read("appliance/locale/es/LC_MESSAGES/messages.mo")))
         assert "appliance/locale/en/LC_MESSAGES/messages.mo" in archive.namelist()
     assert spanish.get("Keryu cards").string == "Tarjetas Keryu"
+
+
+def test_the_sd_image_writes_mexico_city_times_in_spanish() -> None:
+    settings = load_settings(_env_file=ROOT / "image/files/rootfs/usr/share/keryu/device.env")
+    assert (settings.language, settings.timezone) == ("es", "America/Mexico_City")
