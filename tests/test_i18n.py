@@ -329,3 +329,25 @@ def test_a_wheel_built_from_a_fresh_clone_carries_the_compiled_catalogs(tmp_path
 def test_the_sd_image_writes_mexico_city_times_in_spanish() -> None:
     settings = load_settings(_env_file=ROOT / "image/files/rootfs/usr/share/keryu/device.env")
     assert (settings.language, settings.timezone) == ("es", "America/Mexico_City")
+
+
+def test_a_card_png_carries_its_caption_in_the_kiosk_language(kiosk: Kiosk) -> None:
+    import zxingcpp
+    from PIL import Image
+
+    from appliance.cards.png import captioned_png
+    from appliance.cards.text import card_label, how_to_use
+    from appliance.services.cards import card_png, qr_png
+
+    card = add_subject(kiosk, SubjectInput("Ana López", "55 1234 5678", "María"))
+    png = card_png(kiosk, card.uuid)
+    image = Image.open(io.BytesIO(png))
+    assert image.height > image.width  # the caption under the square code
+    assert [code.text for code in zxingcpp.read_barcodes(image)] == [card.scan_url]
+    spanish = [how_to_use("es"), card_label("es", card.scan_url)]
+    assert spanish == [
+        "Si encuentra esta tarjeta, muéstrela en un kiosco Keryu o escanéela con un celular.",
+        f"Tarjeta {card.uuid[:8]}",
+    ]
+    assert png == captioned_png(qr_png(card.scan_url), spanish)
+    assert png != captioned_png(qr_png(card.scan_url), [how_to_use("en"), card_label("en", card.scan_url)])

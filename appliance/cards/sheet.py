@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -14,6 +13,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from appliance.cards.text import FONT_CANDIDATES, card_label, how_to_use
 from appliance.i18n import DEFAULT_LANGUAGE, gettext
 
 logger = logging.getLogger(__name__)
@@ -27,10 +27,6 @@ CUT_MARK = 4 * mm
 CUT_GAP = 1 * mm
 QR_SIZE = 44 * mm
 PADDING = 5 * mm
-FONT_CANDIDATES = (
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
-)
 
 
 @dataclass(frozen=True)
@@ -93,12 +89,10 @@ def _draw_card(canvas: Canvas, entry: SheetEntry, x: float, y: float, fonts: tup
     canvas.setFont(bold, size)
     canvas.drawString(text_x, y + CARD_HEIGHT - PADDING - size, entry.name)
     canvas.setFont(regular, 7)
-    how_to = gettext(language, "If found, show this card to a Keryu kiosk or scan it with a phone.")
-    for number, line in enumerate(simpleSplit(how_to, regular, 7, text_width)):
+    for number, line in enumerate(simpleSplit(how_to_use(language), regular, 7, text_width)):
         canvas.drawString(text_x, y + CARD_HEIGHT / 2 - number * 9, line)
     canvas.setFont(regular, 5)
-    code_id = entry.scan_url.rsplit("/", 1)[-1][:8]
-    canvas.drawString(text_x, y + PADDING, gettext(language, "Card {code}").format(code=code_id))
+    canvas.drawString(text_x, y + PADDING, card_label(language, entry.scan_url))
 
 
 def render_sheet(entries: list[SheetEntry], language: str = DEFAULT_LANGUAGE) -> bytes:
