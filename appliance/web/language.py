@@ -16,7 +16,8 @@ from aiohttp import web
 
 from appliance import i18n
 
-LANGUAGE_KEY = "language"  # request[LANGUAGE_KEY]: the language this answer is written in
+# Answers whose words depend on the language (pages, JSON errors); static files do not vary.
+WRITTEN_TYPES = frozenset({"text/html", "application/json"})
 
 _current: ContextVar[str] = ContextVar("keryu_language", default=i18n.DEFAULT_LANGUAGE)
 
@@ -44,14 +45,14 @@ def language_middleware(default: str) -> Callable[[web.Request, Handler], Awaita
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         language = i18n.negotiate(request.headers.get("Accept-Language"), default)
-        request[LANGUAGE_KEY] = language
         token = _current.set(language)
         try:
             response = await handler(request)
         finally:
             _current.reset(token)
-        response.headers.setdefault("Content-Language", language)
-        response.headers.add("Vary", "Accept-Language")
+        if not response.prepared and response.content_type in WRITTEN_TYPES:  # a stream's headers are gone
+            response.headers.setdefault("Content-Language", language)
+            response.headers.add("Vary", "Accept-Language")
         return response
 
     return middleware
