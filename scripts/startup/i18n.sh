@@ -10,7 +10,7 @@
 
 LOCALE_DIR=appliance/locale
 # i18n.gettext(language, message) and ngettext(language, singular, plural, n) take the language first.
-BABEL_KEYWORDS=(-k gettext:2 -k ngettext:2,3)
+BABEL_KEYWORDS=(-k gettext:2 -k 'ngettext:2,3')
 
 # compile_catalogs: .po -> .mo for every language, quietly (the install step runs it each start).
 compile_catalogs() {
