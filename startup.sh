@@ -8,6 +8,7 @@
 #   ./startup.sh status        which services run, then `keryu status`
 #   ./startup.sh restart       stop, then start
 #   ./startup.sh test [ARGS]   install the test needs, then ruff, lint-imports and pytest ARGS
+#   ./startup.sh i18n          extract, update, fill English and compile the translation catalogs
 #
 # Settings come from the environment, then .env, then /etc/keryu/keryu.env (the contract's
 # order). Pid files, the lock and logs live under $KERYU_DATA_DIR/run and $KERYU_DATA_DIR/logs.
@@ -22,13 +23,15 @@ source scripts/startup/common.sh
 source scripts/startup/install.sh
 # shellcheck source=scripts/startup/services.sh
 source scripts/startup/services.sh
+# shellcheck source=scripts/startup/i18n.sh
+source scripts/startup/i18n.sh
 
 STARTED=()
 STARTUP_FAILED=()
 
 usage() {
 	printf 'usage:\n'
-	sed -n '5,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '5,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 # setup_environment: load the env files and settle the paths every service must agree on.
@@ -224,6 +227,10 @@ main() {
 		}
 		setup_environment
 		"cmd_$command"
+		;;
+	i18n)
+		install_everything run
+		cmd_i18n
 		;;
 	test)
 		# The suite sets its own environment; a developer's .env (real tokens) is not loaded.

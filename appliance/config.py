@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Annotated, Literal, get_args
 
 from dotenv import dotenv_values
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from appliance.errors import ConfigError
+from appliance.i18n import DEFAULT_LANGUAGE, REGIONAL, Language
 
 DEVICE_ENV_FILE = Path("/etc/keryu/keryu.env")
 CHECKOUT_ENV_FILE = Path(".env")
@@ -83,7 +84,11 @@ class Settings(BaseSettings):
     whatsapp_access_token: str | None = Field(None, validation_alias=_env("WHATSAPP_ACCESS_TOKEN"))
     whatsapp_api_url: str = Field(DEFAULT_WHATSAPP_API_URL, validation_alias=_env("WHATSAPP_API_URL"))
     whatsapp_template: str = Field("qr_template_on_m", validation_alias=_env("WHATSAPP_TEMPLATE"))
-    whatsapp_template_language: str = Field("en_US", validation_alias=_env("WHATSAPP_TEMPLATE_LANGUAGE"))
+    whatsapp_template_language: str = Field(
+        "",
+        validation_alias=_env("WHATSAPP_TEMPLATE_LANGUAGE"),
+        description="Language code of the approved template; default: es_MX for KERYU_LANGUAGE=es, en_US for en.",
+    )
     whatsapp_app_secret: str | None = Field(None, validation_alias=_env("WHATSAPP_APP_SECRET"))
     whatsapp_verify_token: str | None = Field(None, validation_alias=_env("WHATSAPP_VERIFY_TOKEN"))
 
@@ -128,10 +133,15 @@ class Settings(BaseSettings):
         validation_alias=_env("KERYU_ALLOWED_HOSTS"),
         description="Comma-separated host names the admin page answers to; default: the machine's own names.",
     )
+    language: Language = Field(
+        DEFAULT_LANGUAGE,
+        validation_alias=_env("KERYU_LANGUAGE"),
+        description="Language of messages, cards and pages: es (Mexican Spanish) or en.",
+    )
     timezone: str | None = Field(
         None,
         validation_alias=_env("KERYU_TIMEZONE"),
-        description="IANA zone for times in messages; default: the system's local zone.",
+        description="IANA zone for times in messages and pages; default: the system's local zone.",
     )
     default_region: str = Field(
         "MX",
@@ -212,6 +222,13 @@ class Settings(BaseSettings):
         ):
             raise ValueError("must be host names separated by commas, such as keryu.local,kiosk.example.org")
         return value
+
+    @model_validator(mode="after")
+    def _template_language(self) -> Settings:
+        """WHATSAPP_TEMPLATE_LANGUAGE follows KERYU_LANGUAGE unless it is set (the template's registered language)."""
+        if not self.whatsapp_template_language:
+            self.whatsapp_template_language = REGIONAL[self.language]
+        return self
 
     @property
     def allowed_host_names(self) -> frozenset[str] | None:

@@ -15,7 +15,8 @@ def test_defaults_follow_the_contract():
     settings = load_settings()
     assert settings.redis_url == "redis://localhost:6379/0"
     assert settings.broker_url == settings.result_backend == settings.redis_url
-    assert (settings.whatsapp_template, settings.whatsapp_template_language) == ("qr_template_on_m", "en_US")
+    assert (settings.whatsapp_template, settings.whatsapp_template_language) == ("qr_template_on_m", "es_MX")
+    assert settings.language == "es"
     assert settings.whatsapp_api_url == DEFAULT_WHATSAPP_API_URL
     assert settings.twilio_api_url == "https://api.twilio.com"
     assert settings.database.endswith("/data/keryu.db") and settings.database.startswith("sqlite:///")

@@ -39,7 +39,7 @@ from appliance.services.kiosk import Kiosk
 NOTE = Notification(
     recipient_phone="+5212345678901",
     subject_name="Ana\tLópez",
-    timestamp_text="25 Nov 2026, 14:05 CST",
+    timestamp_text="25 nov 2026, 2:05 p.m. CST",
     location="Front\n gate",
 )
 META = {"whatsapp_phone_number_id": "106540352242922", "whatsapp_access_token": "EAAGtoken"}
@@ -64,13 +64,13 @@ def test_message_text_whitespace_is_collapsed(text: str, clean: str) -> None:
 
 def test_free_form_text_names_subject_place_and_time_on_one_line() -> None:
     assert message_text(NOTE) == (
-        "Keryu alert: the card of Ana López was scanned at Front gate on 25 Nov 2026, 14:05 CST."
+        "Alerta de Keryu: la tarjeta de Ana López se escaneó en Front gate el 25 nov 2026, 2:05 p.m. CST."
     )
 
 
 def test_a_test_message_says_so_first() -> None:
     test_note = Notification(**{**NOTE.__dict__, "is_test": True})
-    assert message_text(test_note).startswith("TEST MESSAGE, no action needed. Keryu alert:")
+    assert message_text(test_note).startswith("MENSAJE DE PRUEBA, no hace falta hacer nada. Alerta de Keryu:")
 
 
 def test_twilio_channels_send_the_cleaned_text() -> None:
@@ -223,13 +223,13 @@ def test_meta_template_message_structure() -> None:
         "type": "template",
         "template": {
             "name": "qr_template_on_m",
-            "language": {"code": "en_US"},
+            "language": {"code": "es_MX"},
             "components": [
                 {
                     "type": "body",
                     "parameters": [
                         {"type": "text", "text": "Ana López"},
-                        {"type": "text", "text": "25 Nov 2026, 14:05 CST"},
+                        {"type": "text", "text": "25 nov 2026, 2:05 p.m. CST"},
                     ],
                 }
             ],

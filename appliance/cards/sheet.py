@@ -5,14 +5,16 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
+from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+
+from appliance.cards.text import FONT_CANDIDATES, card_label, how_to_use
+from appliance.i18n import DEFAULT_LANGUAGE, gettext
 
 logger = logging.getLogger(__name__)
 
@@ -25,10 +27,6 @@ CUT_MARK = 4 * mm
 CUT_GAP = 1 * mm
 QR_SIZE = 44 * mm
 PADDING = 5 * mm
-FONT_CANDIDATES = (
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
-)
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,7 @@ def _fit(canvas: Canvas, text: str, font: str, size: float, width: float) -> flo
     return size
 
 
-def _draw_card(canvas: Canvas, entry: SheetEntry, x: float, y: float, fonts: tuple[str, str]) -> None:
+def _draw_card(canvas: Canvas, entry: SheetEntry, x: float, y: float, fonts: tuple[str, str], language: str) -> None:
     regular, bold = fonts
     canvas.setStrokeGray(0.8)
     canvas.setLineWidth(0.2)
@@ -91,27 +89,25 @@ def _draw_card(canvas: Canvas, entry: SheetEntry, x: float, y: float, fonts: tup
     canvas.setFont(bold, size)
     canvas.drawString(text_x, y + CARD_HEIGHT - PADDING - size, entry.name)
     canvas.setFont(regular, 7)
-    lines = ("If found, show this card", "to a Keryu kiosk or scan", "it with a phone.")
-    for number, line in enumerate(lines):
+    for number, line in enumerate(simpleSplit(how_to_use(language), regular, 7, text_width)):
         canvas.drawString(text_x, y + CARD_HEIGHT / 2 - number * 9, line)
     canvas.setFont(regular, 5)
-    code_id = entry.scan_url.rsplit("/", 1)[-1][:8]
-    canvas.drawString(text_x, y + PADDING, f"Card {code_id}")
+    canvas.drawString(text_x, y + PADDING, card_label(language, entry.scan_url))
 
 
-def render_sheet(entries: list[SheetEntry]) -> bytes:
-    """An A4 PDF with ten cards a page, names beside their codes, cut marks at every corner."""
+def render_sheet(entries: list[SheetEntry], language: str = DEFAULT_LANGUAGE) -> bytes:
+    """An A4 PDF with ten cards a page, names beside their codes, cut marks at every corner, in `language`."""
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, invariant=True)
-    canvas.setTitle("Keryu cards")
-    canvas.setAuthor("Keryu kiosk")
+    canvas.setTitle(gettext(language, "Keryu cards"))
+    canvas.setAuthor(gettext(language, "Keryu kiosk"))
     fonts = _fonts()
     for index, entry in enumerate(entries):
         if index and index % CARDS_PER_PAGE == 0:
             canvas.showPage()
         x, y = _origin(index % CARDS_PER_PAGE)
         _cut_marks(canvas, x, y)
-        _draw_card(canvas, entry, x, y, fonts)
+        _draw_card(canvas, entry, x, y, fonts, language)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

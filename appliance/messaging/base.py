@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
 
 from appliance.config import Settings
+from appliance.i18n import DEFAULT_LANGUAGE
 
 MessageIdField = Literal["whatsapp_message_id", "message_sid"]  # the alarm column a channel's id goes in
 
@@ -19,6 +20,7 @@ class Notification:
     timestamp_text: str  # the alarm's time in the kiosk's zone, human-readable
     location: str
     is_test: bool = False
+    language: str = DEFAULT_LANGUAGE  # the language the text and the time are written in (`i18n.LANGUAGES`)
 
     @property
     def text(self) -> str:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import phonenumbers
 
 from appliance.errors import InvalidPhoneNumber
+from appliance.i18n import format_moment, gettext
 
 if TYPE_CHECKING:
     from appliance.messaging.base import Notification
@@ -57,24 +58,25 @@ def clean_text(text: str) -> str:
     return " ".join(text.split())
 
 
-def format_timestamp(moment: datetime, zone: tzinfo | None = None) -> str:
-    """An alarm's time as a custodian reads it, in the kiosk's zone: '25 Nov 2026, 14:05 CST'."""
-    local = moment.astimezone(zone)
-    return clean_text(local.strftime("%d %b %Y, %H:%M ") + (local.tzname() or ""))
+def format_timestamp(moment: datetime, zone: tzinfo | None = None, language: str = "es") -> str:
+    """An alarm's time as a custodian reads it, in the kiosk's zone: '28 nov 2026, 14:05 CST' (es)."""
+    return format_moment(moment, language, zone)
 
 
 def message_text(notification: Notification) -> str:
-    """The free-form body used by the Twilio channels."""
-    body = (
-        f"Keryu alert: the card of {notification.subject_name} was scanned"
-        f" at {notification.location} on {notification.timestamp_text}."
+    """The free-form body used by the Twilio channels, in the notification's language."""
+    language = notification.language
+    body = gettext(language, "Keryu alert: the card of {name} was scanned at {location} on {time}.").format(
+        name=notification.subject_name, location=notification.location, time=notification.timestamp_text
     )
     if notification.is_test:
-        body = f"TEST MESSAGE, no action needed. {body}"
+        body = gettext(language, "TEST MESSAGE, no action needed. {body}").format(body=body)
     return clean_text(body)
 
 
 def template_subject_parameter(notification: Notification) -> str:
     """Template body parameter 1: the subject's name, marked plainly when this is a test."""
     name = clean_text(notification.subject_name)
-    return f"TEST - {name}" if notification.is_test else name
+    if notification.is_test:
+        return gettext(notification.language, "TEST - {name}").format(name=name)
+    return name

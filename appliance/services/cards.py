@@ -69,8 +69,13 @@ def qr_png(text: str, *, box_size: int = 12, border: int = 4) -> bytes:
 
 
 def card_png(kiosk: Kiosk, card_uuid: str) -> bytes:
-    """The card's QR code (its scan URL) as a PNG."""
-    return qr_png(get_card(kiosk, card_uuid).scan_url)
+    """The card's QR code (its scan URL) as a PNG, captioned in the kiosk's language with how to use it."""
+    from appliance.cards.png import captioned_png
+    from appliance.cards.text import card_label, how_to_use
+
+    scan_url = get_card(kiosk, card_uuid).scan_url
+    language = kiosk.settings.language
+    return captioned_png(qr_png(scan_url), [how_to_use(language), card_label(language, scan_url)])
 
 
 def card_sheet_pdf(kiosk: Kiosk) -> bytes:
@@ -91,4 +96,4 @@ def card_sheet_pdf(kiosk: Kiosk) -> bytes:
     if not held:
         raise NotFound("There are no active cards to print.")
     entries = [SheetEntry(name, card.scan_url, qr_png(card.scan_url, box_size=8, border=2)) for name, card in held]
-    return render_sheet(entries)
+    return render_sheet(entries, kiosk.settings.language)

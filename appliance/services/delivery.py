@@ -107,9 +107,10 @@ def notification_for(kiosk: Kiosk, alarm: Alarm) -> Notification:
     return Notification(
         recipient_phone=alarm.recipient_phone,
         subject_name=alarm.subject_name,
-        timestamp_text=format_timestamp(alarm.created_at, kiosk.zone),
+        timestamp_text=format_timestamp(alarm.created_at, kiosk.zone, kiosk.settings.language),
         location=alarm.location,
         is_test=alarm.is_test,
+        language=kiosk.settings.language,
     )
 
 

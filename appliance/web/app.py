@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
 
 import aiohttp_jinja2
 import jinja2
@@ -19,6 +18,7 @@ from appliance.services.auth import LoginThrottle, session_secret
 from appliance.services.kiosk import Kiosk
 from appliance.services.metrics import make_registry
 from appliance.services.web_sessions import LIFETIME as SESSION_LIFETIME
+from appliance.web import language
 from appliance.web.cookies import SecureFollowsScheme
 from appliance.web.hosts import allowed_host_names, host_middleware
 from appliance.web.keys import FEED, KIOSK, STATE, WebState
@@ -47,20 +47,6 @@ class SessionStorage(SecureFollowsScheme, EncryptedCookieStorage):
     """The encrypted session cookie, `Secure` when the page was opened over https."""
 
 
-def _when(value: object) -> str:
-    """A time for people: ISO strings and datetimes alike as `2026-01-31 14:05:09`."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
-
-
 def _templates(app: web.Application, kiosk: Kiosk) -> None:
     env = aiohttp_jinja2.setup(
         app,
@@ -70,14 +56,7 @@ def _templates(app: web.Application, kiosk: Kiosk) -> None:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    zone = kiosk.zone
-
-    def local(value: object) -> str:
-        if isinstance(value, datetime):
-            value = value.astimezone(zone)
-        return _when(value)
-
-    env.filters["when"] = local
+    language.install(env, kiosk.zone)
     env.globals["channel_names"] = channel_names()
     env.globals["password_in_env"] = kiosk.settings.admin_password_hash is not None
 
@@ -114,6 +93,7 @@ def create_app(
     app = web.Application(
         middlewares=[
             host_middleware(allowed_host_names(kiosk.settings)),  # first: a rebound name gets nothing else
+            language.language_middleware(kiosk.settings.language),
             upload_limit_middleware,
             headers_middleware,
             error_middleware,

@@ -18,6 +18,7 @@ from appliance.errors import NotFound, UserError
 from appliance.services.auth import TooManyAttempts, has_admin_password
 from appliance.services.web_sessions import session_is_active
 from appliance.web.keys import KIOSK, STATE
+from appliance.web.language import _
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except UserError as exc:
         return _error_response(request, 400, str(exc))
     except web.HTTPNotFound:
-        return _error_response(request, 404, "There is no such page on this kiosk.")
+        return _error_response(request, 404, _("There is no such page on this kiosk."))
 
 
 @web.middleware
@@ -224,5 +225,7 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request.app[STATE].refusals.warning(
             address, "Refused %s %s from %s: no valid CSRF token", request.method, request.path, address
         )
-        return _error_response(request, 403, "This form has expired or did not come from this kiosk; reload the page.")
+        return _error_response(
+            request, 403, _("This form has expired or did not come from this kiosk; reload the page.")
+        )
     return await handler(request)

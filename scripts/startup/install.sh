@@ -109,11 +109,14 @@ install_everything() {
 	local mode=$1 py
 	if [[ ${KERYU_SKIP_INSTALL:-0} == 1 ]]; then
 		[[ -x .venv/bin/keryu ]] || die "KERYU_SKIP_INSTALL=1 but .venv/bin/keryu is missing; run ./startup.sh once without it"
+		compile_catalogs
 		return 0
 	fi
 	py=$(pick_python)
 	ensure_system_packages "$mode" "$py"
 	ensure_venv "$mode" "$py"
+	# A catalog edited since the venv was installed (the editable install compiled it then).
+	compile_catalogs
 }
 
 # add_postgres_to_path: put the newest /usr/lib/postgresql/N/bin on PATH, where Debian keeps

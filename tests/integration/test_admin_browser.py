@@ -56,8 +56,10 @@ def site(service_process, kiosk_env, worker) -> str:
 
 @pytest.fixture
 def page(browser, site):
-    """A phone-sized browser tab that fails the test on any JavaScript error or dialog."""
-    context = browser.new_context(base_url=site, viewport={"width": 412, "height": 915}, accept_downloads=True)
+    """A phone-sized browser tab of a Mexican admin (Spanish), failing the test on any JavaScript error or dialog."""
+    context = browser.new_context(
+        base_url=site, viewport={"width": 412, "height": 915}, accept_downloads=True, locale="es-MX"
+    )
     tab = context.new_page()
     tab.problems = []
     tab.on("pageerror", lambda error: tab.problems.append(f"script error: {error}"))
@@ -89,13 +91,13 @@ def _set_up_and_log_in(tab, kiosk) -> None:
     tab.fill("input[name=setup_code]", code.lower().replace("-", " "))  # typed the way people type
     tab.fill("input[name=password]", PASSWORD)
     tab.fill("input[name=confirm]", PASSWORD)
-    tab.click("text=Set password")
+    tab.click("text=Fijar contraseña")
     tab.wait_for_url("**/subjects")
-    tab.click("text=Log out")
+    tab.click("text=Cerrar sesión")
     tab.wait_for_url("**/login")
     shot(tab, "02-login")
     tab.fill("input[name=password]", PASSWORD)
-    tab.click("button:has-text('Log in')")
+    tab.click("button:has-text('Iniciar sesión')")
     tab.wait_for_url(re.compile(r".*/$"))
     shot(tab, "03-dashboard")
 
@@ -105,7 +107,7 @@ def _add_subject(tab, name: str, phone: str) -> None:
     tab.fill("input[name=name]", name)
     tab.fill("input[name=custodian_name]", "María")
     tab.fill("input[name=phone]", phone)
-    tab.click("text=Add subject and issue a card")
+    tab.click("text=Agregar persona y emitir una tarjeta")
     tab.wait_for_url(re.compile(r".*/subjects/\d+$"))
 
 
@@ -122,15 +124,15 @@ def test_a_new_admin_sets_up_adds_a_subject_prints_a_card_and_sees_the_alarm_del
     _set_up_and_log_in(page, kiosk)
 
     # A Mexican number typed the way people type it.
-    page.click("text=Add a subject")
+    page.click("text=Agregar una persona")
     shot(page, "04-add-subject")
     _add_subject(page, "Ana López", "55 1234 5678")
     assert page.locator("input[name=phone]").input_value() == "+525512345678"
     shot(page, "05-subject")
 
     # A new card (with the confirmation), then its PNG downloaded and read back.
-    page.click("text=Issue a new card")
-    page.wait_for_selector("text=New card")
+    page.click("text=Emitir una tarjeta nueva")
+    page.wait_for_selector("text=Se emitió la tarjeta nueva")
     with kiosk.store.read() as session:
         subject = session.query(Subject).one()
         card = next(c for c in subject.cards if c.active)
@@ -146,7 +148,7 @@ def test_a_new_admin_sets_up_adds_a_subject_prints_a_card_and_sees_the_alarm_del
     shot(alarms, "06-alarms-before-scan")
     page.goto(f"/scan/{card.uuid}")
     shot(page, "07-card-page")
-    page.click("text=Simulate a scan")
+    page.click("text=Simular un escaneo")
     page.wait_for_url(re.compile(r".*/alarms/\d+$"))
     alarm_id = int(page.url.rsplit("/", 1)[1])
 
@@ -154,22 +156,29 @@ def test_a_new_admin_sets_up_adds_a_subject_prints_a_card_and_sees_the_alarm_del
     row.locator("[data-field=notification_status]").filter(has_text="SENT").wait_for(timeout=LIVE_TIMEOUT_MS)
     assert row.locator("[data-field=subject_name]").inner_text() == "Ana López"
     assert alarms.evaluate("window.__notReloaded") is True  # it arrived live, without a reload
+    live_time = row.locator("[data-field=created_at]").inner_text()
+    assert alarms.locator("html").get_attribute("lang") == "es"
     shot(alarms, "08-alarm-sent-live")
     page.locator("[data-field=notification_status]").filter(has_text="SENT").wait_for(timeout=LIVE_TIMEOUT_MS)
     shot(page, "09-alarm-detail")
+    # The browser writes a live row's time as the server writes it: Spanish, the kiosk's zone.
+    alarms.reload()
+    served_time = alarms.locator(f'tr[data-alarm-id="{alarm_id}"] [data-field=created_at]').inner_text()
+    assert " ".join(live_time.split()) == " ".join(served_time.split())
+    assert re.fullmatch(r"\d{1,2} [a-z]{3} \d{4}, \d{1,2}:\d{2}:\d{2} [ap]\.m\.", " ".join(served_time.split()))
     [sent] = [r for r in standin.accepted if r.provider == "meta"]
     assert sent.body["to"] == "525512345678"
 
     # The channel, then a test message through it.
     page.goto("/settings")
     page.check("input[name=channel][value='3']")
-    page.click("text=Save channel")
-    page.wait_for_selector("text=channel 3, Twilio SMS")
+    page.click("text=Guardar canal")
+    page.wait_for_selector("text=canal 3, Twilio SMS")
     with kiosk.store.read() as session:
         assert get_channel(session) == 3
     shot(page, "10-settings")
     page.fill("input[name=phone]", "55 1234 5678")
-    page.click("text=Send test message")
+    page.click("text=Enviar mensaje de prueba")
     page.wait_for_url(re.compile(r".*/alarms/\d+$"))
     page.locator("[data-field=notification_status]").filter(has_text="SENT").wait_for(timeout=LIVE_TIMEOUT_MS)
     shot(page, "11-test-message-sent")
@@ -212,7 +221,7 @@ def test_an_attacker_meets_login_csrf_and_escaping(page, kiosk, site):
         assert [s.name for s in session.query(Subject)] == [SCRIPT]
         card = next(c for c in session.query(Subject).one().cards if c.active)
     page.goto(f"/scan/{card.uuid}")
-    page.click("text=Simulate a scan")
+    page.click("text=Simular un escaneo")
     page.wait_for_url(re.compile(r".*/alarms/\d+$"))
     alarm_id = int(page.url.rsplit("/", 1)[1])
     cell = alarms.locator(f'tr[data-alarm-id="{alarm_id}"] [data-field=subject_name]')

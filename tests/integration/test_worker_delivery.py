@@ -116,4 +116,4 @@ def test_notify_test_goes_the_same_way_and_says_it_is_a_test(kiosk, worker, stan
     alarm = send_test(kiosk, "+52 55 1111 2222")
     _wait_status(kiosk, alarm.id, "SENT")
     body = standin.accepted[0].body["Body"]
-    assert body.startswith("TEST MESSAGE")
+    assert body.startswith("MENSAJE DE PRUEBA")

@@ -29,6 +29,6 @@ def notification() -> Notification:
     return Notification(
         recipient_phone="+525512345678",
         subject_name="Ana  López\n",
-        timestamp_text="25 Nov 2026, 14:05 CST",
+        timestamp_text="25 nov 2026, 2:05 p.m. CST",
         location="Front gate",
     )

@@ -17,7 +17,7 @@ from tests.standins.providers import ProviderStandIn
 FAST = (1.0, 0.4)  # connect, read: the tests' own timeouts, so a hang costs under a second
 
 
-def expected_body(name_parameter: str = "Ana López", template: str = "qr_template_on_m", language: str = "en_US"):
+def expected_body(name_parameter: str = "Ana López", template: str = "qr_template_on_m", language: str = "es_MX"):
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
@@ -31,7 +31,7 @@ def expected_body(name_parameter: str = "Ana López", template: str = "qr_templa
                     "type": "body",
                     "parameters": [
                         {"type": "text", "text": name_parameter},
-                        {"type": "text", "text": "25 Nov 2026, 14:05 CST"},
+                        {"type": "text", "text": "25 nov 2026, 2:05 p.m. CST"},
                     ],
                 }
             ],
@@ -62,7 +62,7 @@ def test_a_test_notification_says_so_in_the_name_parameter(
     channel: MetaWhatsApp, standin: ProviderStandIn, notification: Notification
 ) -> None:
     channel.send(Notification(**{**notification.__dict__, "is_test": True}))
-    assert standin.accepted[0].body == expected_body(name_parameter="TEST - Ana López")
+    assert standin.accepted[0].body == expected_body(name_parameter="PRUEBA - Ana López")
 
 
 def test_template_name_and_language_come_from_the_settings(

@@ -20,7 +20,7 @@ from appliance.messaging.twilio_whatsapp import TwilioWhatsApp
 from tests.standins.providers import ProviderStandIn
 
 FAST = (1.0, 0.4)
-TEXT = "Keryu alert: the card of Ana López was scanned at Front gate on 25 Nov 2026, 14:05 CST."
+TEXT = "Alerta de Keryu: la tarjeta de Ana López se escaneó en Front gate el 25 nov 2026, 2:05 p.m. CST."
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_whatsapp_content_template_when_configured(
     body = standin.accepted[0].body
     assert set(body) == {"To", "From", "ContentSid", "ContentVariables"}
     assert body["ContentSid"] == content_sid
-    assert json.loads(body["ContentVariables"]) == {"1": "TEST - Ana López", "2": "25 Nov 2026, 14:05 CST"}
+    assert json.loads(body["ContentVariables"]) == {"1": "PRUEBA - Ana López", "2": "25 nov 2026, 2:05 p.m. CST"}
 
 
 @pytest.mark.parametrize(

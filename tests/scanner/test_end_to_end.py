@@ -48,7 +48,7 @@ def test_a_dropped_card_reaches_the_provider_and_hostile_frames_raise_nothing(
     body = request.body
     assert body["to"] == "525512345678" and body["type"] == "template"  # stored as +525512345678, sent without "+"
     assert body["template"]["name"] == "qr_template_on_m"
-    assert body["template"]["language"] == {"code": "en_US"}
+    assert body["template"]["language"] == {"code": "es_MX"}  # KERYU_LANGUAGE defaults to Spanish
     params = body["template"]["components"][0]["parameters"]
     assert params[0]["text"] == "Ana López"
     assert params[1]["text"]  # the timestamp

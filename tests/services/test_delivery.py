@@ -74,7 +74,8 @@ def test_meta_request_is_the_template_with_name_and_local_time(live, standin):
     assert body["template"]["name"] == "qr_template_on_m"
     params = [p["text"] for p in body["template"]["components"][0]["parameters"]]
     assert params[0] == "Ana López"
-    assert params[1] == "25 Nov 2026, 12:00 CST"  # 18:00 UTC in America/Mexico_City
+    assert params[1] == "25 nov 2026, 12:00 p.m. CST"  # 18:00 UTC in America/Mexico_City, in Mexican Spanish
+    assert body["template"]["language"] == {"code": "es_MX"}
 
 
 def test_twilio_whatsapp_adds_the_mexican_1_and_prefix(live, standin):

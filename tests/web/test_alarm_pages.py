@@ -27,7 +27,7 @@ async def test_list_is_newest_first_and_pages_by_id(kiosk, admin: Admin):
     assert _ids(second) == ids[::-1][50:100]
     third = await admin.page(f"/alarms?before={ids[20]}")
     assert _ids(third) == ids[::-1][100:]
-    assert "Older" not in third and "Newest" in third
+    assert "Anteriores →" not in third and "← Más recientes" in third
 
 
 async def test_filters_by_status_subject_and_dates(kiosk, admin: Admin):
@@ -71,7 +71,7 @@ async def test_detail_shows_every_delivery_attempt(kiosk, admin: Admin):
     assert "Meta WhatsApp" in text and "Twilio WhatsApp" in text
     assert "[131026] Message undeliverable" in text and "[63016] Outside the window" in text
     assert "Gave up after 3 channels" in text
-    assert "Retry from the first channel" in text
+    assert "Reintentar desde el primer canal" in text
 
 
 async def test_retry_puts_a_failed_alarm_back_in_the_queue(kiosk, admin: Admin):
@@ -118,7 +118,7 @@ async def test_simulated_scan_records_an_alarm_like_the_camera(kiosk, admin: Adm
     assert response.headers["Location"] == f"/alarms/{alarm.id}"
     assert (alarm.subject_id, alarm.card_uuid, alarm.location) == (subject_id, card, "Test gate")
     assert (event.source, event.outcome, event.alarm_id) == ("web", "accepted", alarm.id)
-    assert f"Alarm #{alarm.id} recorded" in await admin.page(response.headers["Location"])
+    assert f"Alarma #{alarm.id} registrada" in await admin.page(response.headers["Location"])
 
 
 async def test_simulated_scan_of_a_deactivated_card_raises_no_alarm(kiosk, admin: Admin):
@@ -127,7 +127,7 @@ async def test_simulated_scan_of_a_deactivated_card_raises_no_alarm(kiosk, admin
     await admin.submit(f"/cards/{card}/active", {"active": "0"})
     response = await admin.submit(f"/scan/{card}")
     assert response.headers["Location"] == f"/scan/{card}"
-    assert "deactivated; no alarm was raised" in await admin.page(f"/scan/{card}")
+    assert "desactivados; no se levantó ninguna alarma" in await admin.page(f"/scan/{card}")
     with kiosk.store.read() as session:
         assert session.query(Alarm).count() == 0
 

@@ -21,7 +21,7 @@ async def test_first_run_sets_the_password_and_logs_in(kiosk, client):
     code = ensure_setup_code(kiosk)
     browser = Admin(client)
     text = await browser.page("/setup")
-    assert "Choose the admin password" in text
+    assert "Elija la contraseña de administrador" in text
     response = await client.post(
         "/setup",
         data={"csrf_token": browser.token, "setup_code": code, "password": PASSWORD, "confirm": PASSWORD},
@@ -88,7 +88,7 @@ async def test_wrong_password_is_refused(kiosk, client):
     set_up_admin(kiosk, PASSWORD)
     response = await Admin(client).login("not the password")
     assert response.status == 401
-    assert "Wrong password" in await response.text()
+    assert "Contraseña incorrecta" in await response.text()
     assert (await client.get("/", allow_redirects=False)).status == 303
 
 

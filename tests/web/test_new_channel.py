@@ -27,7 +27,7 @@ async def test_the_settings_page_offers_it_and_app_js_gets_its_name(admin: Admin
     assert '"4": "Test pager"' in text  # data-channel-names, read by app.js for live rows
     response = await admin.submit("/settings/channel", {"channel": "4"})
     assert response.status == 303
-    assert "channel 4, Test pager" in await admin.page("/settings")
+    assert "canal 4, Test pager" in await admin.page("/settings")
 
 
 async def test_an_alarm_goes_through_it_and_the_api_and_alarm_page_show_it(kiosk, admin: Admin):

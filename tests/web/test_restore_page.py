@@ -61,7 +61,7 @@ async def test_the_page_restores_a_backup_in_two_steps(admin: Admin, kiosk: Kios
 
     text = await shown.text()
     assert shown.status == 200, text
-    assert "keryu-backup-monday.db" in text and "<dt>Subjects</dt><dd>1</dd>" in text and "revision 0003" in text
+    assert "keryu-backup-monday.db" in text and "<dt>Personas</dt><dd>1</dd>" in text and "revisión 0003" in text
     assert subject_names(live) == ["Ana", "Beto"]  # nothing changes before the confirmation
     upload_token = pending_upload(text)
 
@@ -72,7 +72,7 @@ async def test_the_page_restores_a_backup_in_two_steps(admin: Admin, kiosk: Kios
     [kept] = live.parent.glob("keryu.db.before-restore-*")
     assert subject_names(kept) == ["Ana", "Beto"]
     page = await admin.page("/settings")  # still logged in: a restore keeps the device's sessions
-    assert "Backup restored" in page and "systemctl restart keryu.target" in page
+    assert "Respaldo restaurado" in page and "systemctl restart keryu.target" in page
     assert uploads(kiosk) == []
 
 
@@ -98,7 +98,7 @@ async def test_a_confirmation_restores_only_the_upload_this_browser_was_shown(
 
     refused = await admin.submit("/settings/restore/confirm", {"upload": first})
 
-    assert refused.status == 400 and "upload the backup again" in await refused.text()
+    assert refused.status == 400 and "vuelva a subir el respaldo" in await refused.text()
     assert subject_names(database_path(kiosk)) == ["Ana", "Beto"]
     assert len(uploads(kiosk)) == 1
 
@@ -151,4 +151,4 @@ async def test_a_backup_larger_than_an_ordinary_request_can_be_uploaded(
 
     shown = await upload(admin, monday)
 
-    assert shown.status == 200 and "<dt>Scans</dt><dd>15000</dd>" in await shown.text()
+    assert shown.status == 200 and "<dt>Escaneos</dt><dd>15000</dd>" in await shown.text()

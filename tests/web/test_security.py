@@ -107,7 +107,7 @@ async def test_a_form_without_its_csrf_token_is_refused(kiosk, admin: Admin, pat
         data = {**data, "csrf_token": token}
     response = await admin.client.post(path, data=data, allow_redirects=False)
     assert response.status == 403
-    assert "expired" in await response.text()
+    assert "caducó" in await response.text()
     with kiosk.store.read() as session:
         assert session.query(Subject).count() == 0
     assert (await admin.client.get("/settings", allow_redirects=False)).status == 200  # still logged in

@@ -30,7 +30,7 @@ async def test_channel_can_be_changed(kiosk, admin: Admin):
     with kiosk.store.read() as session:
         assert get_channel(session) == 3
     text = await admin.page("/settings")
-    assert 'value="3" checked' in text and "channel 3, Twilio SMS" in text
+    assert 'value="3" checked' in text and "canal 3, Twilio SMS" in text
 
 
 @pytest.mark.parametrize("value", ["0", "4", "", "sms"])
@@ -48,9 +48,9 @@ async def test_settings_say_which_channels_are_ready_and_never_show_secrets(kios
     text = await admin.page("/settings")
     for secret in SECRETS.values():
         assert secret not in text
-    assert "<code>WHATSAPP_ACCESS_TOKEN</code> set" in text
-    assert "<code>TWILIO_WHATSAPP_NUMBER</code> missing" in text
-    assert text.count(">yes</span>") == 2 and text.count(">no</span>") == 1  # Twilio WhatsApp lacks its number
+    assert "<code>WHATSAPP_ACCESS_TOKEN</code> configurada" in text
+    assert "<code>TWILIO_WHATSAPP_NUMBER</code> falta" in text
+    assert text.count(">sí</span>") == 2 and text.count(">no</span>") == 1  # Twilio WhatsApp lacks its number
     assert "Test gate" in text
 
 
@@ -61,7 +61,7 @@ async def test_test_message_records_a_test_alarm(kiosk, admin: Admin):
         [alarm] = session.query(Alarm).all()
     assert alarm.is_test and alarm.recipient_phone == "+525512345678"
     assert response.headers["Location"] == f"/alarms/{alarm.id}"
-    assert "queued for +525512345678" in await admin.page(response.headers["Location"])
+    assert "en cola para +525512345678" in await admin.page(response.headers["Location"])
 
 
 async def test_test_message_to_a_bad_number_is_a_clear_400(kiosk, admin: Admin):
@@ -85,7 +85,7 @@ async def test_api_health_is_open_and_names_every_component(client):
 
 async def test_health_page(admin: Admin):
     text = await admin.page("/health")
-    assert "Health: " in text and "database" in text and "redis" in text
+    assert "Estado del sistema: " in text and "database" in text and "redis" in text
 
 
 async def test_metrics_need_auth_and_count_from_the_database(kiosk, client):

@@ -38,7 +38,7 @@ async def test_the_setup_page_asks_for_the_setup_code(client, setup_code):
 async def test_a_stranger_cannot_claim_setup_without_the_code(kiosk, client, setup_code):
     response = await _claim(client)
     assert response.status == 403
-    assert "Wrong setup code" in await response.text()
+    assert "Código de configuración incorrecto" in await response.text()
     assert not has_admin_password(kiosk)
     assert (await client.get("/subjects", allow_redirects=False)).headers["Location"] == "/setup"
 
@@ -47,7 +47,7 @@ async def test_a_stranger_cannot_claim_setup_without_the_code(kiosk, client, set
 async def test_a_stranger_cannot_claim_setup_with_a_wrong_code(kiosk, client, setup_code, guess):
     response = await _claim(client, setup_code=guess)
     assert response.status == 403
-    assert "Wrong setup code" in await response.text()
+    assert "Código de configuración incorrecto" in await response.text()
     assert not has_admin_password(kiosk)
 
 

@@ -36,7 +36,7 @@ async def test_add_subject_stores_the_number_in_e164_and_issues_a_card(kiosk, ad
     assert (subject.name, subject.custodian.phone, subject.custodian.name) == ("Ana López", stored, "María")
     assert response.headers["Location"] == f"/subjects/{subject.id}"
     text = await admin.page(response.headers["Location"])
-    assert "Ana López added with a new card." in text
+    assert "Se agregó a Ana López con una tarjeta nueva." in text
     assert stored in text
 
 
@@ -68,7 +68,7 @@ async def test_search_finds_by_subject_custodian_or_phone(kiosk, admin: Admin):
     text = await admin.page("/subjects?q=%2B5255")
     assert "Ana López" in text and "Bruno Díaz" not in text
     text = await admin.page("/subjects?q=nobody")
-    assert "No subject matches" in text
+    assert "Ninguna persona coincide" in text
 
 
 async def test_edit_changes_details_and_keeps_the_card(kiosk, admin: Admin):
@@ -103,7 +103,7 @@ async def test_deactivate_and_reactivate(kiosk, admin: Admin):
     await admin.page(f"/subjects/{subject_id}")
     await admin.submit(f"/subjects/{subject_id}/active", {"active": "0"})
     assert not _subjects(kiosk)[0].active
-    assert "deactivated" in await admin.page("/subjects")
+    assert "desactivada" in await admin.page("/subjects")
     await admin.submit(f"/subjects/{subject_id}/active", {"active": "1"})
     assert _subjects(kiosk)[0].active
 

@@ -21,9 +21,16 @@
 
   var CHANNELS = {};
 
+  var TIME_FORMAT = null;
+
   function shownTime(iso) {
-    // The server sends times in the kiosk's zone with an offset; show them as the server does.
-    return iso ? iso.slice(0, 19).replace("T", " ") : "";
+    // Written as the server writes them: the page's language, the kiosk's zone (body data-locale, data-zone).
+    if (!iso) return "";
+    if (!TIME_FORMAT) {
+      var body = document.body.dataset;
+      TIME_FORMAT = new Intl.DateTimeFormat(body.locale, { dateStyle: "medium", timeStyle: "medium", timeZone: body.zone });
+    }
+    return TIME_FORMAT.format(new Date(iso));
   }
 
   function fill(root, alarm) {
@@ -43,7 +50,7 @@
         if (alarm.is_test) {
           var tag = document.createElement("span");
           tag.className = "tag";
-          tag.textContent = "test";
+          tag.textContent = document.body.dataset.testLabel;
           el.append(" ", tag);
         }
       } else if (field in alarm) {

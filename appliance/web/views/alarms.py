@@ -15,6 +15,7 @@ from appliance.services.alarms import STATUSES, alarm_counts, get_alarm, list_al
 from appliance.services.kiosk import Kiosk
 from appliance.services.subjects import list_subjects
 from appliance.web.keys import FEED
+from appliance.web.language import _
 from appliance.web.render import flash, kiosk_of, redirect, render
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ async def alarm_page(request: web.Request) -> web.Response:
 async def retry_submit(request: web.Request) -> web.Response:
     alarm_id = _alarm_id(request)
     await asyncio.to_thread(retry_alarm, kiosk_of(request), alarm_id)
-    await flash(request, f"Alarm #{alarm_id} is queued again from its first channel.")
+    await flash(request, _("Alarm #{id} is queued again from its first channel.").format(id=alarm_id))
     redirect(request, "alarm", alarm_id=str(alarm_id))
 
 
@@ -119,7 +120,7 @@ async def resolve_submit(request: web.Request) -> web.Response:
     alarm_id = _alarm_id(request)
     notes = str((await request.post()).get("notes", ""))
     await asyncio.to_thread(resolve_alarm, kiosk_of(request), alarm_id, notes)
-    await flash(request, f"Alarm #{alarm_id} marked as resolved.")
+    await flash(request, _("Alarm #{id} marked as resolved.").format(id=alarm_id))
     redirect(request, "alarm", alarm_id=str(alarm_id))
 
 

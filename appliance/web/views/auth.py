@@ -10,16 +10,18 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session
 
 from appliance.errors import UserError
+from appliance.i18n import N_
 from appliance.services.auth import TooManyAttempts, change_admin_password, set_up_admin, verify_admin_password
 from appliance.services.setup_code import setup_code_matches
 from appliance.services.web_sessions import end_session, start_session
 from appliance.web.keys import STATE
+from appliance.web.language import _
 from appliance.web.middlewares import ADMIN_SESSION, client_address
 from appliance.web.render import flash, kiosk_of, redirect, render
 
 logger = logging.getLogger(__name__)
 
-WRONG_SETUP_CODE = (
+WRONG_SETUP_CODE = N_(
     "Wrong setup code: type the code that keryu setup-code prints on the kiosk "
     "(on an SD card image: keryu-setup-code.txt on the boot partition)."
 )
@@ -59,7 +61,7 @@ async def setup_submit(request: web.Request) -> web.Response:
         return response
     if not await asyncio.to_thread(setup_code_matches, kiosk_of(request), str(form.get("setup_code", ""))):
         state.refusals.warning(address, "Refused first-run setup from %s: wrong setup code", address)
-        return await render(request, "setup.html", {"error": WRONG_SETUP_CODE}, status=403)
+        return await render(request, "setup.html", {"error": _(WRONG_SETUP_CODE)}, status=403)
     throttle.succeeded(address)
     try:
         await asyncio.to_thread(
@@ -69,7 +71,7 @@ async def setup_submit(request: web.Request) -> web.Response:
         return await render(request, "setup.html", {"error": str(exc)}, status=400)
     request.app[STATE].admin_ready = True
     await _start_session(request)
-    await flash(request, "The admin password is set. Next: add a subject.")
+    await flash(request, _("The admin password is set. Next: add a subject."))
     redirect(request, "subjects")
 
 
@@ -93,7 +95,7 @@ async def login_submit(request: web.Request) -> web.Response:
         good = await asyncio.to_thread(verify_admin_password, kiosk_of(request), str(form.get("password", "")))
     if not good:
         state.refusals.warning(address, "Failed admin login from %s", address)
-        return await render(request, "login.html", {"error": "Wrong password.", "next": target}, status=401)
+        return await render(request, "login.html", {"error": _("Wrong password."), "next": target}, status=401)
     throttle.succeeded(address)
     await _start_session(request)
     logger.info("Admin logged in from %s", address)
@@ -119,5 +121,5 @@ async def password_submit(request: web.Request) -> web.Response:
         str(form.get("confirm", "")),
     )
     await _start_session(request)  # the change ended every session; this browser gets a new one
-    await flash(request, "The admin password is changed; every other browser is logged out.")
+    await flash(request, _("The admin password is changed; every other browser is logged out."))
     redirect(request, "settings")

@@ -6,16 +6,18 @@ import asyncio
 
 from aiohttp import web
 
+from appliance.i18n import N_
 from appliance.services.cards import card_png, card_sheet_pdf, get_card, set_card_active
 from appliance.services.scans import ScanOutcome, ScanSource, handle_scan
 from appliance.services.subjects import get_subject
+from appliance.web.language import _
 from appliance.web.render import flash, kiosk_of, redirect, render
 
 OUTCOME_TEXT = {
-    ScanOutcome.UNKNOWN: "No card has this code; no alarm was raised.",
-    ScanOutcome.INACTIVE: "This card or its holder is deactivated; no alarm was raised.",
-    ScanOutcome.FOREIGN: "That is not a Keryu card; no alarm was raised.",
-    ScanOutcome.DUPLICATE: "The card was scanned moments ago; no second alarm.",
+    ScanOutcome.UNKNOWN: N_("No card has this code; no alarm was raised."),
+    ScanOutcome.INACTIVE: N_("This card or its holder is deactivated; no alarm was raised."),
+    ScanOutcome.FOREIGN: N_("That is not a Keryu card; no alarm was raised."),
+    ScanOutcome.DUPLICATE: N_("The card was scanned moments ago; no second alarm."),
 }
 
 
@@ -32,9 +34,9 @@ async def simulate_scan(request: web.Request) -> web.Response:
     card = await asyncio.to_thread(get_card, kiosk, request.match_info["card_uuid"])
     result = await asyncio.to_thread(handle_scan, kiosk, card.scan_url, ScanSource.WEB)
     if result.accepted:
-        await flash(request, f"Alarm #{result.alarm_id} recorded; the custodian is being notified.")
+        await flash(request, _("Alarm #{id} recorded; the custodian is being notified.").format(id=result.alarm_id))
         redirect(request, "alarm", alarm_id=str(result.alarm_id))
-    await flash(request, OUTCOME_TEXT.get(result.outcome, str(result.outcome)), "error")
+    await flash(request, _(OUTCOME_TEXT.get(result.outcome, str(result.outcome))), "error")
     redirect(request, "card", card_uuid=card.uuid)
 
 
@@ -58,5 +60,6 @@ async def card_active_submit(request: web.Request) -> web.Response:
     card_uuid = request.match_info["card_uuid"]
     active = (await request.post()).get("active") == "1"
     card = await asyncio.to_thread(set_card_active, kiosk_of(request), card_uuid, active)
-    await flash(request, f"Card {card_uuid[:8]} {'activated' if active else 'deactivated'}.")
+    message = _("Card {code} activated.") if active else _("Card {code} deactivated.")
+    await flash(request, message.format(code=card_uuid[:8]))
     redirect(request, "subject", subject_id=str(card.subject_id))

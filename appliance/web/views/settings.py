@@ -16,6 +16,7 @@ from appliance.services.notify import send_test
 from appliance.services.parameters import get_channel, set_channel
 from appliance.services.restore_upload import discard_upload, receive_upload, restore_upload
 from appliance.services.web_sessions import active_session_count, end_every_session
+from appliance.web.language import _
 from appliance.web.middlewares import UPLOAD_LIMITS
 from appliance.web.render import flash, kiosk_of, redirect, render
 
@@ -77,14 +78,17 @@ async def channel_submit(request: web.Request) -> web.Response:
     value = str((await request.post()).get("channel", ""))
     number = await asyncio.to_thread(_set_channel, kiosk_of(request), value)
     logger.info("Channel set to %s from the admin page", number)
-    await flash(request, f"Alarms now go first through channel {number}, {channel_name(number)}.")
+    await flash(
+        request,
+        _("Alarms now go first through channel {number}, {name}.").format(number=number, name=channel_name(number)),
+    )
     redirect(request, "settings")
 
 
 async def test_message_submit(request: web.Request) -> web.Response:
     phone = str((await request.post()).get("phone", ""))
     alarm = await asyncio.to_thread(send_test, kiosk_of(request), phone)
-    await flash(request, f"Test message #{alarm.id} queued for {alarm.recipient_phone}.")
+    await flash(request, _("Test message #{id} queued for {phone}.").format(id=alarm.id, phone=alarm.recipient_phone))
     redirect(request, "alarm", alarm_id=str(alarm.id))
 
 
@@ -100,7 +104,7 @@ async def restore_upload_submit(request: web.Request) -> web.Response:
     """Step one of a restore: keep the uploaded file and show what it holds; nothing changes yet."""
     upload = (await request.post()).get("backup")
     if not isinstance(upload, web.FileField) or not upload.filename:
-        raise UserError("Choose a backup file to upload.")
+        raise UserError(_("Choose a backup file to upload."))
     kiosk = kiosk_of(request)
     name = upload.filename[-100:]
     pending = await asyncio.to_thread(receive_upload, kiosk, upload.file, name)
@@ -118,14 +122,16 @@ async def restore_confirm_submit(request: web.Request) -> web.Response:
     session = await get_session(request)
     pending = session.get(PENDING_RESTORE)
     if not isinstance(pending, dict) or pending.get("token") != token:
-        raise UserError("This upload is no longer waiting; upload the backup again.")
+        raise UserError(_("This upload is no longer waiting; upload the backup again."))
     del session[PENDING_RESTORE]
     result = await asyncio.to_thread(restore_upload, kiosk_of(request), token, str(pending.get("name", "")))
     logger.info("Backup restored from the admin page by %s", request.remote)
-    kept = f" The database it replaced is kept as {result.kept.name}." if result.kept else ""
-    await flash(
-        request,
-        f"Backup restored: {result.restored.subjects} subjects, {result.restored.alarms} alarms.{kept}"
-        " Restart the kiosk's services now so that every part reads it: systemctl restart keryu.target",
+    restored = _("Backup restored (subjects: {subjects}, alarms: {alarms}).").format(
+        subjects=result.restored.subjects, alarms=result.restored.alarms
     )
+    kept = _("The database it replaced is kept as {name}.").format(name=result.kept.name) if result.kept else ""
+    restart = _("Restart the kiosk's services now so that every part reads it: {command}").format(
+        command="systemctl restart keryu.target"
+    )
+    await flash(request, " ".join(part for part in (restored, kept, restart) if part))
     redirect(request, "settings")

@@ -17,6 +17,7 @@ from appliance.services.subjects import (
     update_subject,
 )
 from appliance.services.views import SubjectView
+from appliance.web.language import _
 from appliance.web.render import flash, kiosk_of, redirect, render
 from appliance.web.views.alarms import whole_number
 
@@ -64,7 +65,7 @@ async def create_subject(request: web.Request) -> web.Response:
     except UserError as exc:
         context = {"form": data.__dict__, "subject": None, "error": str(exc)}
         return await render(request, "subject_form.html", context, status=400)
-    await flash(request, f"{' '.join(data.name.split())} added with a new card.")
+    await flash(request, _("{name} added with a new card.").format(name=" ".join(data.name.split())))
     redirect(request, "subject", subject_id=str(card.subject_id))
 
 
@@ -83,7 +84,7 @@ async def update_subject_submit(request: web.Request) -> web.Response:
         subject = await asyncio.to_thread(get_subject, kiosk_of(request), subject_id)
         context = {"subject": subject, "form": data.__dict__, "error": str(exc)}
         return await render(request, "subject.html", context, status=400)
-    await flash(request, "Changes saved.")
+    await flash(request, _("Changes saved."))
     redirect(request, "subject", subject_id=str(subject_id))
 
 
@@ -91,14 +92,13 @@ async def subject_active_submit(request: web.Request) -> web.Response:
     subject_id = _subject_id(request)
     active = (await request.post()).get("active") == "1"
     subject = await asyncio.to_thread(set_subject_active, kiosk_of(request), subject_id, active)
-    await flash(
-        request, f"{subject.name} is {'active again' if active else 'deactivated: their cards raise no alarm'}."
-    )
+    message = _("{name} is active again.") if active else _("{name} is deactivated: their cards raise no alarm.")
+    await flash(request, message.format(name=subject.name))
     redirect(request, "subject", subject_id=str(subject_id))
 
 
 async def issue_card_submit(request: web.Request) -> web.Response:
     subject_id = _subject_id(request)
     card = await asyncio.to_thread(issue_card, kiosk_of(request), subject_id)
-    await flash(request, f"New card {card.uuid[:8]} issued; the previous card no longer works.")
+    await flash(request, _("New card {code} issued; the previous card no longer works.").format(code=card.uuid[:8]))
     redirect(request, "subject", subject_id=str(subject_id))

@@ -1,0 +1,23 @@
+"""What every printed card says, in the kiosk's language: one place for the sheet and the PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from appliance.i18n import gettext
+
+# A Unicode font when the system has DejaVu (names like 'Zoë' or 'Nguyễn'; Spanish accents).
+FONT_CANDIDATES = (
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+)
+
+
+def how_to_use(language: str) -> str:
+    """The instruction a finder reads on the card."""
+    return gettext(language, "If found, show this card to a Keryu kiosk or scan it with a phone.")
+
+
+def card_label(language: str, scan_url: str) -> str:
+    """The card's short id, `Tarjeta 1a2b3c4d`, to tell printed cards apart."""
+    return gettext(language, "Card {code}").format(code=scan_url.rsplit("/", 1)[-1][:8])

@@ -1,0 +1,110 @@
+"""Languages: the gettext catalogs (Babel) and dates written the local way, per language.
+
+English is the source language of every string; `locale/<language>/LC_MESSAGES/messages.po`
+holds each language's catalog, compiled to `.mo` when the package is built (see README,
+"Languages"). Formatting uses Babel's CLDR data, so a Spanish date reads `28 nov 2026, 14:05`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, get_args
+
+if TYPE_CHECKING:  # Babel is loaded by the processes that write text, when they first do
+    from babel.support import NullTranslations
+
+Language = Literal["es", "en"]
+LANGUAGES: tuple[str, ...] = get_args(Language)
+DEFAULT_LANGUAGE: Language = "es"
+DOMAIN = "messages"
+LOCALE_DIR = Path(__file__).parent / "locale"
+
+# The regional variant each language is written in: Mexican Spanish, US English.
+REGIONAL = {"es": "es_MX", "en": "en_US"}
+
+
+def N_(message: str) -> str:
+    """Mark a module-level string for the catalogs; it is translated where it is shown."""
+    return message
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def translations(language: str) -> NullTranslations:
+    """The compiled catalog of `language`; a missing `.mo` is a build mistake, so it raises."""
+    from babel.support import Translations
+
+    if language not in LANGUAGES:
+        raise ValueError(f"{language!r} is not a supported language ({', '.join(LANGUAGES)})")
+    catalog = Translations.load(str(LOCALE_DIR), [language], DOMAIN)
+    if not isinstance(catalog, Translations):
+        raise FileNotFoundError(
+            f"no compiled catalog for {language!r} in {LOCALE_DIR}; run `./startup.sh i18n` (pybabel compile)"
+        )
+    return catalog
+
+
+def gettext(language: str, message: str) -> str:
+    """`message` in `language`."""
+    return translations(language).gettext(message)
+
+
+def ngettext(language: str, singular: str, plural: str, count: int) -> str:
+    """The singular or plural form of a message in `language`, as the language counts."""
+    return translations(language).ngettext(singular, plural, count)
+
+
+def language_name(language: str, in_language: str) -> str:
+    """A language's name as readers of `in_language` write it: `español (México)`, `Spanish (Mexico)`."""
+    from babel import Locale
+
+    return Locale.parse(REGIONAL[language]).get_display_name(REGIONAL[in_language]) or language
+
+
+def zone_or_local(zone: tzinfo | None) -> tzinfo:
+    """The zone to write times in: the configured one, else the system's (Babel's `LOCALTZ`)."""
+    from babel.dates import get_timezone
+
+    return zone if zone is not None else get_timezone(None)
+
+
+def format_moment(moment: datetime, language: str, zone: tzinfo | None = None) -> str:
+    """An alarm's time in a message, in `zone`: `28 nov 2026, 2:05 p.m. CST` (es), `Nov 28, 2026, 2:05 PM CST` (en)."""
+    from babel.dates import format_date, format_time, get_datetime_format
+
+    local = moment.astimezone(zone_or_local(zone))
+    locale = REGIONAL[language]
+    text = (
+        get_datetime_format("medium", locale=locale)
+        .replace("'", "")
+        .replace("{1}", format_date(local, "medium", locale=locale))
+        .replace("{0}", format_time(local, "short", locale=locale))
+    )
+    return " ".join(f"{text} {local.tzname() or ''}".split())
+
+
+def format_page_time(moment: datetime, language: str, zone: tzinfo | None = None) -> str:
+    """A time on an admin page, to the second, in `zone`: `28 nov 2026, 2:05:09 p.m.` (es)."""
+    from babel.dates import format_datetime
+
+    return format_datetime(moment, "medium", tzinfo=zone_or_local(zone), locale=REGIONAL[language])
+
+
+def negotiate(accept_language: str | None, default: str) -> str:
+    """The supported language a browser's `Accept-Language` prefers, else `default`."""
+    from babel import negotiate_locale
+
+    preferred = []
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if tag and tag != "*" and quality > 0:
+            preferred.append((quality, tag))
+    ordered = [tag for _quality, tag in sorted(preferred, key=lambda item: -item[0])]
+    return negotiate_locale(ordered, list(LANGUAGES), sep="-") or default
