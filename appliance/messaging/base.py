@@ -19,6 +19,7 @@ class Notification:
     timestamp_text: str  # the alarm's time in the kiosk's zone, human-readable
     location: str
     is_test: bool = False
+    escalation: str | None = None  # to the on-duty contact: why no custodian was reached
 
     @property
     def text(self) -> str:

@@ -71,10 +71,14 @@ def message_text(notification: Notification) -> str:
     )
     if notification.is_test:
         body = f"TEST MESSAGE, no action needed. {body}"
+    if notification.escalation:
+        body = f"{body} No custodian has been reached: {notification.escalation}"
     return clean_text(body)
 
 
 def template_subject_parameter(notification: Notification) -> str:
     """Template body parameter 1: the subject's name, marked plainly when this is a test."""
     name = clean_text(notification.subject_name)
+    if notification.escalation:  # the template has two parameters; the reason travels with the name
+        name = f"{name} - {clean_text(notification.escalation)}"
     return f"TEST - {name}" if notification.is_test else name

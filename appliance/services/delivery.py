@@ -110,6 +110,7 @@ def notification_for(kiosk: Kiosk, alarm: Alarm) -> Notification:
         timestamp_text=format_timestamp(alarm.created_at, kiosk.zone),
         location=alarm.location,
         is_test=alarm.is_test,
+        escalation=alarm.escalation_reason,
     )
 
 
