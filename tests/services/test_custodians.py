@@ -46,7 +46,7 @@ def _scan(kiosk, card_uuid: str) -> int:
 
 
 def test_a_scan_tells_both_custodians_exactly_once(kiosk, kiosk_env, standin):
-    subject_id, card_uuid = _family(kiosk)
+    _, card_uuid = _family(kiosk)
     alarm_id = _scan(kiosk, card_uuid)
     ids = delivery_ids(kiosk, alarm_id)
     assert len(ids) == 2 and ids[0] == alarm_id
@@ -103,7 +103,7 @@ def test_an_undeliverable_whatsapp_moves_on_to_sms_for_that_custodian_only(kiosk
 
 
 def test_undeliverable_twice_is_failed_once_the_move_is_spent(kiosk, kiosk_env, standin):
-    subject_id, card_uuid = _family(kiosk, channel=2)
+    _, card_uuid = _family(kiosk, channel=2)
     alarm_id = _scan(kiosk, card_uuid)
     delivery.deliver(kiosk, alarm_id)
     first = get_alarm(kiosk, alarm_id)
