@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from appliance.messaging.twilio_common import status_callback_url
 from appliance.queue import enqueue_delivery
 from appliance.services.kiosk import Kiosk
+from appliance.services.outbox import mark_not_enqueued
 from appliance.store.models import Alarm, AlarmStatus
 
 logger = logging.getLogger(__name__)
@@ -141,5 +142,6 @@ def escalate(kiosk: Kiosk, alarm_id: int, duty_phone: str, reason: str) -> int |
         session.flush()
         duty_id = duty.id
     logger.warning("Alarm %s escalated to the on-duty contact: %s", alarm_id, reason)
-    enqueue_delivery(kiosk.celery, duty_id)  # refused: the sweeper finds it PENDING
+    if not enqueue_delivery(kiosk.celery, duty_id):
+        mark_not_enqueued(kiosk, duty_id)  # the next sweep takes it
     return duty_id

@@ -104,12 +104,12 @@ def dispatch(kiosk: Kiosk, result: ScanResult) -> bool:
     if not result.accepted or result.alarm_id is None:
         return False
 
-    queued = []
+    queued = True
     for alarm_id in delivery_ids(kiosk, result.alarm_id):  # one delivery per custodian
-        queued.append(enqueue_delivery(kiosk.celery, alarm_id))
-        if not queued[-1]:
+        queued = queued and enqueue_delivery(kiosk.celery, alarm_id)  # a refusal: the rest wait for the sweep too
+        if not queued:
             mark_not_enqueued(kiosk, alarm_id)
-    return queued[0]
+    return queued
 
 
 def handle_scan(kiosk: Kiosk, payload: str, source: ScanSource) -> ScanResult:

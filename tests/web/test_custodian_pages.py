@@ -18,7 +18,8 @@ async def test_the_subject_page_adds_and_removes_a_custodian(kiosk, admin: Admin
     page = await admin.page(f"/subjects/{subject_id}")
     assert "Custodians" in page and "María" in page and "Remove" not in page  # the only one stays
     response = await admin.submit(
-        f"/subjects/{subject_id}/custodians", {"name": "Jorge", "phone": "55 8765 4321", "language": "en"}
+        f"/subjects/{subject_id}/custodians",
+        {"new_custodian_name": "Jorge", "new_custodian_phone": "55 8765 4321", "new_custodian_language": "en"},
     )
     assert response.status == 303
     page = await admin.page(response.headers["Location"])
@@ -34,7 +35,9 @@ async def test_the_subject_page_adds_and_removes_a_custodian(kiosk, admin: Admin
 async def test_a_bad_phone_is_one_sentence_and_nothing_is_added(kiosk, admin: Admin):
     subject_id, _ = make_subject(kiosk)
     await admin.page(f"/subjects/{subject_id}")
-    response = await admin.submit(f"/subjects/{subject_id}/custodians", {"name": "Jorge", "phone": "12"})
+    response = await admin.submit(
+        f"/subjects/{subject_id}/custodians", {"new_custodian_name": "Jorge", "new_custodian_phone": "12"}
+    )
     assert response.status == 400 and "not a valid phone number" in await response.text()
     assert len(list_custodians(kiosk, subject_id)) == 1
 

@@ -19,9 +19,9 @@ async def add_custodian_submit(request: web.Request) -> web.Response:
         add_custodian,
         kiosk_of(request),
         subject_id,
-        str(form.get("name", "")),
-        str(form.get("phone", "")),
-        str(form.get("language", "es")),
+        str(form.get("new_custodian_name", "")),
+        str(form.get("new_custodian_phone", "")),
+        str(form.get("new_custodian_language", "es")),
     )
     await flash(request, f"{custodian.name} ({custodian.phone}) will be told of this subject's alarms.")
     redirect(request, "subject", subject_id=str(subject_id))
