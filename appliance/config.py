@@ -151,6 +151,18 @@ class Settings(BaseSettings):
         description="Region assumed for phone numbers typed without a country code.",
     )
     retention_days: int = Field(365, ge=1, validation_alias=_env("KERYU_RETENTION_DAYS"))
+    escalate_after: float = Field(
+        10.0,
+        gt=0,
+        le=1440,
+        validation_alias=_env("KERYU_ESCALATE_AFTER"),
+        description="Minutes without a delivered message before the on-duty contact is told.",
+    )
+    duty_phone: str | None = Field(
+        None,
+        validation_alias=_env("KERYU_DUTY_PHONE"),
+        description="The on-duty contact told when no custodian's message is delivered in time (E.164).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", validation_alias=_env("KERYU_LOG_LEVEL"))
     wifi_ssid: str | None = Field(None, validation_alias=_env("KERYU_WIFI_SSID"))
     wifi_password: str | None = Field(None, validation_alias=_env("KERYU_WIFI_PASSWORD"))
@@ -190,6 +202,13 @@ class Settings(BaseSettings):
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise ValueError("must be an IANA time zone such as America/Mexico_City") from exc
         return value or None
+
+    @field_validator("duty_phone")
+    @classmethod
+    def _duty_phone(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^\+[1-9]\d{6,14}$", value.strip()):
+            raise ValueError("must be a phone number in E.164 form, such as +525512345678")
+        return value.strip() if value else None
 
     @field_validator("api_token")
     @classmethod

@@ -20,6 +20,7 @@ SWEEP_TASK = "alarms.tasks.sweep_outbox"
 POLL_TASK = "alarms.tasks.poll_delivery_status"
 CLEANUP_TASK = "alarms.tasks.cleanup_old_records"
 HEARTBEAT_TASK = "alarms.tasks.beat_heartbeat"
+ESCALATE_TASK = "alarms.tasks.escalate_alarms"
 ALARMS_QUEUE = "alarms"
 DEFAULT_QUEUE = "default"
 

@@ -19,6 +19,7 @@ from appliance.errors import ConfigError, DatabaseMissing, UserError
 COMMAND_MODULES = (
     "appliance.cli.core",
     "appliance.cli.subjects",
+    "appliance.cli.custodians",
     "appliance.cli.web",
     "appliance.cli.device",
     "appliance.cli.scanner",

@@ -21,6 +21,7 @@ class Notification:
     location: str
     is_test: bool = False
     language: str = DEFAULT_LANGUAGE  # the language the text and the time are written in (`i18n.LANGUAGES`)
+    escalation: str | None = None  # to the on-duty contact: why no custodian was reached
 
     @property
     def text(self) -> str:

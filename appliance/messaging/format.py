@@ -71,12 +71,18 @@ def message_text(notification: Notification) -> str:
     )
     if notification.is_test:
         body = gettext(language, "TEST MESSAGE, no action needed. {body}").format(body=body)
+    if notification.escalation:
+        body = gettext(language, "{body} No custodian has been reached: {reason}").format(
+            body=body, reason=notification.escalation
+        )
     return clean_text(body)
 
 
 def template_subject_parameter(notification: Notification) -> str:
     """Template body parameter 1: the subject's name, marked plainly when this is a test."""
     name = clean_text(notification.subject_name)
+    if notification.escalation:  # the template has two parameters; the reason travels with the name
+        name = f"{name} - {clean_text(notification.escalation)}"
     if notification.is_test:
         return gettext(notification.language, "TEST - {name}").format(name=name)
     return name

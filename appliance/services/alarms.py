@@ -21,7 +21,7 @@ STATUSES: tuple[str, ...] = tuple(status.value for status in AlarmStatus)
 
 def _views(kiosk: Kiosk, query: Select) -> list[AlarmView]:
     with kiosk.store.read() as session:
-        rows = session.scalars(query.options(selectinload(Alarm.attempts)))
+        rows = session.scalars(query.options(selectinload(Alarm.attempts), selectinload(Alarm.children)))
         return [AlarmView.of(alarm, kiosk.zone) for alarm in rows]
 
 
@@ -38,7 +38,7 @@ def list_alarms(
     """Alarms newest first; keyset paging with `before_id` stays fast at any depth."""
     if not 1 <= limit <= MAX_PAGE:
         raise UserError(f"The limit must be between 1 and {MAX_PAGE}.")
-    query = select(Alarm).order_by(Alarm.id.desc()).limit(limit)
+    query = select(Alarm).where(Alarm.parent_id.is_(None)).order_by(Alarm.id.desc()).limit(limit)
     if status:
         if status not in STATUSES:
             raise UserError(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}.")
@@ -65,7 +65,11 @@ def get_alarm(kiosk: Kiosk, alarm_id: int) -> AlarmView:
 def alarm_counts(kiosk: Kiosk) -> dict[str, int]:
     """Alarms by notification status, every status present (zeros included)."""
     with kiosk.store.read() as session:
-        rows = session.execute(select(Alarm.notification_status, func.count()).group_by(Alarm.notification_status))
+        rows = session.execute(
+            select(Alarm.notification_status, func.count())
+            .where(Alarm.parent_id.is_(None))  # alarms, not each custodian's notification
+            .group_by(Alarm.notification_status)
+        )
         counts = dict.fromkeys(STATUSES, 0)
         counts.update({status: count for status, count in rows})
     return counts
@@ -83,6 +87,7 @@ def changes_since(kiosk: Kiosk, updated_after: datetime, after_id: int = 0, limi
         kiosk,
         select(Alarm)
         .where(or_(Alarm.updated_at > updated_after, and_(Alarm.updated_at == updated_after, Alarm.id > after_id)))
+        .where(Alarm.parent_id.is_(None))
         .order_by(Alarm.updated_at, Alarm.id)
         .limit(limit),
     )

@@ -111,6 +111,7 @@ def notification_for(kiosk: Kiosk, alarm: Alarm) -> Notification:
         location=alarm.location,
         is_test=alarm.is_test,
         language=kiosk.settings.language,
+        escalation=alarm.escalation_reason,
     )
 
 

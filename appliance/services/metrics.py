@@ -39,7 +39,9 @@ def latency_histogram(kiosk: Kiosk) -> tuple[list[int], int, float]:
         latency = _latency_seconds(session)
         columns = [func.sum(case((latency <= bound, 1), else_=0)) for bound in LATENCY_BUCKETS]
         query = select(*columns, func.count(), func.coalesce(func.sum(latency), 0.0)).where(
-            Alarm.sent_at.is_not(None), Alarm.is_test.is_(False)
+            Alarm.sent_at.is_not(None),
+            Alarm.is_test.is_(False),
+            Alarm.role != "duty",  # escalations wait on purpose
         )
         row = session.execute(query).one()
     buckets = [int(value or 0) for value in row[: len(LATENCY_BUCKETS)]]

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from appliance.payload import ForeignPayload, parse_payload
 from appliance.queue import enqueue_delivery
+from appliance.services.custodians import add_notifications, delivery_ids
 from appliance.services.kiosk import Kiosk
 from appliance.services.outbox import mark_not_enqueued
 from appliance.store.models import Alarm, AlarmStatus, Card, ScanEvent
@@ -81,6 +82,7 @@ def record_scan(kiosk: Kiosk, payload: str, source: ScanSource) -> ScanResult:
             session.add(alarm)
             card.last_used_at = now
             session.flush()
+            add_notifications(session, subject, alarm, now)
             result = ScanResult(ScanOutcome.ACCEPTED, card.uuid, subject.id, subject.name, alarm.id)
         session.add(_event_row(result, source, shown, now))
     if result.accepted:
@@ -102,9 +104,11 @@ def dispatch(kiosk: Kiosk, result: ScanResult) -> bool:
     if not result.accepted or result.alarm_id is None:
         return False
 
-    queued = enqueue_delivery(kiosk.celery, result.alarm_id)
-    if not queued:
-        mark_not_enqueued(kiosk, result.alarm_id)
+    queued = True
+    for alarm_id in delivery_ids(kiosk, result.alarm_id):  # one delivery per custodian
+        queued = queued and enqueue_delivery(kiosk.celery, alarm_id)  # a refusal: the rest wait for the sweep too
+        if not queued:
+            mark_not_enqueued(kiosk, alarm_id)
     return queued
 
 

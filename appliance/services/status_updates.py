@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from appliance.errors import SendError
 from appliance.messaging.base import PollableChannel, ProviderStatus
 from appliance.messaging.registry import pollable_numbers
+from appliance.queue import enqueue_delivery
 from appliance.services.kiosk import Kiosk
 from appliance.store import alarm_state
 from appliance.store.models import Alarm, AlarmStatus
@@ -34,7 +35,18 @@ def apply_provider_status(kiosk: Kiosk, status: ProviderStatus) -> bool:
         logger.info("Status %s for unknown message %s ignored", status.state, status.message_id)
         return False
     logger.info("Alarm %s: provider reports %s", alarm.id, status.state)
+    if status.state == "failed":
+        _wake_if_rerouted(kiosk, alarm.id)
     return True
+
+
+def _wake_if_rerouted(kiosk: Kiosk, alarm_id: int) -> None:
+    """An undeliverable message moved on to the next channel: a worker takes it now (the sweeper would, later)."""
+    with kiosk.store.read() as session:
+        status = session.scalar(select(Alarm.notification_status).where(Alarm.id == alarm_id))
+    if status == AlarmStatus.ERROR:
+        logger.warning("Alarm %s: undeliverable; trying the next channel", alarm_id)
+        enqueue_delivery(kiosk.celery, alarm_id)  # refused: the sweeper finds it due
 
 
 def poll_providers(kiosk: Kiosk) -> int:

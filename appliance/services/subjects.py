@@ -55,6 +55,7 @@ def add_subject(kiosk: Kiosk, data: SubjectInput) -> CardView:
         card = Card(uuid=new_card_uuid(), subject=subject, active=True)
         session.add_all([custodian, subject, card])
         session.flush()
+        custodian.subject_id = subject.id  # the subject's first custodian (services.custodians)
         return CardView.of(card, kiosk.settings.public_url)
 
 

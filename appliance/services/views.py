@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from appliance.payload import scan_url
 
 if TYPE_CHECKING:
-    from appliance.store.models import Alarm, Card, DeliveryAttempt, Subject
+    from appliance.store.models import Alarm, Card, Custodian, DeliveryAttempt, Subject
 
 RECORD_FIELDS = (
     "id",
@@ -31,6 +31,7 @@ RECORD_FIELDS = (
     "notification_error",
     "whatsapp_message_id",
     "message_sid",
+    "notifications",
 )
 
 
@@ -74,6 +75,57 @@ class AttemptView:
 
 
 @dataclass(frozen=True)
+class NotificationView:
+    """One person's message about an alarm: a custodian's, or the on-duty contact's escalation."""
+
+    alarm_id: int  # the delivery row (the alarm's own id for the first custodian)
+    custodian_id: int | None
+    custodian: str | None
+    phone: str
+    role: str  # custodian | duty
+    channel: int | None
+    status: str
+    attempts: int
+    whatsapp_message_id: str | None
+    message_sid: str | None
+    error: str | None
+    reason: str | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Alarm, zone: tzinfo | None) -> NotificationView:
+        return cls(
+            alarm_id=row.id,
+            custodian_id=row.custodian_id,
+            custodian=row.recipient_name,
+            phone=row.recipient_phone,
+            role=row.role,
+            channel=row.channel,
+            status=str(row.notification_status),
+            attempts=row.notification_attempts,
+            whatsapp_message_id=row.whatsapp_message_id,
+            message_sid=row.message_sid,
+            error=row.notification_error,
+            reason=row.escalation_reason,
+            sent_at=row.sent_at.astimezone(zone) if row.sent_at else None,
+            delivered_at=row.delivered_at.astimezone(zone) if row.delivered_at else None,
+        )
+
+    def as_json(self) -> dict[str, object]:
+        """The contract's entry of an alarm record's `notifications`."""
+        return {
+            "custodian": self.custodian,
+            "phone": self.phone,
+            "channel": self.channel,
+            "status": self.status,
+            "whatsapp_message_id": self.whatsapp_message_id,
+            "message_sid": self.message_sid,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
 class AlarmView:
     """An alarm, its delivery state and its attempts; the times people see are in the kiosk's zone."""
 
@@ -100,6 +152,8 @@ class AlarmView:
     resolution_notes: str | None
     updated_at: datetime
     attempts: tuple[AttemptView, ...]
+    notifications: tuple[NotificationView, ...] = ()  # one per custodian, the first is this row's own
+    escalation: NotificationView | None = None  # the on-duty contact's message, once told
 
     @classmethod
     def of(cls, alarm: Alarm, zone: tzinfo | None) -> AlarmView:
@@ -132,6 +186,11 @@ class AlarmView:
             resolution_notes=alarm.resolution_notes,
             updated_at=alarm.updated_at,
             attempts=tuple(AttemptView.of(attempt) for attempt in alarm.attempts),
+            notifications=(
+                NotificationView.of(alarm, zone),
+                *(NotificationView.of(row, zone) for row in alarm.children if row.role == "custodian"),
+            ),
+            escalation=next((NotificationView.of(row, zone) for row in alarm.children if row.role == "duty"), None),
         )
 
     def record(self) -> dict[str, object]:
@@ -139,6 +198,7 @@ class AlarmView:
         record = {name: getattr(self, name) for name in RECORD_FIELDS}
         record["created_at"] = _iso(self.created_at)
         record["last_attempt"] = _iso(self.last_attempt)
+        record["notifications"] = [notification.as_json() for notification in self.notifications]
         return record
 
     def record_with_attempts(self) -> dict[str, object]:
@@ -174,6 +234,42 @@ class CardView:
 
 
 @dataclass(frozen=True)
+class CustodianView:
+    """A person told of a subject's alarms, in `position` order."""
+
+    id: int
+    subject_id: int | None
+    name: str
+    phone: str
+    language: str
+    position: int
+    active: bool
+
+    @classmethod
+    def of(cls, custodian: Custodian) -> CustodianView:
+        return cls(
+            id=custodian.id,
+            subject_id=custodian.subject_id,
+            name=custodian.name,
+            phone=custodian.phone,
+            language=custodian.language,
+            position=custodian.position,
+            active=custodian.active,
+        )
+
+    def as_json(self) -> dict[str, object]:
+        """What the API and `keryu custodian list --json` show of a custodian (admins only)."""
+        return {
+            "id": self.id,
+            "subject_id": self.subject_id,
+            "name": self.name,
+            "phone": self.phone,
+            "language": self.language,
+            "position": self.position,
+        }
+
+
+@dataclass(frozen=True)
 class SubjectView:
     """A subject, their custodian and their cards (newest first)."""
 
@@ -185,6 +281,7 @@ class SubjectView:
     custodian_phone: str
     created_at: datetime
     cards: tuple[CardView, ...]
+    custodians: tuple[CustodianView, ...] = ()  # the active ones, in order
 
     @classmethod
     def of(cls, subject: Subject, public_url: str) -> SubjectView:
@@ -197,6 +294,7 @@ class SubjectView:
             custodian_phone=subject.custodian.phone,
             created_at=subject.created_at,
             cards=tuple(CardView.of(card, public_url) for card in reversed(subject.cards)),
+            custodians=tuple(CustodianView.of(row) for row in subject.custodians if row.active),
         )
 
     @property
@@ -217,4 +315,5 @@ class SubjectView:
             "card_uuid": card.uuid if card else None,
             "scan_url": card.scan_url if card else None,
             "created_at": self.created_at.isoformat(),
+            "custodians": [custodian.as_json() for custodian in self.custodians],
         }

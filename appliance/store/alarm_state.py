@@ -15,7 +15,8 @@ again) from one that was cut off (`close_interrupted`: it may have gone out; sen
 
     PENDING ──claim──► PROCESSING ──accepted──► SENT ──provider──► DELIVERED
        ▲                 │   │                   │
-       │         transient│   │no channel left    └──provider failed──► FAILED
+       │         transient│   │no channel left    ├──provider failed, next channel once──► ERROR
+       │                 │   │                   └──provider failed, plan spent──► FAILED
        │                 ▼   ▼
        └─admin retry─ ERROR  FAILED        ERROR ──due──► claim again
 """
@@ -331,6 +332,8 @@ def apply_report(session: Session, report: ProviderReport, now: datetime) -> Ala
     current = alarm.notification_status
     values: dict = {}
     if report.state == "failed":
+        if current == S.SENT and _reroute(session, alarm, report, now):
+            return alarm
         if current == S.SENT:  # a delivery already reported cannot be undone by a late failure
             values = {
                 "notification_status": S.FAILED,
@@ -344,6 +347,40 @@ def apply_report(session: Session, report: ProviderReport, now: datetime) -> Ala
     if values:
         _update(session, and_(Alarm.id == alarm.id, Alarm.notification_status == current), updated_at=now, **values)
     return alarm
+
+
+def _reroute(session: Session, alarm: Alarm, report: ProviderReport, now: datetime) -> bool:
+    """Undeliverable after SENT: on to the next channel of the plan, once; False when that is not possible.
+
+    The message that failed is written off in its attempt row (so a later claim does not take it
+    for an accepted send and record SENT again) and its id leaves the alarm (a late report about
+    it finds nothing); the alarm is ERROR and due at once, on the next channel, with fresh tries.
+    """
+    plan = alarm.channel_plan or []
+    if alarm.rerouted_at is not None or alarm.plan_position + 1 >= len(plan):
+        return False
+    moved = _update(
+        session,
+        and_(Alarm.id == alarm.id, Alarm.notification_status == S.SENT, Alarm.rerouted_at.is_(None)),
+        notification_status=S.ERROR,
+        notification_error=report.error or "The provider reported the message undeliverable.",
+        provider_status="failed",
+        plan_position=Alarm.plan_position + 1,
+        channel_attempts=0,
+        next_attempt_at=now,
+        rerouted_at=now,
+        whatsapp_message_id=None,
+        message_sid=None,
+        updated_at=now,
+    )
+    if moved:
+        session.execute(
+            update(DeliveryAttempt)
+            .where(DeliveryAttempt.alarm_id == alarm.id, DeliveryAttempt.provider_message_id == report.message_id)
+            .values(outcome="undelivered", error_message=report.error)
+            .execution_options(synchronize_session=False)
+        )
+    return moved
 
 
 def release_dead_claims(session: Session, host: str, alive: set[str], now: datetime) -> int:

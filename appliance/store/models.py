@@ -67,7 +67,11 @@ class AlarmStatus(StrEnum):
 
 
 class Custodian(Base):
-    """The person told when a subject's card is scanned."""
+    """A person told when a subject's card is scanned; a subject has one or more, in `position` order.
+
+    `subjects.custodian_id` points at the first active one (kept so by `services.custodians`):
+    the alarm's seed fields describe that custodian's notification.
+    """
 
     __tablename__ = "custodians"
 
@@ -75,6 +79,10 @@ class Custodian(Base):
     name: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str] = mapped_column(String(20))  # E.164, validated with phonenumbers
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    subject_id: Mapped[int | None] = mapped_column(Integer, index=True)  # subjects.id (no FK: migration 0004)
+    language: Mapped[str] = mapped_column(String(5), default="es", server_default="es")  # es | en
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
 
 class Subject(Base):
@@ -90,6 +98,11 @@ class Subject(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     custodian: Mapped[Custodian] = relationship(lazy="joined")
+    custodians: Mapped[list[Custodian]] = relationship(
+        primaryjoin="Subject.id == foreign(Custodian.subject_id)",
+        order_by="(Custodian.position, Custodian.id)",
+        viewonly=True,
+    )
     cards: Mapped[list[Card]] = relationship(back_populates="subject", order_by="Card.id")
 
 
@@ -161,8 +174,22 @@ class Alarm(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution_notes: Mapped[str | None] = mapped_column(Text)
 
+    # Several custodians: this row is the first custodian's notification; every other custodian's,
+    # and the on-duty contact's escalation, is a row of its own under it (`parent_id`), delivered
+    # by the same state machine (docs/delivery.md, "Several custodians").
+    parent_id: Mapped[int | None] = mapped_column(Integer, index=True)  # alarms.id (no FK: migration 0004)
+    custodian_id: Mapped[int | None] = mapped_column(Integer)  # custodians.id as it was when scanned
+    recipient_name: Mapped[str | None] = mapped_column(String(120))  # as it was when scanned
+    role: Mapped[str] = mapped_column(String(12), default="custodian", server_default="custodian")  # | duty
+    escalation_reason: Mapped[str | None] = mapped_column(Text)  # the duty row's "why"
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # on the first row, set once
+    rerouted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # reported undeliverable after SENT, once
+
     attempts: Mapped[list[DeliveryAttempt]] = relationship(
         back_populates="alarm", order_by="DeliveryAttempt.id", cascade="all, delete-orphan"
+    )
+    children: Mapped[list[Alarm]] = relationship(
+        primaryjoin="Alarm.id == foreign(Alarm.parent_id)", order_by="Alarm.id", viewonly=True
     )
 
 

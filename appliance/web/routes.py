@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from appliance.web.views import alarms, api, auth, cards, health, settings, subjects, webhooks
+from appliance.web.views import alarms, api, auth, cards, custodians, health, settings, subjects, webhooks
 
 STATIC_DIR = Path(__file__).with_name("static")
 UUID = r"{card_uuid:[0-9a-fA-F-]{36}}"
@@ -31,6 +31,8 @@ ROUTES = [
     web.post(r"/subjects/{subject_id:\d+}", subjects.update_subject_submit, name="subject_update"),
     web.post(r"/subjects/{subject_id:\d+}/active", subjects.subject_active_submit, name="subject_active"),
     web.post(r"/subjects/{subject_id:\d+}/cards", subjects.issue_card_submit, name="card_issue"),
+    web.post(r"/subjects/{subject_id:\d+}/custodians", custodians.add_custodian_submit, name="custodian_add"),
+    web.post(r"/custodians/{custodian_id:\d+}/remove", custodians.remove_custodian_submit, name="custodian_remove"),
     web.get("/cards/sheet.pdf", cards.card_sheet, name="card_sheet"),
     web.get(f"/cards/{UUID}.png", cards.card_image, name="card_png"),
     web.post(f"/cards/{UUID}/active", cards.card_active_submit, name="card_active"),

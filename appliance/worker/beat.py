@@ -15,7 +15,7 @@ from typing import Any
 
 from celery.beat import EmbeddedService, PersistentScheduler, ScheduleEntry
 
-from appliance.queue import CLEANUP_TASK, POLL_TASK, SWEEP_TASK
+from appliance.queue import CLEANUP_TASK, ESCALATE_TASK, POLL_TASK, SWEEP_TASK
 from appliance.services.health import beat_heartbeat_path
 from appliance.services.kiosk import Kiosk
 
@@ -24,11 +24,13 @@ logger = logging.getLogger(__name__)
 SWEEP_EVERY = 15.0
 POLL_EVERY = 60.0
 CLEANUP_EVERY = 6 * 3600.0
+ESCALATE_EVERY = 30.0
 
 SCHEDULE = {
     "sweep-outbox": {"task": SWEEP_TASK, "schedule": SWEEP_EVERY, "options": {"expires": SWEEP_EVERY}},
     "poll-delivery-status": {"task": POLL_TASK, "schedule": POLL_EVERY, "options": {"expires": POLL_EVERY}},
     "cleanup-old-records": {"task": CLEANUP_TASK, "schedule": CLEANUP_EVERY},
+    "escalate-alarms": {"task": ESCALATE_TASK, "schedule": ESCALATE_EVERY, "options": {"expires": ESCALATE_EVERY}},
 }
 
 

@@ -18,8 +18,8 @@ import logging
 
 from celery import Celery
 
-from appliance.queue import CLEANUP_TASK, POLL_TASK, SEND_TASK, SWEEP_TASK, enqueue_delivery
-from appliance.services import outbox, retention, status_updates
+from appliance.queue import CLEANUP_TASK, ESCALATE_TASK, POLL_TASK, SEND_TASK, SWEEP_TASK, enqueue_delivery
+from appliance.services import escalation, outbox, retention, status_updates
 from appliance.services.delivery import deliver
 from appliance.services.kiosk import Kiosk
 
@@ -48,3 +48,7 @@ def register_tasks(app: Celery, kiosk: Kiosk) -> None:
     @app.task(name=CLEANUP_TASK, ignore_result=True)
     def cleanup_old_records() -> dict[str, int]:
         return retention.cleanup(kiosk)
+
+    @app.task(name=ESCALATE_TASK, ignore_result=True)
+    def escalate_alarms() -> int:
+        return escalation.escalate_due(kiosk)

@@ -36,7 +36,7 @@ def _load(kiosk, alarm_id: int) -> Alarm:
         (["delivered", "read"], "DELIVERED", "read"),
         (["read"], "DELIVERED", "read"),
         (["sent", "delivered"], "DELIVERED", "delivered"),
-        (["failed"], "FAILED", "failed"),
+        (["failed"], "ERROR", "failed"),  # undeliverable: on to the next channel of the plan, due at once
         (["delivered", "delivered"], "DELIVERED", "delivered"),
         (["read", "delivered"], "DELIVERED", "read"),  # out of order: read is the furthest
         (["delivered", "failed"], "DELIVERED", "delivered"),  # a late failure cannot undo a delivery
@@ -50,7 +50,7 @@ def test_reported_statuses_move_a_sent_alarm(kiosk, kiosk_env, states, final_sta
     assert after.notification_status == final_status
     assert after.provider_status == final_provider_status
     assert after.notification_sent  # it was sent; the provider's word does not unsend it
-    if final_status == "FAILED":
+    if final_status == "ERROR":
         assert "undeliverable" in after.notification_error and "131026" in after.notification_error
 
 
@@ -77,9 +77,10 @@ def test_the_beat_polls_twilio_for_messages_still_sent(kiosk, kiosk_env, standin
     assert poll_providers(kiosk) == 0  # delivered alarms are not asked about again
 
 
-def test_twilio_undelivered_is_failed_with_the_error(kiosk, kiosk_env, standin):
+def test_twilio_undelivered_moves_on_to_the_next_channel_with_the_error(kiosk, kiosk_env, standin):
     alarm = _sent_alarm(kiosk, channel=2)
     standin.set_status(alarm.message_sid, "undelivered", error_code=63016)
     poll_providers(kiosk)
     after = _load(kiosk, alarm.id)
-    assert after.notification_status == "FAILED" and "63016" in after.notification_error
+    assert after.notification_status == "ERROR" and "63016" in after.notification_error
+    assert after.channel_plan[after.plan_position] != 2 and after.message_sid is None

@@ -11,6 +11,7 @@ from aiohttp_session import get_session
 
 from appliance.errors import UserError
 from appliance.messaging.registry import channel_name
+from appliance.services.escalation import receipts_note
 from appliance.services.kiosk import Kiosk
 from appliance.services.notify import send_test
 from appliance.services.parameters import get_channel, set_channel
@@ -67,6 +68,7 @@ async def settings_page(request: web.Request) -> web.Response:
         "channels": {number: channel.name for number, channel in kiosk.channels.items()},
         "credentials": credential_report(kiosk),
         "webhooks": webhook_report(kiosk),
+        "receipts_note": receipts_note(kiosk),
         "settings": kiosk.settings,
         "open_sessions": await asyncio.to_thread(active_session_count, kiosk),
         "upload_limit_mib": UPLOAD_LIMITS["/settings/restore"] // (1024 * 1024),
