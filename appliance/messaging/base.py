@@ -19,6 +19,9 @@ class Notification:
     timestamp_text: str  # the alarm's time in the kiosk's zone, human-readable
     location: str
     is_test: bool = False
+    from_phone: bool = False  # a finder's phone raised it from the card's page, not a kiosk's camera
+    finder_note: str | None = None  # what a finder's phone wrote (free-form bodies only: templates have two slots)
+    finder_phone: str | None = None  # the finder's own number, E.164
 
     @property
     def text(self) -> str:

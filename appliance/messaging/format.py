@@ -65,13 +65,21 @@ def format_timestamp(moment: datetime, zone: tzinfo | None = None) -> str:
 
 def message_text(notification: Notification) -> str:
     """The free-form body used by the Twilio channels."""
-    body = (
-        f"Keryu alert: the card of {notification.subject_name} was scanned"
-        f" at {notification.location} on {notification.timestamp_text}."
-    )
+    where = "with a finder's phone" if notification.from_phone else f"at {notification.location}"
+    body = f"Keryu alert: the card of {notification.subject_name} was scanned {where} on {notification.timestamp_text}."
     if notification.is_test:
         body = f"TEST MESSAGE, no action needed. {body}"
-    return clean_text(body)
+    return clean_text(body + finder_text(notification))
+
+
+def finder_text(notification: Notification) -> str:
+    """What a finder's phone added, as a sentence after the alert ("" when nothing)."""
+    text = ""
+    if notification.finder_phone:
+        text += f" Call the finder at {notification.finder_phone}."
+    if notification.finder_note:
+        text += f' The finder wrote: "{notification.finder_note}"'
+    return text
 
 
 def template_subject_parameter(notification: Notification) -> str:

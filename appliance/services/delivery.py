@@ -110,6 +110,9 @@ def notification_for(kiosk: Kiosk, alarm: Alarm) -> Notification:
         timestamp_text=format_timestamp(alarm.created_at, kiosk.zone),
         location=alarm.location,
         is_test=alarm.is_test,
+        from_phone=alarm.source == "phone",
+        finder_note=alarm.finder_note,
+        finder_phone=alarm.finder_phone,
     )
 
 

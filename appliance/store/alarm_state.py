@@ -295,11 +295,23 @@ def restart_plan(session: Session, alarm_id: int, owner: str, error: str, retry_
 
 
 def requeue_failed(session: Session, alarm_id: int, now: datetime) -> bool:
-    """An admin's retry of a FAILED alarm: back to PENDING with a fresh channel plan."""
-    return _update(
+    """An admin's retry of a FAILED alarm, whatever made it fail: back to PENDING with a fresh plan.
+
+    An alarm the provider took and then reported undeliverable failed too: its accepted sends
+    become `undelivered` (so the next claim sends anew instead of finishing the old message) and
+    the old message ids are cleared, so a late report about them cannot touch the new send.
+    """
+    requeued = _update(
         session,
-        and_(Alarm.id == alarm_id, Alarm.notification_status == S.FAILED, Alarm.notification_sent.is_(False)),
+        and_(Alarm.id == alarm_id, Alarm.notification_status == S.FAILED),
         notification_status=S.PENDING,
+        notification_sent=False,
+        channel=None,
+        whatsapp_message_id=None,
+        message_sid=None,
+        provider_status=None,
+        sent_at=None,
+        delivered_at=None,
         channel_plan=None,
         plan_position=0,
         channel_attempts=0,
@@ -307,6 +319,14 @@ def requeue_failed(session: Session, alarm_id: int, now: datetime) -> bool:
         enqueued_at=now,
         updated_at=now,
     )
+    if requeued:
+        session.execute(
+            update(DeliveryAttempt)
+            .where(DeliveryAttempt.alarm_id == alarm_id, DeliveryAttempt.outcome == "sent")
+            .values(outcome="undelivered")
+            .execution_options(synchronize_session=False)
+        )
+    return requeued
 
 
 _PROGRESS = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}

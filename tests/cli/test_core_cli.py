@@ -116,8 +116,9 @@ def test_channel_set_and_get(run):
 
 def test_notify_test_with_redis_down_records_a_pending_test_alarm(run):
     run("init")
-    sent = run("notify-test", "--phone", "+52 55 1234 5678")
+    sent = run("notify-test", "--phone", "+52 55 1234 5678", "--wait", "0")  # queued, not waited for
     assert sent.returncode == 0, sent.stderr
+    assert "PENDING" in sent.stdout
     alarms = json.loads(run("alarms", "--json").stdout)
     assert alarms[0]["is_test"] is True and alarms[0]["notification_status"] == "PENDING"
     assert set(alarms[0]) >= {
