@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
-import phonenumbers
-
-from appliance.errors import InvalidPhoneNumber
+from appliance.messaging.phone import normalize_phone as normalize_phone  # re-exported: it lived here
 
 if TYPE_CHECKING:
     from appliance.messaging.base import Notification
-
-# Mexico dropped the mobile "1" after +52 in 2019; phonenumbers rejects +521 + 10 digits.
-_OLD_MEXICAN_MOBILE = re.compile(r"^\+521(\d{10})$")
-
-
-def normalize_phone(text: str, default_region: str = "MX") -> str:
-    """Parse a number as people type it (`55 1234 5678`, `+52 ...`) into E.164, or raise."""
-    raw = (text or "").strip()
-    compact = re.sub(r"[\s().-]", "", raw)
-    old = _OLD_MEXICAN_MOBILE.match(compact)
-    if old:
-        compact = "+52" + old.group(1)
-    try:
-        number = phonenumbers.parse(compact, default_region.upper())
-    except phonenumbers.NumberParseException:
-        raise InvalidPhoneNumber(f"{raw!r} is not a phone number.") from None
-    if not phonenumbers.is_valid_number(number):
-        raise InvalidPhoneNumber(
-            f"{raw!r} is not a valid phone number; include the country code, e.g. +52 55 1234 5678."
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def meta_recipient(e164: str) -> str:
@@ -50,6 +26,12 @@ def twilio_number(e164: str) -> str:
 def twilio_whatsapp_address(e164: str) -> str:
     """`whatsapp:` plus Twilio's form of the number."""
     return "whatsapp:" + twilio_number(e164)
+
+
+def twilio_whatsapp_sender(configured: str) -> str:
+    """The `From` of a Twilio WhatsApp message: TWILIO_WHATSAPP_NUMBER with one `whatsapp:` prefix, given or not."""
+    number = configured.strip()
+    return number if number.lower().startswith("whatsapp:") else f"whatsapp:{number}"
 
 
 def clean_text(text: str) -> str:

@@ -17,7 +17,7 @@ from enum import StrEnum
 from sqlalchemy import select
 
 from appliance.errors import NotFound, UserError
-from appliance.messaging.format import normalize_phone
+from appliance.messaging.phone import normalize_phone
 from appliance.payload import is_card_uuid
 from appliance.services.kiosk import Kiosk
 from appliance.services.scans import ScanSource, dispatch, record_duplicate, record_scan

@@ -8,7 +8,7 @@ from typing import cast
 
 from appliance.errors import SendError
 from appliance.messaging.base import PollableChannel
-from appliance.messaging.format import normalize_phone
+from appliance.messaging.phone import normalize_phone
 from appliance.queue import enqueue_delivery
 from appliance.services.alarms import get_alarm
 from appliance.services.kiosk import Kiosk

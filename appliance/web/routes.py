@@ -59,6 +59,7 @@ ROUTES = [
     web.post(r"/api/alarms/{alarm_id:\d+}/retry", api.alarm_retry, name="api_alarm_retry"),
     web.post(r"/api/alarms/{alarm_id:\d+}/resolve", api.alarm_resolve, name="api_alarm_resolve"),
     web.get("/api/subjects", api.subjects, name="api_subjects"),
+    web.get("/api/phone-preview", api.phone_preview, name="api_phone_preview"),
     web.post("/api/scans", api.scans, name="api_scans"),
 ]
 

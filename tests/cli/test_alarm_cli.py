@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.cli.test_core_cli import _user_error, run  # noqa: F401  (the `run` fixture)
+from tests.cli.test_core_cli import _user_error
 
 SMS = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "t" * 32, "TWILIO_PHONE_NUMBER": "+14155550100"}
 
