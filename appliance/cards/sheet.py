@@ -9,7 +9,7 @@ from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
+from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -25,6 +25,10 @@ CUT_MARK = 4 * mm
 CUT_GAP = 1 * mm
 QR_SIZE = 44 * mm
 PADDING = 5 * mm
+INSTRUCTION_SIZE = 7
+# What a finder reads on the card; the phone half only where phones can open the card's URL.
+HOLD_TO_CAMERA = "If found, hold this card to the kiosk's camera."
+HOLD_OR_PHONE = "If found, hold this card to the kiosk's camera, or scan it with a phone."
 FONT_CANDIDATES = (
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
@@ -77,7 +81,14 @@ def _fit(canvas: Canvas, text: str, font: str, size: float, width: float) -> flo
     return size
 
 
-def _draw_card(canvas: Canvas, entry: SheetEntry, x: float, y: float, fonts: tuple[str, str]) -> None:
+def instruction(phone_scan: bool) -> str:
+    """The card's instruction sentence; `phone_scan` when KERYU_PUBLIC_URL is one a phone can open."""
+    return HOLD_OR_PHONE if phone_scan else HOLD_TO_CAMERA
+
+
+def _draw_card(
+    canvas: Canvas, entry: SheetEntry, x: float, y: float, fonts: tuple[str, str], instruction_text: str
+) -> None:
     regular, bold = fonts
     canvas.setStrokeGray(0.8)
     canvas.setLineWidth(0.2)
@@ -90,17 +101,19 @@ def _draw_card(canvas: Canvas, entry: SheetEntry, x: float, y: float, fonts: tup
     size = _fit(canvas, entry.name, bold, 13, text_width)
     canvas.setFont(bold, size)
     canvas.drawString(text_x, y + CARD_HEIGHT - PADDING - size, entry.name)
-    canvas.setFont(regular, 7)
-    lines = ("If found, show this card", "to a Keryu kiosk or scan", "it with a phone.")
-    for number, line in enumerate(lines):
+    canvas.setFont(regular, INSTRUCTION_SIZE)
+    for number, line in enumerate(simpleSplit(instruction_text, regular, INSTRUCTION_SIZE, text_width)):
         canvas.drawString(text_x, y + CARD_HEIGHT / 2 - number * 9, line)
     canvas.setFont(regular, 5)
     code_id = entry.scan_url.rsplit("/", 1)[-1][:8]
     canvas.drawString(text_x, y + PADDING, f"Card {code_id}")
 
 
-def render_sheet(entries: list[SheetEntry]) -> bytes:
-    """An A4 PDF with ten cards a page, names beside their codes, cut marks at every corner."""
+def render_sheet(entries: list[SheetEntry], *, phone_scan: bool = False) -> bytes:
+    """An A4 PDF with ten cards a page, names beside their codes, cut marks at every corner.
+
+    `phone_scan`: the cards also tell a finder to scan them with a phone (see `instruction`).
+    """
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, invariant=True)
     canvas.setTitle("Keryu cards")
@@ -111,7 +124,7 @@ def render_sheet(entries: list[SheetEntry]) -> bytes:
             canvas.showPage()
         x, y = _origin(index % CARDS_PER_PAGE)
         _cut_marks(canvas, x, y)
-        _draw_card(canvas, entry, x, y, fonts)
+        _draw_card(canvas, entry, x, y, fonts, instruction(phone_scan))
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
