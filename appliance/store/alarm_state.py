@@ -27,7 +27,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, null, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -312,7 +312,7 @@ def requeue_failed(session: Session, alarm_id: int, now: datetime) -> bool:
         provider_status=None,
         sent_at=None,
         delivered_at=None,
-        channel_plan=None,
+        channel_plan=null(),  # SQL NULL, which `fix_plan` looks for (None would be stored as JSON 'null')
         plan_position=0,
         channel_attempts=0,
         next_attempt_at=None,
