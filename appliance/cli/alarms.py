@@ -84,7 +84,7 @@ def cmd_alarm_retry(args: argparse.Namespace, ctx: CliContext) -> int:
     from appliance.services.alarms import retry_alarm
 
     alarm = retry_alarm(ctx.kiosk, args.alarm_id)
-    print(f"Alarm #{alarm.id} is queued again from its first channel ({alarm.notification_status}).")
+    print(f"Alarm #{alarm.id} is queued again from its first channel; `keryu alarms` shows how it goes.")
     return 0
 
 
