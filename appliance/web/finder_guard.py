@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from aiohttp import web
 from appliance.clock import Clock, SystemClock
 from appliance.services.auth import LoginThrottle
 from appliance.web.hosts import split_host
+from appliance.web.middlewares import client_address
 
 TOKEN_LIFETIME = 2 * 3600.0  # seconds a served form stays good: a finder may wait with the person
 PRESSES_PER_ADDRESS = 6  # then a pause of PAUSE seconds, doubling while it goes on
@@ -69,3 +71,19 @@ def sent_from_another_site(request: web.Request) -> bool:
     if not origin or origin == "null":  # older browsers: the signed token still has to match
         return False
     return split_host(urlsplit(origin).netloc) != split_host(request.host)
+
+
+def finder_address(request: web.Request) -> str:
+    """The finder's address for the throttle: behind a tunnel on the kiosk itself, the client it names.
+
+    A tunnel (cloudflared, a reverse proxy) on the kiosk connects from loopback for every finder;
+    it appends the address it served to `X-Forwarded-For`, so its last entry is the one to count.
+    Only a loopback peer is believed: a phone on the LAN cannot choose its own address this way.
+    """
+    address = client_address(request)
+    forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+    try:
+        trusted = ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        trusted = False
+    return forwarded if trusted and forwarded else address

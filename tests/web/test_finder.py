@@ -175,6 +175,16 @@ async def test_one_address_pressing_again_and_again_is_paused(kiosk, client, car
     assert len(_alarms(kiosk)) == 1
 
 
+async def test_behind_a_tunnel_on_the_kiosk_each_finder_has_their_own_allowance(kiosk, client, card):
+    """A tunnel connects from loopback for everyone: the address it forwards is the one counted."""
+    finder = Finder(client, card)
+    for _ in range(PRESSES_PER_ADDRESS + 1):
+        status, _ = await finder.press(headers={"X-Forwarded-For": "198.51.100.7"})
+    assert status == 429
+    status, _ = await finder.press(headers={"X-Forwarded-For": "203.0.113.9, 198.51.100.8"})
+    assert status == 200
+
+
 async def test_a_bad_finder_number_is_said_on_the_form_and_nothing_is_raised(kiosk, client, card):
     status, text = await Finder(client, card).press("here", "12")
     assert status == 400 and "is not a valid phone number" in text

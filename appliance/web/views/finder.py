@@ -18,9 +18,9 @@ from aiohttp import web
 from appliance.errors import UserError
 from appliance.services.auth import TooManyAttempts
 from appliance.services.finder import FinderOutcome, alert_from_phone, finder_report, require_alertable_card
-from appliance.web.finder_guard import FinderGuard, sent_from_another_site
+from appliance.web.finder_guard import FinderGuard, finder_address, sent_from_another_site
 from appliance.web.keys import STATE
-from appliance.web.middlewares import AUTH_KIND, client_address
+from appliance.web.middlewares import AUTH_KIND
 from appliance.web.render import kiosk_of
 from appliance.web.views.cards import card_page
 
@@ -65,7 +65,7 @@ async def scan_page(request: web.Request) -> web.StreamResponse:
 async def alert_submit(request: web.Request) -> web.Response:
     """`POST /scan/<uuid>/alert`: the finder's press, checked (token, same site, address), then the alarm."""
     kiosk, guard, card_uuid = kiosk_of(request), request.app[FINDER_GUARD], _card_uuid(request)
-    address = client_address(request)
+    address = finder_address(request)
     refusals = request.app[STATE].refusals
     await asyncio.to_thread(require_alertable_card, kiosk, card_uuid)
     form = await request.post()
