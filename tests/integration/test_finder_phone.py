@@ -22,6 +22,7 @@ pytestmark = pytest.mark.integration
 
 browser = admin_browser.browser  # Debian's chromium through Playwright
 site = admin_browser.site  # `keryu web` as a subprocess, with the worker
+page = admin_browser.page  # a phone-sized tab that fails the test on any script error
 NOTE = "She is sitting at the bus stop on Reforma, calm"
 
 
@@ -74,6 +75,25 @@ def test_a_finders_phone_alerts_the_custodian_once_without_any_login(kiosk, brow
     assert (alarm.source, alarm.recipient_phone) == ("phone", "+522345678901")
     wait_until(lambda: _alarms(kiosk)[0].notification_status == "SENT", what="the SMS to be recorded")
     assert len(standin.accepted) == 1
+
+
+def test_the_subject_form_shows_the_number_as_understood_before_saving(page, kiosk):
+    from playwright.sync_api import expect
+
+    admin_browser._set_up_and_log_in(page, kiosk)
+    page.goto("/subjects/new")
+    preview = page.locator("output[data-phone-preview]")
+    page.fill("input[name=phone]", "+5212345678901")  # the seed's own example
+    expect(preview).to_have_text("Will be saved as +52 234 567 8901 (Mexico)")
+    page.fill("input[name=phone]", "55 12")
+    expect(preview).to_contain_text("is not a valid phone number")
+    page.fill("input[name=phone]", "044 55 1234 5678")
+    expect(preview).to_have_text("Will be saved as +52 55 1234 5678 (Mexico)")
+    admin_browser.shot(page, "finder-03-phone-preview")
+    page.fill("input[name=name]", "Ana López")
+    page.click("text=Add subject and issue a card")
+    page.wait_for_url(re.compile(r".*/subjects/\d+$"))
+    assert "+525512345678" in page.content()
 
 
 def test_keryu_alarm_retry_delivers_an_alarm_every_channel_had_refused(kiosk, kiosk_env, worker, standin):
