@@ -143,7 +143,7 @@ def accepted_attempt(session: Session, alarm_id: int) -> DeliveryAttempt | None:
     """A send of this alarm the provider accepted (its id recorded), if there is one.
 
     A claimed alarm with such an attempt was sent by a worker that could not record SENT: it is
-    finished with `mark_sent`, never sent again. (An admin's retry only requeues alarms never sent.)
+    finished with `mark_sent`, never sent again. (An admin's retry marks earlier sends `undelivered` first.)
     """
     return session.scalars(
         select(DeliveryAttempt)

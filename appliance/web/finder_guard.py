@@ -34,16 +34,19 @@ CROSS_SITE = frozenset({"cross-site", "same-site"})  # `Sec-Fetch-Site` values o
 class FinderGuard:
     """The alert form's token, its same-site check and the per-address throttle of one web process."""
 
-    key: bytes
+    key: bytes = field(repr=False)
     clock: Clock = field(default_factory=SystemClock)
     throttle: LoginThrottle = field(init=False)
+    _signing_key: bytes = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.throttle = LoginThrottle(limit=PRESSES_PER_ADDRESS, pause=PAUSE, clock=self.clock, what="alerts")
+        # A key of its own, derived from the device's secret: the session cookie's key signs nothing public.
+        self._signing_key = hmac.new(self.key, b"keryu finder form tokens", hashlib.sha256).digest()
 
     def _mac(self, card_uuid: str, issued: int) -> str:
         message = f"finder-alert|{card_uuid.lower()}|{issued}".encode()
-        return hmac.new(self.key, message, hashlib.sha256).hexdigest()
+        return hmac.new(self._signing_key, message, hashlib.sha256).hexdigest()
 
     def token(self, card_uuid: str) -> str:
         """A token for the alert form of `card_uuid`, good for `TOKEN_LIFETIME`."""
