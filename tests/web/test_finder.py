@@ -201,3 +201,5 @@ async def test_the_finder_page_works_before_the_admin_password_is_set(kiosk, cli
 async def test_a_foreign_host_name_reaches_no_finder_page(client, card):
     response = await client.get(f"/scan/{card}", headers={"Host": "rebound.example"})
     assert response.status == 421
+    response = await client.post(f"/scan/{card}/alert", headers={"Host": "rebound.example"})
+    assert response.status == 421
