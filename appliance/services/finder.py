@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -52,7 +52,6 @@ class FinderAlert:
 
     outcome: FinderOutcome
     alarm_id: int
-    alerted_at: datetime
 
 
 def finder_report(kiosk: Kiosk, note: str, phone: str) -> FinderReport:
@@ -98,9 +97,9 @@ def alert_from_phone(kiosk: Kiosk, card_uuid: str, report: FinderReport) -> Find
         if recent is not None:
             record_duplicate(kiosk, uuid, ScanSource.PHONE)
             logger.info("Phone alert for card %s: already alerted (alarm %s)", uuid, recent.id)
-            return FinderAlert(FinderOutcome.ALREADY_ALERTED, recent.id, recent.created_at.astimezone(kiosk.zone))
+            return FinderAlert(FinderOutcome.ALREADY_ALERTED, recent.id)
         result = record_scan(kiosk, uuid, ScanSource.PHONE, finder_note=report.note, finder_phone=report.phone)
     if not result.accepted or result.alarm_id is None:  # deactivated between the check and the scan
         raise NotFound(NO_SUCH_CARD)
     dispatch(kiosk, result)
-    return FinderAlert(FinderOutcome.ALERTED, result.alarm_id, kiosk.clock.now().astimezone(kiosk.zone))
+    return FinderAlert(FinderOutcome.ALERTED, result.alarm_id)

@@ -89,4 +89,4 @@ async def alert_submit(request: web.Request) -> web.Response:
     alert = await asyncio.to_thread(alert_from_phone, kiosk, card_uuid, report)
     if alert.outcome is FinderOutcome.ALERTED:
         logger.info("A finder's phone (%s) raised alarm %s for card %s", address, alert.alarm_id, card_uuid)
-    return _page(request, {"outcome": str(alert.outcome), "alerted_at": alert.alerted_at})
+    return _page(request, {"outcome": str(alert.outcome)})
