@@ -277,3 +277,21 @@ def test_card_payloads_accepted(payload: str) -> None:
 def test_foreign_payloads_rejected(payload: str) -> None:
     with pytest.raises(ForeignPayload):
         parse_payload(payload)
+
+
+def test_a_finders_note_and_number_are_in_the_free_form_text() -> None:
+    from appliance.messaging.format import message_text
+
+    found = Notification(
+        recipient_phone="+525512345678",
+        subject_name="Ana",
+        timestamp_text="25 Nov 2026, 14:05 CST",
+        location="Front gate",
+        from_phone=True,
+        finder_note="At the  bus stop\non Reforma",
+        finder_phone="+523312345678",
+    )
+    assert message_text(found) == (
+        "Keryu alert: the card of Ana was scanned with a finder's phone on 25 Nov 2026, 14:05 CST."
+        ' Call the finder at +523312345678. The finder wrote: "At the bus stop on Reforma"'
+    )

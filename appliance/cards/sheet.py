@@ -27,6 +27,7 @@ CUT_MARK = 4 * mm
 CUT_GAP = 1 * mm
 QR_SIZE = 44 * mm
 PADDING = 5 * mm
+INSTRUCTION_SIZE = 7
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,9 @@ def _fit(canvas: Canvas, text: str, font: str, size: float, width: float) -> flo
     return size
 
 
-def _draw_card(canvas: Canvas, entry: SheetEntry, x: float, y: float, fonts: tuple[str, str], language: str) -> None:
+def _draw_card(
+    canvas: Canvas, entry: SheetEntry, x: float, y: float, fonts: tuple[str, str], language: str, phone_scan: bool
+) -> None:
     regular, bold = fonts
     canvas.setStrokeGray(0.8)
     canvas.setLineWidth(0.2)
@@ -88,15 +91,19 @@ def _draw_card(canvas: Canvas, entry: SheetEntry, x: float, y: float, fonts: tup
     size = _fit(canvas, entry.name, bold, 13, text_width)
     canvas.setFont(bold, size)
     canvas.drawString(text_x, y + CARD_HEIGHT - PADDING - size, entry.name)
-    canvas.setFont(regular, 7)
-    for number, line in enumerate(simpleSplit(how_to_use(language), regular, 7, text_width)):
+    canvas.setFont(regular, INSTRUCTION_SIZE)
+    instruction = how_to_use(language, phone_scan)
+    for number, line in enumerate(simpleSplit(instruction, regular, INSTRUCTION_SIZE, text_width)):
         canvas.drawString(text_x, y + CARD_HEIGHT / 2 - number * 9, line)
     canvas.setFont(regular, 5)
     canvas.drawString(text_x, y + PADDING, card_label(language, entry.scan_url))
 
 
-def render_sheet(entries: list[SheetEntry], language: str = DEFAULT_LANGUAGE) -> bytes:
-    """An A4 PDF with ten cards a page, names beside their codes, cut marks at every corner, in `language`."""
+def render_sheet(entries: list[SheetEntry], language: str = DEFAULT_LANGUAGE, *, phone_scan: bool = False) -> bytes:
+    """An A4 PDF with ten cards a page, names beside their codes, cut marks at every corner, in `language`.
+
+    `phone_scan`: the cards also tell a finder to scan them with a phone (see `cards.text.how_to_use`).
+    """
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, invariant=True)
     canvas.setTitle(gettext(language, "Keryu cards"))
@@ -107,7 +114,7 @@ def render_sheet(entries: list[SheetEntry], language: str = DEFAULT_LANGUAGE) ->
             canvas.showPage()
         x, y = _origin(index % CARDS_PER_PAGE)
         _cut_marks(canvas, x, y)
-        _draw_card(canvas, entry, x, y, fonts, language)
+        _draw_card(canvas, entry, x, y, fonts, language, phone_scan)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

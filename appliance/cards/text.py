@@ -13,9 +13,11 @@ FONT_CANDIDATES = (
 )
 
 
-def how_to_use(language: str) -> str:
-    """The instruction a finder reads on the card."""
-    return gettext(language, "If found, show this card to a Keryu kiosk or scan it with a phone.")
+def how_to_use(language: str, phone_scan: bool) -> str:
+    """The instruction a finder reads on the card; `phone_scan` only where a phone can open the card's URL."""
+    if phone_scan:
+        return gettext(language, "If found, hold this card to the kiosk's camera, or scan it with a phone.")
+    return gettext(language, "If found, hold this card to the kiosk's camera.")
 
 
 def card_label(language: str, scan_url: str) -> str:

@@ -18,6 +18,7 @@ from appliance.errors import ConfigError, DatabaseMissing, UserError
 
 COMMAND_MODULES = (
     "appliance.cli.core",
+    "appliance.cli.alarms",
     "appliance.cli.subjects",
     "appliance.cli.custodians",
     "appliance.cli.web",

@@ -1,4 +1,4 @@
-"""Core commands: init, setup-code, hash-password, channel, alarms, notify-test, status, worker, beat.
+"""Core commands: init, setup-code, hash-password, channel, status, worker, beat (alarms: `cli/alarms.py`).
 
 Heavier modules (Alembic, the health probes, Celery's worker) are imported by the command that
 needs them, so that every `keryu` call starts quickly on a Pi.
@@ -33,16 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     setter = channel_sub.add_parser("set", help="1 Meta WhatsApp, 2 Twilio WhatsApp, 3 Twilio SMS")
     setter.add_argument("value")
     setter.set_defaults(handler=cmd_channel_set)
-
-    alarms = subparsers.add_parser("alarms", help="recent alarms, newest first")
-    alarms.add_argument("--json", action="store_true", help="one JSON array of alarm records")
-    alarms.add_argument("--limit", type=int, default=20)
-    alarms.add_argument("--status", help="only alarms with this status")
-    alarms.set_defaults(handler=cmd_alarms)
-
-    notify = subparsers.add_parser("notify-test", help="send a test-mode notification")
-    notify.add_argument("--phone", required=True, help="the number to send to, e.g. +525512345678")
-    notify.set_defaults(handler=cmd_notify_test)
 
     status = subparsers.add_parser("status", help="health of the kiosk; exit 0 when all is ok")
     status.add_argument("--json", action="store_true", help="print the same object as GET /api/health")
@@ -113,33 +103,6 @@ def cmd_channel_set(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"Channel set to {number} ({channel_name(number)}).")
     if not configured:
         print(f"Warning: {channel_name(number)} has no credentials configured; alarms will fall back.", file=sys.stderr)
-    return 0
-
-
-def cmd_alarms(args: argparse.Namespace, ctx: CliContext) -> int:
-    from appliance.services.alarms import list_alarms
-
-    alarms = list_alarms(ctx.kiosk, status=args.status, limit=args.limit)
-    if args.json:
-        print_json([alarm.record() for alarm in alarms])
-        return 0
-    if not alarms:
-        print("No alarms.")
-    for alarm in alarms:
-        test = " [test]" if alarm.is_test else ""
-        error = f"  ({alarm.notification_error})" if alarm.notification_error else ""
-        print(
-            f"#{alarm.id:<6} {alarm.created_at.isoformat()}  {alarm.notification_status:<10} "
-            f"{alarm.subject_name}{test} @ {alarm.location}{error}"
-        )
-    return 0
-
-
-def cmd_notify_test(args: argparse.Namespace, ctx: CliContext) -> int:
-    from appliance.services.notify import send_test
-
-    alarm = send_test(ctx.kiosk, args.phone)
-    print_json({"alarm_id": alarm.id, "phone": alarm.recipient_phone, "notification_status": "PENDING"})
     return 0
 
 

@@ -22,6 +22,9 @@ class Notification:
     is_test: bool = False
     language: str = DEFAULT_LANGUAGE  # the language the text and the time are written in (`i18n.LANGUAGES`)
     escalation: str | None = None  # to the on-duty contact: why no custodian was reached
+    from_phone: bool = False  # a finder's phone raised it from the card's page, not a kiosk's camera
+    finder_note: str | None = None  # what a finder's phone wrote (free-form bodies only: templates have two slots)
+    finder_phone: str | None = None  # the finder's own number, E.164
 
     @property
     def text(self) -> str:

@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
-import phonenumbers
-
-from appliance.errors import InvalidPhoneNumber
 from appliance.i18n import format_moment, gettext
+from appliance.messaging.phone import normalize_phone as normalize_phone  # re-exported: it lived here
 
 if TYPE_CHECKING:
     from appliance.messaging.base import Notification
-
-# Mexico dropped the mobile "1" after +52 in 2019; phonenumbers rejects +521 + 10 digits.
-_OLD_MEXICAN_MOBILE = re.compile(r"^\+521(\d{10})$")
-
-
-def normalize_phone(text: str, default_region: str = "MX") -> str:
-    """Parse a number as people type it (`55 1234 5678`, `+52 ...`) into E.164, or raise."""
-    raw = (text or "").strip()
-    compact = re.sub(r"[\s().-]", "", raw)
-    old = _OLD_MEXICAN_MOBILE.match(compact)
-    if old:
-        compact = "+52" + old.group(1)
-    try:
-        number = phonenumbers.parse(compact, default_region.upper())
-    except phonenumbers.NumberParseException:
-        raise InvalidPhoneNumber(f"{raw!r} is not a phone number.") from None
-    if not phonenumbers.is_valid_number(number):
-        raise InvalidPhoneNumber(
-            f"{raw!r} is not a valid phone number; include the country code, e.g. +52 55 1234 5678."
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def meta_recipient(e164: str) -> str:
@@ -53,6 +29,12 @@ def twilio_whatsapp_address(e164: str) -> str:
     return "whatsapp:" + twilio_number(e164)
 
 
+def twilio_whatsapp_sender(configured: str) -> str:
+    """The `From` of a Twilio WhatsApp message: TWILIO_WHATSAPP_NUMBER with one `whatsapp:` prefix, given or not."""
+    number = configured.strip()
+    return number if number.lower().startswith("whatsapp:") else f"whatsapp:{number}"
+
+
 def clean_text(text: str) -> str:
     """Whitespace runs and line breaks become one space, trimmed."""
     return " ".join(text.split())
@@ -66,7 +48,11 @@ def format_timestamp(moment: datetime, zone: tzinfo | None = None, language: str
 def message_text(notification: Notification) -> str:
     """The free-form body used by the Twilio channels, in the notification's language."""
     language = notification.language
-    body = gettext(language, "Keryu alert: the card of {name} was scanned at {location} on {time}.").format(
+    if notification.from_phone:
+        alert = gettext(language, "Keryu alert: the card of {name} was scanned with a finder's phone on {time}.")
+    else:
+        alert = gettext(language, "Keryu alert: the card of {name} was scanned at {location} on {time}.")
+    body = alert.format(
         name=notification.subject_name, location=notification.location, time=notification.timestamp_text
     )
     if notification.is_test:
@@ -75,7 +61,18 @@ def message_text(notification: Notification) -> str:
         body = gettext(language, "{body} No custodian has been reached: {reason}").format(
             body=body, reason=notification.escalation
         )
-    return clean_text(body)
+    return clean_text(body + finder_text(notification))
+
+
+def finder_text(notification: Notification) -> str:
+    """What a finder's phone added, as a sentence after the alert ("" when nothing)."""
+    language = notification.language
+    text = ""
+    if notification.finder_phone:
+        text += " " + gettext(language, "Call the finder at {phone}.").format(phone=notification.finder_phone)
+    if notification.finder_note:
+        text += " " + gettext(language, 'The finder wrote: "{note}"').format(note=notification.finder_note)
+    return text
 
 
 def template_subject_parameter(notification: Notification) -> str:

@@ -7,7 +7,7 @@ import logging
 from typing import ClassVar
 
 from appliance.messaging.base import Notification, SendResult
-from appliance.messaging.format import template_subject_parameter, twilio_whatsapp_address
+from appliance.messaging.format import template_subject_parameter, twilio_whatsapp_address, twilio_whatsapp_sender
 from appliance.messaging.twilio_common import TwilioChannel
 
 logger = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ class TwilioWhatsApp(TwilioChannel):
     def message_fields(self, notification: Notification) -> dict[str, str]:
         """The Messages.json fields (SDK names) for this notification."""
         fields = {
-            "from_": f"whatsapp:{self.settings.twilio_whatsapp_number}",
+            "from_": twilio_whatsapp_sender(self.settings.twilio_whatsapp_number or ""),
             "to": twilio_whatsapp_address(notification.recipient_phone),
         }
         if self.settings.twilio_whatsapp_content_sid:

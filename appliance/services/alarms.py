@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -11,18 +12,22 @@ from appliance.errors import NotFound, UserError
 from appliance.queue import enqueue_delivery
 from appliance.services.kiosk import Kiosk
 from appliance.services.outbox import mark_not_enqueued
+from appliance.services.receipts import status_note
 from appliance.services.views import AlarmView
 from appliance.store import alarm_state
 from appliance.store.models import Alarm, AlarmStatus
 
 MAX_PAGE = 500
+MAX_NOTES = 2000
+NO_CHANNEL_FOR_RETRY = "No channel has credentials, so a retry cannot send anything; configure a channel first."
 STATUSES: tuple[str, ...] = tuple(status.value for status in AlarmStatus)
 
 
 def _views(kiosk: Kiosk, query: Select) -> list[AlarmView]:
     with kiosk.store.read() as session:
         rows = session.scalars(query.options(selectinload(Alarm.attempts), selectinload(Alarm.children)))
-        return [AlarmView.of(alarm, kiosk.zone) for alarm in rows]
+        views = [AlarmView.of(alarm, kiosk.zone) for alarm in rows]
+    return [replace(view, status_note=status_note(kiosk, view.notification_status, view.channel)) for view in views]
 
 
 def list_alarms(
@@ -100,20 +105,39 @@ def _row(session: Session, alarm_id: int) -> Alarm:
     return alarm
 
 
-def retry_alarm(kiosk: Kiosk, alarm_id: int) -> None:
-    """Send a FAILED alarm again from its first channel (an admin's decision)."""
+def retry_blocker(kiosk: Kiosk, alarm: AlarmView) -> str | None:
+    """Why a retry of this alarm cannot work now (None: it can), so the page offers only retries that work."""
+    failed = alarm.notification_status == AlarmStatus.FAILED
+    if not failed and not any(note.status == AlarmStatus.FAILED for note in alarm.notifications):
+        return f"Alarm {alarm.id} is {alarm.notification_status}; only a FAILED alarm can be retried."
+    if not any(channel.is_configured() for channel in kiosk.channels.values()):
+        return NO_CHANNEL_FOR_RETRY
+    return None
+
+
+def retry_alarm(kiosk: Kiosk, alarm_id: int) -> AlarmView:
+    """Send every FAILED custodian notification of an alarm again from its first channel, whatever
+    made it fail (an admin's decision); the ones already SENT or DELIVERED are left alone."""
+    blocker = retry_blocker(kiosk, get_alarm(kiosk, alarm_id))
+    if blocker:
+        raise UserError(blocker)
     with kiosk.store.session() as session:
         alarm = _row(session, alarm_id)
-        if not alarm_state.requeue_failed(session, alarm_id, kiosk.clock.now()):
+        rows = [alarm_id, *(child.id for child in alarm.children if child.role == "custodian")]
+        requeued = [row for row in rows if alarm_state.requeue_failed(session, row, kiosk.clock.now())]
+        if not requeued:  # changed since the check
             raise UserError(f"Alarm {alarm_id} is {alarm.notification_status}; only a FAILED alarm can be retried.")
-    if not enqueue_delivery(kiosk.celery, alarm_id):
-        mark_not_enqueued(kiosk, alarm_id)
+    for row in requeued:
+        if not enqueue_delivery(kiosk.celery, row):
+            mark_not_enqueued(kiosk, row)
+    return get_alarm(kiosk, alarm_id)
 
 
-def resolve_alarm(kiosk: Kiosk, alarm_id: int, notes: str) -> None:
+def resolve_alarm(kiosk: Kiosk, alarm_id: int, notes: str) -> AlarmView:
     """Mark an alarm as dealt with by a person, with their notes (delivery state is untouched)."""
     with kiosk.store.session() as session:
         alarm = _row(session, alarm_id)
         alarm.resolved_at = kiosk.clock.now()
-        alarm.resolution_notes = notes.strip()[:2000]
+        alarm.resolution_notes = notes.strip()[:MAX_NOTES]
         alarm.updated_at = alarm.resolved_at
+    return get_alarm(kiosk, alarm_id)

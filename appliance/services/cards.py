@@ -7,6 +7,7 @@ import io
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from appliance.config import Settings
 from appliance.errors import NotFound, UnknownCard, UserError
 from appliance.payload import is_card_uuid, new_card_uuid
 from appliance.services.kiosk import Kiosk
@@ -55,6 +56,11 @@ def _card_row(session: Session, card_uuid: str) -> Card:
     return card
 
 
+def phones_can_open_cards(settings: Settings) -> bool:
+    """True when KERYU_PUBLIC_URL is not the LAN default (`http://keryu.local`): cards may say "scan with a phone"."""
+    return settings.public_url != Settings.model_fields["public_url"].default
+
+
 def qr_png(text: str, *, box_size: int = 12, border: int = 4) -> bytes:
     """A PNG of a QR code holding `text`, with medium error correction for worn cards."""
     import qrcode  # with Pillow: loaded by the process that renders a card, only when it does
@@ -75,7 +81,8 @@ def card_png(kiosk: Kiosk, card_uuid: str) -> bytes:
 
     scan_url = get_card(kiosk, card_uuid).scan_url
     language = kiosk.settings.language
-    return captioned_png(qr_png(scan_url), [how_to_use(language), card_label(language, scan_url)])
+    instruction = how_to_use(language, phones_can_open_cards(kiosk.settings))
+    return captioned_png(qr_png(scan_url), [instruction, card_label(language, scan_url)])
 
 
 def card_sheet_pdf(kiosk: Kiosk) -> bytes:
@@ -96,4 +103,4 @@ def card_sheet_pdf(kiosk: Kiosk) -> bytes:
     if not held:
         raise NotFound("There are no active cards to print.")
     entries = [SheetEntry(name, card.scan_url, qr_png(card.scan_url, box_size=8, border=2)) for name, card in held]
-    return render_sheet(entries, kiosk.settings.language)
+    return render_sheet(entries, kiosk.settings.language, phone_scan=phones_can_open_cards(kiosk.settings))

@@ -123,6 +123,9 @@ def add_notifications(session: Session, subject: Subject, alarm: Alarm, now: dat
             created_at=alarm.created_at,
             location=alarm.location,
             is_test=alarm.is_test,
+            source=alarm.source,  # a finder's note and number reach every custodian
+            finder_note=alarm.finder_note,
+            finder_phone=alarm.finder_phone,
             notification_status=AlarmStatus.PENDING,
             enqueued_at=now,
         )

@@ -112,6 +112,9 @@ def notification_for(kiosk: Kiosk, alarm: Alarm) -> Notification:
         is_test=alarm.is_test,
         language=kiosk.settings.language,
         escalation=alarm.escalation_reason,
+        from_phone=alarm.source == "phone",
+        finder_note=alarm.finder_note,
+        finder_phone=alarm.finder_phone,
     )
 
 

@@ -20,6 +20,8 @@ from sqlalchemy import func, select, text
 
 from appliance import __version__
 from appliance.services.kiosk import Kiosk
+from appliance.services.parameters import get_channel
+from appliance.services.receipts import NO_WEBHOOK, confirms_delivery
 from appliance.store.models import Alarm, AlarmStatus
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,13 @@ BEAT_STALE_SECONDS = 60
 LOW_DISK_BYTES = 200 * 1024 * 1024
 LATE_ALARM = timedelta(minutes=2)
 Component = dict[str, Any]
+NO_CHANNEL = (
+    "No channel has credentials: alarms are recorded but nobody is told. Set WHATSAPP_* or TWILIO_* in keryu.env."
+)
+CHOSEN_UNCONFIGURED = (
+    "The chosen channel {number} ({name}) has no credentials: alarms go by {fallback} instead. "
+    "Set its variables in keryu.env, or choose another channel."
+)
 
 
 def beat_heartbeat_path(kiosk: Kiosk) -> Path:
@@ -94,6 +103,29 @@ def check_beat(kiosk: Kiosk) -> Component:
     return {"status": status, "last_run_seconds_ago": round(age, 1)}
 
 
+def check_channels(kiosk: Kiosk) -> Component:
+    """Degraded when the chosen channel, or every channel, has no credentials: alarms would wait or fall back."""
+    try:
+        with kiosk.store.read() as session:
+            chosen = get_channel(session)
+    except Exception as exc:  # the database component says why
+        return {"status": "down", "error": _one_line(exc)}
+    names = {number: channel.name for number, channel in kiosk.channels.items()}
+    configured = [number for number, channel in kiosk.channels.items() if channel.is_configured()]
+    found: Component = {"status": "ok", "chosen": chosen, "configured": configured}
+    if not configured:
+        found["status"] = "degraded"
+        found["reason"] = NO_CHANNEL
+    elif chosen not in configured:
+        found["status"] = "degraded"
+        found["reason"] = CHOSEN_UNCONFIGURED.format(
+            number=chosen, name=names.get(chosen, chosen), fallback=names[configured[0]]
+        )
+    if configured and not confirms_delivery(kiosk, chosen):
+        found["receipts"] = NO_WEBHOOK  # not a fault: how a LAN kiosk works (services/receipts.py)
+    return found
+
+
 def check_scanner(kiosk: Kiosk) -> Component:
     from appliance.scanner.heartbeat import read_scanner_status
 
@@ -127,6 +159,7 @@ def check_health(kiosk: Kiosk, *, include_web: bool = True) -> dict[str, Any]:
         "worker": check_worker(kiosk),
         "beat": check_beat(kiosk),
         "scanner": check_scanner(kiosk),
+        "channels": check_channels(kiosk),
         "disk": check_disk(kiosk),
     }
     if include_web:

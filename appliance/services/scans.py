@@ -37,6 +37,7 @@ class ScanSource(StrEnum):
     FILE = "file"
     API = "api"
     WEB = "web"
+    PHONE = "phone"  # a finder's phone, through the card's public page
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,18 @@ class ScanResult:
         return self.outcome is ScanOutcome.ACCEPTED
 
 
-def record_scan(kiosk: Kiosk, payload: str, source: ScanSource) -> ScanResult:
-    """Classify a decoded text and, for a valid active card, commit a PENDING alarm."""
+def record_scan(
+    kiosk: Kiosk,
+    payload: str,
+    source: ScanSource,
+    *,
+    finder_note: str | None = None,
+    finder_phone: str | None = None,
+) -> ScanResult:
+    """Classify a decoded text and, for a valid active card, commit a PENDING alarm.
+
+    A finder's phone (`ScanSource.PHONE`) adds its optional note and number (already checked).
+    """
     shown = payload[:PAYLOAD_SHOWN]
     try:
         card_uuid = parse_payload(payload)
@@ -76,6 +87,9 @@ def record_scan(kiosk: Kiosk, payload: str, source: ScanSource) -> ScanResult:
                 created_at=now,
                 location=kiosk.settings.location,
                 is_test=False,
+                source=str(source),
+                finder_note=finder_note,
+                finder_phone=finder_phone,
                 notification_status=AlarmStatus.PENDING,
                 enqueued_at=now,  # optimistic: `dispatch` clears it if the broker refuses
             )

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from appliance.errors import NotFound, UserError
-from appliance.messaging.format import normalize_phone
+from appliance.messaging.phone import normalize_phone
 from appliance.payload import new_card_uuid
 from appliance.services.kiosk import Kiosk
 from appliance.services.views import CardView, SubjectView

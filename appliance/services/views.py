@@ -136,6 +136,9 @@ class AlarmView:
     created_at: datetime
     location: str
     is_test: bool
+    source: str | None  # camera | phone | web | api | file; None for alarms recorded before it was kept
+    finder_note: str | None
+    finder_phone: str | None
     channel: int | None
     notification_status: str
     notification_sent: bool
@@ -154,6 +157,7 @@ class AlarmView:
     attempts: tuple[AttemptView, ...]
     notifications: tuple[NotificationView, ...] = ()  # one per custodian, the first is this row's own
     escalation: NotificationView | None = None  # the on-duty contact's message, once told
+    status_note: str | None = None  # e.g. "delivery not confirmed (no webhook)" (services/receipts.py)
 
     @classmethod
     def of(cls, alarm: Alarm, zone: tzinfo | None) -> AlarmView:
@@ -170,6 +174,9 @@ class AlarmView:
             created_at=alarm.created_at.astimezone(zone),
             location=alarm.location,
             is_test=alarm.is_test,
+            source=alarm.source,
+            finder_note=alarm.finder_note,
+            finder_phone=alarm.finder_phone,
             channel=alarm.channel,
             notification_status=str(alarm.notification_status),
             notification_sent=alarm.notification_sent,
@@ -202,8 +209,17 @@ class AlarmView:
         return record
 
     def record_with_attempts(self) -> dict[str, object]:
-        """The record and its attempts (`GET /api/alarms/<id>`)."""
-        return {**self.record(), "attempts": [attempt.as_json() for attempt in self.attempts]}
+        """The record, its attempts and what the page shows besides (`GET /api/alarms/<id>`)."""
+        return {
+            **self.record(),
+            "status_note": self.status_note,
+            "source": self.source,
+            "finder_note": self.finder_note,
+            "finder_phone": self.finder_phone,
+            "resolved_at": _iso(self.resolved_at),
+            "resolution_notes": self.resolution_notes,
+            "attempts": [attempt.as_json() for attempt in self.attempts],
+        }
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, null, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -144,7 +144,7 @@ def accepted_attempt(session: Session, alarm_id: int) -> DeliveryAttempt | None:
     """A send of this alarm the provider accepted (its id recorded), if there is one.
 
     A claimed alarm with such an attempt was sent by a worker that could not record SENT: it is
-    finished with `mark_sent`, never sent again. (An admin's retry only requeues alarms never sent.)
+    finished with `mark_sent`, never sent again. (An admin's retry marks earlier sends `undelivered` first.)
     """
     return session.scalars(
         select(DeliveryAttempt)
@@ -296,18 +296,38 @@ def restart_plan(session: Session, alarm_id: int, owner: str, error: str, retry_
 
 
 def requeue_failed(session: Session, alarm_id: int, now: datetime) -> bool:
-    """An admin's retry of a FAILED alarm: back to PENDING with a fresh channel plan."""
-    return _update(
+    """An admin's retry of a FAILED alarm, whatever made it fail: back to PENDING with a fresh plan.
+
+    An alarm the provider took and then reported undeliverable failed too: its accepted sends
+    become `undelivered` (so the next claim sends anew instead of finishing the old message) and
+    the old message ids are cleared, so a late report about them cannot touch the new send.
+    """
+    requeued = _update(
         session,
-        and_(Alarm.id == alarm_id, Alarm.notification_status == S.FAILED, Alarm.notification_sent.is_(False)),
+        and_(Alarm.id == alarm_id, Alarm.notification_status == S.FAILED),
         notification_status=S.PENDING,
-        channel_plan=None,
+        notification_sent=False,
+        channel=None,
+        whatsapp_message_id=None,
+        message_sid=None,
+        provider_status=None,
+        sent_at=None,
+        delivered_at=None,
+        channel_plan=null(),  # SQL NULL, which `fix_plan` looks for (None would be stored as JSON 'null')
         plan_position=0,
         channel_attempts=0,
         next_attempt_at=None,
         enqueued_at=now,
         updated_at=now,
     )
+    if requeued:
+        session.execute(
+            update(DeliveryAttempt)
+            .where(DeliveryAttempt.alarm_id == alarm_id, DeliveryAttempt.outcome == "sent")
+            .values(outcome="undelivered")
+            .execution_options(synchronize_session=False)
+        )
+    return requeued
 
 
 _PROGRESS = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}

@@ -148,6 +148,9 @@ class Alarm(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     location: Mapped[str] = mapped_column(String(120), default="")
     is_test: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str | None] = mapped_column(String(16))  # camera | phone | web | api | file (None: older)
+    finder_note: Mapped[str | None] = mapped_column(Text)  # what a finder's phone wrote (phone scans only)
+    finder_phone: Mapped[str | None] = mapped_column(String(20))  # E.164, the finder's own number if given
 
     channel: Mapped[int | None] = mapped_column(Integer)  # the channel that sent it
     notification_status: Mapped[str] = mapped_column(String(12), default=AlarmStatus.PENDING)
@@ -203,6 +206,7 @@ class DeliveryAttempt(Base):
     channel: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # in_flight (the provider call is open) | sent | transient | permanent | skipped | interrupted
+    # | undelivered (was sent, the provider reported it undeliverable, and an admin retried the alarm)
     outcome: Mapped[str] = mapped_column(String(12))
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_message: Mapped[str | None] = mapped_column(Text)
@@ -219,7 +223,7 @@ class ScanEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    source: Mapped[str] = mapped_column(String(16))  # camera | file | api | web
+    source: Mapped[str] = mapped_column(String(16))  # camera | file | api | web | phone
     outcome: Mapped[str] = mapped_column(String(16))  # accepted | duplicate | unknown | inactive | foreign
     payload: Mapped[str] = mapped_column(String(200))  # truncated; never used as anything but text
     card_uuid: Mapped[str | None] = mapped_column(String(36))

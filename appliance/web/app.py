@@ -20,6 +20,7 @@ from appliance.services.metrics import make_registry
 from appliance.services.web_sessions import LIFETIME as SESSION_LIFETIME
 from appliance.web import language
 from appliance.web.cookies import SecureFollowsScheme
+from appliance.web.finder_guard import FinderGuard
 from appliance.web.hosts import allowed_host_names, host_middleware
 from appliance.web.keys import FEED, KIOSK, STATE, WebState
 from appliance.web.live import AlarmFeed
@@ -33,6 +34,7 @@ from appliance.web.middlewares import (
 )
 from appliance.web.refusals import RefusalLog
 from appliance.web.routes import setup_routes
+from appliance.web.views.finder import FINDER_GUARD
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ def _templates(app: web.Application, kiosk: Kiosk) -> None:
     language.install(env, kiosk.zone)
     env.globals["channel_names"] = channel_names()
     env.globals["password_in_env"] = kiosk.settings.admin_password_hash is not None
+    env.globals.setdefault("_", lambda text, **values: text % values if values else text)  # until i18n lands
 
 
 async def _live_feed(app: web.Application) -> AsyncIterator[None]:
@@ -83,8 +86,9 @@ def create_app(
     live_interval: float = 1.0,
 ) -> web.Application:
     """The aiohttp application for `kiosk`; every argument other than `kiosk` has a sensible default."""
+    secret = session_key or session_secret(kiosk)
     storage = SessionStorage(
-        session_key or session_secret(kiosk),
+        secret,
         cookie_name=SESSION_COOKIE,
         max_age=SESSION_MAX_AGE,
         httponly=True,
@@ -112,6 +116,7 @@ def create_app(
         api_token=api_token if api_token is not None else kiosk.settings.api_token,
     )
     app[FEED] = AlarmFeed(kiosk, interval=live_interval)
+    app[FINDER_GUARD] = FinderGuard(key=secret, clock=kiosk.clock)
     _templates(app, kiosk)
     setup_routes(app)
     app.on_response_prepare.append(hide_server_version)

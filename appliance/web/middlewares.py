@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import json
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
@@ -27,6 +28,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Everything else needs a session or the bearer token (default deny).
 OPEN_PATHS = frozenset({"/api/health", "/setup", "/login", "/favicon.ico"})
 OPEN_PREFIXES = ("/static/", "/webhooks/")
+# A finder's phone: a card's page and its alert button, open to anyone (they check their own form token).
+PUBLIC_PAGES = {"GET": re.compile(r"/scan/[0-9a-fA-F-]{36}"), "POST": re.compile(r"/scan/[0-9a-fA-F-]{36}/alert")}
 # Answer with a status code, not a redirect to the login page: scripts and scrapers call these.
 MACHINE_PREFIXES = ("/api/", "/metrics", "/events")
 # The API bearer token opens these and nothing else: a script's token must not administer the kiosk.
@@ -50,6 +53,12 @@ CONTENT_SECURITY_POLICY = (
 
 def is_machine_path(path: str) -> bool:
     return path.startswith(MACHINE_PREFIXES)
+
+
+def is_public_page(request: web.Request) -> bool:
+    """True for the finder's pages, which anyone may open and the admin sees with more detail."""
+    pattern = PUBLIC_PAGES.get(request.method)
+    return pattern is not None and pattern.fullmatch(request.path) is not None
 
 
 def takes_bearer(path: str) -> bool:
@@ -159,7 +168,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if token is not None:
         _check_bearer(request, token)
         return await handler(request)
-    if path == "/api/health":  # open, but says more to the admin
+    if path == "/api/health" or is_public_page(request):  # open, but says more to the admin
         if await _is_admin(request):
             request[AUTH_KIND] = "session"
         return await handler(request)
@@ -211,7 +220,7 @@ async def csrf_token(request: web.Request) -> str:
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every state-changing request made with a session cookie must carry the session's token."""
-    if request.method not in UNSAFE_METHODS or request.path.startswith("/webhooks/"):
+    if request.method not in UNSAFE_METHODS or request.path.startswith("/webhooks/") or is_public_page(request):
         return await handler(request)
     if request[AUTH_KIND] == "bearer":  # browsers never attach this header on their own
         return await handler(request)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from appliance.web.views import alarms, api, auth, cards, custodians, health, settings, subjects, webhooks
+from appliance.web.views import alarms, api, auth, cards, custodians, finder, health, settings, subjects, webhooks
 
 STATIC_DIR = Path(__file__).with_name("static")
 UUID = r"{card_uuid:[0-9a-fA-F-]{36}}"
@@ -21,6 +21,9 @@ ROUTES = [
     web.post("/webhooks/twilio", webhooks.twilio, name="webhook_twilio"),
     web.get("/webhooks/whatsapp", webhooks.whatsapp_verify, name="webhook_whatsapp_verify"),
     web.post("/webhooks/whatsapp", webhooks.whatsapp, name="webhook_whatsapp"),
+    # open: a finder's phone (the admin gets the card page at the same address)
+    web.get(f"/scan/{UUID}", finder.scan_page, name="card"),
+    web.post(f"/scan/{UUID}/alert", finder.alert_submit, name="card_alert"),
     # admin pages
     web.post("/logout", auth.logout, name="logout"),
     web.get("/", alarms.dashboard, name="dashboard"),
@@ -36,7 +39,6 @@ ROUTES = [
     web.get("/cards/sheet.pdf", cards.card_sheet, name="card_sheet"),
     web.get(f"/cards/{UUID}.png", cards.card_image, name="card_png"),
     web.post(f"/cards/{UUID}/active", cards.card_active_submit, name="card_active"),
-    web.get(f"/scan/{UUID}", cards.card_page, name="card"),
     web.post(f"/scan/{UUID}", cards.simulate_scan, name="card_scan"),
     web.get("/alarms", alarms.alarms_page, name="alarms"),
     web.get(r"/alarms/{alarm_id:\d+}", alarms.alarm_page, name="alarm"),
@@ -56,7 +58,10 @@ ROUTES = [
     # JSON API
     web.get("/api/alarms", api.alarms, name="api_alarms"),
     web.get(r"/api/alarms/{alarm_id:\d+}", api.alarm, name="api_alarm"),
+    web.post(r"/api/alarms/{alarm_id:\d+}/retry", api.alarm_retry, name="api_alarm_retry"),
+    web.post(r"/api/alarms/{alarm_id:\d+}/resolve", api.alarm_resolve, name="api_alarm_resolve"),
     web.get("/api/subjects", api.subjects, name="api_subjects"),
+    web.get("/api/phone-preview", api.phone_preview, name="api_phone_preview"),
     web.post("/api/scans", api.scans, name="api_scans"),
 ]
 

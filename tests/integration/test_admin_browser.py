@@ -194,9 +194,11 @@ def test_an_attacker_meets_login_csrf_and_escaping(page, kiosk, site):
     import requests
 
     # Without a session every page leads to setup or login, and the API says 401.
-    for path in ("/subjects", "/alarms", "/settings", "/scan/0b8c6f4e-1f2a-4c3d-9e8f-1a2b3c4d5e6f"):
+    for path in ("/subjects", "/alarms", "/settings"):
         response = requests.get(site + path, allow_redirects=False, timeout=5)
         assert response.status_code == 303 and response.headers["Location"] in ("/setup", "/login")
+    # A card's page is open to finders' phones, but a card the kiosk does not have is a plain 404.
+    assert requests.get(site + "/scan/0b8c6f4e-1f2a-4c3d-9e8f-1a2b3c4d5e6f", timeout=5).status_code == 404
     assert requests.get(site + "/api/alarms", timeout=5).status_code == 401
     # A DNS-rebinding page reaches the kiosk under its own name: refused before anything else.
     assert requests.get(site + "/setup", headers={"Host": "rebind.attacker.example"}, timeout=5).status_code == 421

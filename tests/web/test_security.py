@@ -15,6 +15,8 @@ pytestmark = pytest.mark.asyncio
 
 OPEN = {"/setup", "/login", "/api/health", "/webhooks/twilio", "/webhooks/whatsapp"}
 CARD = "0b8c6f4e-1f2a-4c3d-9e8f-1a2b3c4d5e6f"
+UUID = "{card_uuid:[0-9a-fA-F-]{36}}"
+FINDER = {("GET", f"/scan/{UUID}"), ("POST", f"/scan/{UUID}/alert")}  # a finder's phone (tests/web/test_finder.py)
 
 
 def _concrete(path: str) -> str:
@@ -26,11 +28,16 @@ def _concrete(path: str) -> str:
     )
 
 
-PROTECTED = [(route.method, _concrete(route.path)) for route in ROUTES if route.path not in OPEN]
+PROTECTED = [
+    (route.method, _concrete(route.path))
+    for route in ROUTES
+    if route.path not in OPEN and (route.method, route.path) not in FINDER
+]
 
 
 async def test_the_route_table_protects_everything_but_the_open_routes():
-    assert len(PROTECTED) == len(ROUTES) - 8  # setup, login (GET and POST), health, three webhooks
+    assert len(PROTECTED) == len(ROUTES) - 10  # setup, login (GET and POST), health, three webhooks, finder (2)
+    assert ("POST", f"/scan/{CARD}") in PROTECTED  # the admin's simulated scan
     assert ("GET", "/api/alarms") in PROTECTED and ("POST", "/api/scans") in PROTECTED
 
 

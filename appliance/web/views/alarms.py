@@ -11,7 +11,15 @@ from typing import Any
 from aiohttp import web
 
 from appliance.errors import UserError
-from appliance.services.alarms import STATUSES, alarm_counts, get_alarm, list_alarms, resolve_alarm, retry_alarm
+from appliance.services.alarms import (
+    STATUSES,
+    alarm_counts,
+    get_alarm,
+    list_alarms,
+    resolve_alarm,
+    retry_alarm,
+    retry_blocker,
+)
 from appliance.services.kiosk import Kiosk
 from appliance.services.subjects import list_subjects
 from appliance.web.keys import FEED
@@ -105,8 +113,9 @@ async def alarms_page(request: web.Request) -> web.Response:
 
 
 async def alarm_page(request: web.Request) -> web.Response:
-    alarm = await asyncio.to_thread(get_alarm, kiosk_of(request), _alarm_id(request))
-    return await render(request, "alarm.html", {"alarm": alarm})
+    kiosk = kiosk_of(request)
+    alarm = await asyncio.to_thread(get_alarm, kiosk, _alarm_id(request))
+    return await render(request, "alarm.html", {"alarm": alarm, "retry_blocker": retry_blocker(kiosk, alarm)})
 
 
 async def retry_submit(request: web.Request) -> web.Response:

@@ -8,7 +8,8 @@ import json
 from aiohttp import web
 
 from appliance.errors import UserError
-from appliance.services.alarms import get_alarm, list_alarms
+from appliance.messaging.phone import read_phone
+from appliance.services.alarms import get_alarm, list_alarms, resolve_alarm, retry_alarm
 from appliance.services.scans import ScanSource, handle_scan
 from appliance.services.subjects import list_subjects
 from appliance.web.render import kiosk_of
@@ -32,6 +33,45 @@ async def alarm(request: web.Request) -> web.Response:
     alarm_id = whole_number(request.match_info["alarm_id"], "alarm id")
     found = await asyncio.to_thread(get_alarm, kiosk_of(request), alarm_id)
     return _json(found.record_with_attempts())
+
+
+async def alarm_retry(request: web.Request) -> web.Response:
+    """Send a FAILED alarm again from its first channel; the answer is its record, now PENDING."""
+    alarm_id = whole_number(request.match_info["alarm_id"], "alarm id")
+    found = await asyncio.to_thread(retry_alarm, kiosk_of(request), alarm_id)
+    return _json(found.record_with_attempts())
+
+
+async def alarm_resolve(request: web.Request) -> web.Response:
+    """`{"note": "..."}` (optional) marks the alarm resolved; the answer is its record."""
+    note = ""
+    if request.can_read_body:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise UserError('The body must be JSON like {"note": "Picked up by her father"}, or empty.') from None
+        note = body.get("note", "") if isinstance(body, dict) else None
+        if not isinstance(note, str):
+            raise UserError('The body must be JSON like {"note": "Picked up by her father"}, or empty.')
+    alarm_id = whole_number(request.match_info["alarm_id"], "alarm id")
+    found = await asyncio.to_thread(resolve_alarm, kiosk_of(request), alarm_id, note)
+    return _json(found.record_with_attempts())
+
+
+async def phone_preview(request: web.Request) -> web.Response:
+    """`?phone=...`: the number as the kiosk would store it, so a form can show it before saving (400: why not)."""
+    reading = read_phone(request.query.get("phone", ""), kiosk_of(request).settings.default_region)
+    country = f" ({reading.country})" if reading.country else ""
+    return _json(
+        {
+            "e164": reading.e164,
+            "international": reading.international,
+            "region": reading.region,
+            "country": reading.country,
+            "rewritten": reading.rewritten,
+            "shown": f"{reading.international}{country}",
+        }
+    )
 
 
 async def subjects(request: web.Request) -> web.Response:

@@ -1,0 +1,32 @@
+"""The `keryu` command as a user runs it: a real subprocess with its own data directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEAD_REDIS, KERYU
+
+
+@pytest.fixture
+def run(tmp_path: Path, data_dir: Path):
+    """Run `keryu ARGS` with its own data directory; returns the CompletedProcess."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("KERYU_", "REDIS_", "CELERY_"))}
+    env.update(KERYU_DATA_DIR=str(data_dir), REDIS_URL=DEAD_REDIS, KERYU_LOCATION="Front desk", KERYU_CAMERA="none")
+
+    def keryu(*args: str, input: str | None = None, umask: int = -1, **extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [KERYU, *args],
+            env={**env, **extra},
+            cwd=tmp_path,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            umask=umask,
+        )
+
+    return keryu
