@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from appliance.errors import NotFound, UserError
 from appliance.queue import enqueue_delivery
+from appliance.services.clock_sync import corrected_time
 from appliance.services.kiosk import Kiosk
 from appliance.services.outbox import mark_not_enqueued
 from appliance.services.views import AlarmView
@@ -22,7 +23,7 @@ STATUSES: tuple[str, ...] = tuple(status.value for status in AlarmStatus)
 def _views(kiosk: Kiosk, query: Select) -> list[AlarmView]:
     with kiosk.store.read() as session:
         rows = session.scalars(query.options(selectinload(Alarm.attempts)))
-        return [AlarmView.of(alarm, kiosk.zone) for alarm in rows]
+        return [AlarmView.of(alarm, kiosk.zone, corrected_time(kiosk, alarm)) for alarm in rows]
 
 
 def list_alarms(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from appliance.messaging.format import normalize_phone
 from appliance.queue import enqueue_delivery
+from appliance.services.clock_sync import recording_clock
 from appliance.services.kiosk import Kiosk
 from appliance.services.outbox import mark_not_enqueued
 from appliance.store.models import Alarm, AlarmStatus
@@ -26,6 +27,7 @@ def send_test(kiosk: Kiosk, phone: str) -> Alarm:
             is_test=True,
             notification_status=AlarmStatus.PENDING,
             enqueued_at=now,
+            **recording_clock(kiosk),
         )
         session.add(alarm)
         session.flush()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from appliance.payload import ForeignPayload, parse_payload
 from appliance.queue import enqueue_delivery
+from appliance.services.clock_sync import recording_clock
 from appliance.services.kiosk import Kiosk
 from appliance.services.outbox import mark_not_enqueued
 from appliance.store.models import Alarm, AlarmStatus, Card, ScanEvent
@@ -77,6 +78,7 @@ def record_scan(kiosk: Kiosk, payload: str, source: ScanSource) -> ScanResult:
                 is_test=False,
                 notification_status=AlarmStatus.PENDING,
                 enqueued_at=now,  # optimistic: `dispatch` clears it if the broker refuses
+                **recording_clock(kiosk),
             )
             session.add(alarm)
             card.last_used_at = now

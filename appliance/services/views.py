@@ -31,6 +31,7 @@ RECORD_FIELDS = (
     "notification_error",
     "whatsapp_message_id",
     "message_sid",
+    "clock_synced",
 )
 
 
@@ -84,6 +85,8 @@ class AlarmView:
     created_at: datetime
     location: str
     is_test: bool
+    clock_synced: bool  # recorded after the network time arrived this boot
+    time_known: bool  # `created_at` is the real time: synced, or corrected from the monotonic clock
     channel: int | None
     notification_status: str
     notification_sent: bool
@@ -102,8 +105,16 @@ class AlarmView:
     attempts: tuple[AttemptView, ...]
 
     @classmethod
-    def of(cls, alarm: Alarm, zone: tzinfo | None) -> AlarmView:
-        """The view of a row whose attempts are loaded; `zone` None is the system's local zone."""
+    def of(cls, alarm: Alarm, zone: tzinfo | None, corrected_created_at: datetime | None = None) -> AlarmView:
+        """The view of a row whose attempts are loaded; `zone` None is the system's local zone.
+
+        `corrected_created_at`: the real time of an alarm recorded before the clock was set, when
+        the clock is synced now but the correction is not written yet (services/clock_sync.py).
+        """
+        time_known = alarm.clock_synced or alarm.time_corrected_at is not None
+        created_at = alarm.created_at
+        if not time_known and corrected_created_at is not None:
+            created_at, time_known = corrected_created_at, True
 
         def local(value: datetime | None) -> datetime | None:
             return value.astimezone(zone) if value else None
@@ -113,9 +124,11 @@ class AlarmView:
             subject_id=alarm.subject_id,
             subject_name=alarm.subject_name,
             card_uuid=alarm.card_uuid,
-            created_at=alarm.created_at.astimezone(zone),
+            created_at=created_at.astimezone(zone),
             location=alarm.location,
             is_test=alarm.is_test,
+            clock_synced=alarm.clock_synced,
+            time_known=time_known,
             channel=alarm.channel,
             notification_status=str(alarm.notification_status),
             notification_sent=alarm.notification_sent,

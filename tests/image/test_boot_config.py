@@ -90,6 +90,7 @@ def test_keryu_env_moves_off_the_card_into_a_file_only_root_and_the_kiosk_group_
         "KERYU_DATA_DIR=/var/lib/keryu",
         "KERYU_WEB_PORT=80",
         "KERYU_CAMERA=auto",
+        "KERYU_RUNTIME_DIR=/run/keryu",
     ]
     assert SECRET not in result.stdout + result.stderr
     # the app reads the merged file as the device's configuration
@@ -121,6 +122,7 @@ def test_settings_in_the_file_win_over_device_defaults(root: Path) -> None:
         "KERYU_WEB_PORT=8080",
         "export KERYU_CAMERA=dir:/var/lib/keryu/camera",
         "KERYU_DATA_DIR=/var/lib/keryu",
+        "KERYU_RUNTIME_DIR=/run/keryu",
     ]
 
 

@@ -111,11 +111,12 @@ def conf(path: Path) -> dict[str, list[str]]:
     return values
 
 
-def test_redis_is_a_loopback_broker_that_never_evicts_and_persists() -> None:
+def test_redis_is_a_loopback_broker_that_never_evicts_and_writes_nothing_to_the_card() -> None:
     redis = conf(ROOTFS / "etc/redis/keryu.conf")
     assert redis["bind"] == ["127.0.0.1 -::1"] and redis["protected-mode"] == ["yes"]
     assert redis["maxmemory-policy"] == ["noeviction"]
-    assert redis["appendonly"] == ["yes"] and redis["appendfsync"] == ["everysec"]
+    assert redis["appendonly"] == ["no"] and redis["save"] == ['""']  # the database is the truth
+    assert redis["logfile"] == ['""']  # stdout: the journal
 
 
 def test_redis_runs_with_the_configuration(tmp_path: Path) -> None:
@@ -140,10 +141,11 @@ def test_redis_runs_with_the_configuration(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "redis-server did not start"
                 time.sleep(0.05)
         assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
-        assert client.config_get("appendonly") == {"appendonly": "yes"}
+        assert client.config_get("appendonly") == {"appendonly": "no"}
+        assert client.config_get("save") == {"save": ""}
         assert client.config_get("bind")["bind"] == "127.0.0.1 -::1"
         client.set("alarm", "1")
-        assert (tmp_path / "appendonlydir").is_dir() or (tmp_path / "appendonly.aof").is_file()
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["keryu.conf"]  # no AOF, no dump.rdb
     finally:
         process.terminate()
         process.wait(timeout=10)
