@@ -172,3 +172,15 @@ def test_fstab_and_firmware_find_partitions_by_label() -> None:
     assert "LABEL=$ROOT_LABEL\t/\text4" in device and "LABEL=$BOOT_LABEL\t/boot/firmware\tvfat" in device
     assert "umask=0077" in device  # tokens on the FAT partition are root-only until imported
     assert "ROOTPART=LABEL=${ROOT_LABEL:-RASPIROOT}" in hook
+
+
+def test_the_pi_wifi_firmware_debian_has_is_in_the_image() -> None:
+    """Pi 3B/3B+/4 and Zero 2 W radios (hardware/README.md "Wi-Fi"): Debian's brcm80211 firmware."""
+    packages = {
+        line.strip()
+        for path in (IMAGE / "packages").glob("*.list")
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {"firmware-brcm80211", "wpasupplicant", "wireless-regdb"} <= packages
+    assert "non-free-firmware" in re.search(r'^COMPONENTS="([^"]*)"', (IMAGE / "config").read_text(), re.M).group(1)
