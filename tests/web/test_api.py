@@ -26,6 +26,7 @@ CONTRACT_FIELDS = {
     "notification_error",
     "whatsapp_message_id",
     "message_sid",
+    "clock_synced",
 }
 
 
