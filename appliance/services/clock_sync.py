@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from appliance.services.kiosk import Kiosk
 from appliance.store.models import Alarm
@@ -53,28 +53,33 @@ def corrected_time(kiosk: Kiosk, alarm: Alarm) -> datetime | None:
 
 
 def correct_alarm_times(kiosk: Kiosk) -> int:
-    """Give this boot's alarms recorded before the sync their real time; returns how many were corrected."""
-    if not kiosk.clock.synced():
-        return 0
+    """Give this boot's alarms recorded before the sync their real time; returns how many were corrected.
+
+    Looks first in a read snapshot, so that the common case (nothing to correct) never takes
+    SQLite's write lock; each correction is one conditional UPDATE, safe to race with another process.
+    """
     boot = kiosk.clock.boot_id()
-    if not boot:
+    if not boot or not kiosk.clock.synced():
         return 0
+    waiting = (Alarm.clock_synced.is_(False), Alarm.time_corrected_at.is_(None), Alarm.boot_id == boot)
+    with kiosk.store.read() as session:
+        found = session.execute(select(Alarm.id, Alarm.created_monotonic).where(*waiting)).all()
+    if not found:
+        return 0
+    now, monotonic = kiosk.clock.now(), kiosk.clock.monotonic()
     corrected = 0
     with kiosk.store.session() as session:
-        waiting = session.scalars(
-            select(Alarm).where(Alarm.clock_synced.is_(False), Alarm.time_corrected_at.is_(None), Alarm.boot_id == boot)
-        ).all()
-        for alarm in waiting:
-            real = corrected_time(kiosk, alarm)
-            if real is None:
+        for alarm_id, created_monotonic in found:
+            if created_monotonic is None:
                 continue
-            logger.info(
-                "Alarm %s recorded before the clock was set: time corrected from %s to %s",
-                alarm.id,
-                alarm.created_at.isoformat(),
-                real.isoformat(),
+            real = now - timedelta(seconds=max(0.0, monotonic - created_monotonic))
+            statement = (
+                update(Alarm)
+                .where(Alarm.id == alarm_id, *waiting)
+                .values(created_at=real, time_corrected_at=now)
+                .execution_options(synchronize_session=False)
             )
-            alarm.created_at = real
-            alarm.time_corrected_at = kiosk.clock.now()
-            corrected += 1
+            if session.execute(statement).rowcount == 1:
+                logger.info("Alarm %s was recorded before the clock was set: its time is now %s", alarm_id, real)
+                corrected += 1
     return corrected
