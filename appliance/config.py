@@ -53,6 +53,8 @@ TOOL_VARIABLES = frozenset(
         "KERYU_BOOT_DIR",
         "KERYU_BOOT_TIMEOUT",
         "KERYU_KEEP_BOOT_DIR",
+        "KERYU_IDLE_WRITE_SECONDS",
+        "KERYU_IDLE_WRITE_BEFORE",
         "KERYU_ROOT",
         "KERYU_OWNER",
     }
