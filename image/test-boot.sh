@@ -357,6 +357,23 @@ wait_for 90 "alarm $third's time corrected after the sync" shifted
 guest 'rm /run/systemd/timesync/synchronized; date -s @$(($(date +%s) - 3600)) >/dev/null'
 say "ok: alarm $third marked clock_synced false, sent as 'time unknown', its time corrected after the sync"
 
+# --- Raspberry Pi Imager's OS customisation (issue 11) ----------------------------------------
+# What Imager leaves on a card (firstrun.sh and systemd.run=/boot/firstrun.sh in cmdline.txt),
+# answered by the image's own /boot/firstrun.sh as on that first boot: settings applied, the
+# script erased, cmdline.txt as it was. Last in the test: the time zone changes.
+guest "cp /boot/firmware/cmdline.txt /root/cmdline.orig &&
+    sed -i '1s|\$| systemd.run=/boot/firstrun.sh systemd.run_success_action=reboot systemd.unit=kernel-command-line.target|' /boot/firmware/cmdline.txt"
+printf '%s\n' '#!/bin/bash' 'set +e' \
+    "/usr/lib/raspberrypi-sys-mods/imager_custom set_timezone 'America/Mexico_City'" \
+    'rm -f /boot/firstrun.sh' "sed -i 's| systemd.run.*||g' /boot/cmdline.txt" 'exit 0' |
+    guest "cat >/boot/firmware/firstrun.sh"
+guest /boot/firstrun.sh || fail "/boot/firstrun.sh did not exit 0 (the Pi would not reboot into the kiosk)"
+guest test ! -e /boot/firmware/firstrun.sh || fail "Imager's firstrun.sh is still on the boot partition"
+[ "$(guest "tr -s ' \n' ' ' </boot/firmware/cmdline.txt")" = "$(guest "tr -s ' \n' ' ' </root/cmdline.orig")" ] ||
+    fail "cmdline.txt still differs from the image's after Imager's parameters were removed"
+[ "$(guest readlink /etc/localtime)" = /usr/share/zoneinfo/America/Mexico_City ] || fail "Imager's time zone not applied"
+say "ok: Raspberry Pi Imager's firstrun.sh answered: time zone applied, script erased, cmdline.txt restored"
+
 guest "systemd-analyze security --no-pager \$(cd /usr/lib/systemd/system && echo keryu*.service)" |
     grep -E '^(UNIT|keryu)' || true
 say "PASS: $(basename "$IMG") boots into a working kiosk"

@@ -377,6 +377,7 @@ def test_imager_first_boot_honours_wifi_host_name_ssh_key_and_time_zone(imager_c
     assert enabled(imager_card, "ssh.service")
     assert os.readlink(imager_card / "etc/localtime") == "/usr/share/zoneinfo/America/Monterrey"
     # the boot goes on normally from now on, and the Wi-Fi key and password hash are off the card
+    assert (boot_dir / "cmdline.txt").read_bytes().count(b"\r") == 0  # the firmware reads one line
     assert (boot_dir / "cmdline.txt").read_text().split() == [
         "console=tty0",
         "root=LABEL=RASPIROOT",
