@@ -54,6 +54,8 @@ TOOL_VARIABLES = frozenset(
         "KERYU_BOOT_DIR",
         "KERYU_BOOT_TIMEOUT",
         "KERYU_KEEP_BOOT_DIR",
+        "KERYU_IDLE_WRITE_SECONDS",
+        "KERYU_IDLE_WRITE_BEFORE",
         "KERYU_ROOT",
         "KERYU_OWNER",
     }
@@ -112,6 +114,12 @@ class Settings(BaseSettings):
     # The kiosk itself
     data_dir: Path = Field(Path("./data"), validation_alias=_env("KERYU_DATA_DIR"))
     database_url: str | None = Field(None, validation_alias=_env("KERYU_DATABASE_URL"))
+    runtime_dir: Path | None = Field(
+        None,
+        validation_alias=_env("KERYU_RUNTIME_DIR"),
+        description="Heartbeats and scheduler state, rewritten every few seconds: a RAM folder on the device"
+        " (/run/keryu); default: run/ in KERYU_DATA_DIR.",
+    )
     camera: str = Field("auto", validation_alias=_env("KERYU_CAMERA"))
     location: str = Field(default_factory=socket.gethostname, validation_alias=_env("KERYU_LOCATION"))
     public_url: str = Field("http://keryu.local", validation_alias=_env("KERYU_PUBLIC_URL"))
@@ -260,6 +268,11 @@ class Settings(BaseSettings):
     def database(self) -> str:
         """The SQLAlchemy URL in force (default: keryu.db in the data directory)."""
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'keryu.db'}"
+
+    @property
+    def run_dir(self) -> Path:
+        """Where files rewritten all the time go (heartbeats, Celery beat schedules): off the SD card on a device."""
+        return self.runtime_dir or self.data_dir / "run"
 
     @property
     def broker_url(self) -> str:

@@ -1,7 +1,8 @@
 """The scanner's heartbeat file, so that health (another process) can tell how the scanner is doing.
 
-The frame loop rewrites `scanner_heartbeat.json` in KERYU_DATA_DIR atomically every few seconds;
-`read_scanner_status` turns it into a health component. A file that stops being rewritten
+The frame loop rewrites `scanner_heartbeat.json` atomically every few seconds in the runtime
+folder (`Settings.run_dir`: /run/keryu on the device, in RAM, so the SD card is not written
+every 2 s); `read_scanner_status` turns it into a health component. A file that stops being rewritten
 means the scanner is dead or its loop is stuck.
 """
 
@@ -63,7 +64,7 @@ class ScannerStatus:
 
 
 def heartbeat_path(settings: Settings) -> Path:
-    return settings.data_dir / HEARTBEAT_FILE
+    return settings.run_dir / HEARTBEAT_FILE
 
 
 def write_scanner_status(settings: Settings, status: ScannerStatus) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from appliance.errors import NotFound, UserError
 from appliance.queue import enqueue_delivery
+from appliance.services.clock_sync import corrected_time
 from appliance.services.kiosk import Kiosk
 from appliance.services.outbox import mark_not_enqueued
 from appliance.services.receipts import status_note
@@ -26,7 +27,7 @@ STATUSES: tuple[str, ...] = tuple(status.value for status in AlarmStatus)
 def _views(kiosk: Kiosk, query: Select) -> list[AlarmView]:
     with kiosk.store.read() as session:
         rows = session.scalars(query.options(selectinload(Alarm.attempts), selectinload(Alarm.children)))
-        views = [AlarmView.of(alarm, kiosk.zone) for alarm in rows]
+        views = [AlarmView.of(alarm, kiosk.zone, corrected_time(kiosk, alarm)) for alarm in rows]
     return [replace(view, status_note=status_note(kiosk, view.notification_status, view.channel)) for view in views]
 
 

@@ -126,6 +126,9 @@ def add_notifications(session: Session, subject: Subject, alarm: Alarm, now: dat
             source=alarm.source,  # a finder's note and number reach every custodian
             finder_note=alarm.finder_note,
             finder_phone=alarm.finder_phone,
+            clock_synced=alarm.clock_synced,  # one scan, one moment: corrected together
+            boot_id=alarm.boot_id,
+            created_monotonic=alarm.created_monotonic,
             notification_status=AlarmStatus.PENDING,
             enqueued_at=now,
         )

@@ -34,8 +34,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError, TransientSendError
+from appliance.i18n import gettext
 from appliance.messaging.base import Notification, SendResult
 from appliance.messaging.format import format_timestamp
+from appliance.services.clock_sync import TIME_UNKNOWN, correct_alarm_times, monotonic_age, time_known
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import get_channel
 from appliance.store import alarm_state
@@ -50,7 +52,7 @@ RETRY_DELAYS = (5.0, 25.0)  # seconds before the 2nd and 3rd try on a channel
 MAX_RETRY_AFTER = 60.0  # a provider's Retry-After is honoured up to this
 UNREACHABLE = frozenset({"connection", "connect_timeout"})  # error codes meaning no provider heard us
 OFFLINE_RETRY_DELAYS = (60.0, 120.0, 300.0, 600.0)  # between rounds of the plan while offline
-OFFLINE_GIVE_UP = timedelta(hours=24)
+OFFLINE_GIVE_UP = timedelta(hours=24)  # of offline rounds, by attempts and monotonic time, never the wall clock
 COMMIT_RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # pauses between tries of a write refused as locked
 LEASE_MARGIN = 30.0  # seconds beyond the sums below: DNS, a second address's connect, a slow SD card
 
@@ -107,7 +109,11 @@ def notification_for(kiosk: Kiosk, alarm: Alarm) -> Notification:
     return Notification(
         recipient_phone=alarm.recipient_phone,
         subject_name=alarm.subject_name,
-        timestamp_text=format_timestamp(alarm.created_at, kiosk.zone, kiosk.settings.language),
+        timestamp_text=(
+            format_timestamp(alarm.created_at, kiosk.zone, kiosk.settings.language)
+            if time_known(alarm)
+            else gettext(kiosk.settings.language, TIME_UNKNOWN)
+        ),
         location=alarm.location,
         is_test=alarm.is_test,
         language=kiosk.settings.language,
@@ -121,6 +127,7 @@ def notification_for(kiosk: Kiosk, alarm: Alarm) -> Notification:
 def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryResult:
     """Try to hand alarm `alarm_id` to a provider; safe to call any number of times."""
     owner = owner or worker_identity()
+    correct_alarm_times(kiosk)  # a message must not carry a stale time the clock could correct
     now = kiosk.clock.now()
     with kiosk.store.session() as session:
         if not alarm_state.claim(session, alarm_id, now, owner, claim_lease(kiosk)):
@@ -143,7 +150,7 @@ def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryRe
             notification = notification_for(kiosk, alarm)
         if position >= len(plan):
             offline_rounds = _offline_rounds(kiosk, alarm_id, len(plan))
-            if offline_rounds and alarm.created_at > kiosk.clock.now() - OFFLINE_GIVE_UP:
+            if offline_rounds and not _offline_time_spent(kiosk, alarm, offline_rounds):
                 return _wait_for_network(kiosk, alarm_id, owner, offline_rounds)
             return _fail(kiosk, alarm_id, owner, alarm.notification_error)
         if attempts_here >= ATTEMPTS_PER_CHANNEL:  # used up by interrupted sends
@@ -284,6 +291,18 @@ def _offline_rounds(kiosk: Kiosk, alarm_id: int, channels: int) -> int:
     if not codes or any(code not in UNREACHABLE for code in codes):
         return 0
     return max(1, len(codes) // (ATTEMPTS_PER_CHANNEL * channels))
+
+
+def _offline_time_spent(kiosk: Kiosk, alarm: Alarm, rounds: int) -> bool:
+    """Has the alarm waited `OFFLINE_GIVE_UP` for the network? Never judged by the wall clock.
+
+    The wall clock jumps when the network time arrives after a power cut (the Pi has no clock),
+    so the wait is the longer of what the rounds so far have waited by schedule, and the
+    monotonic time since the alarm was recorded (known only within the boot it was recorded in).
+    """
+    scheduled = sum(OFFLINE_RETRY_DELAYS[min(n, len(OFFLINE_RETRY_DELAYS)) - 1] for n in range(1, rounds))
+    waited = max(scheduled, monotonic_age(kiosk, alarm) or 0.0)
+    return waited >= OFFLINE_GIVE_UP.total_seconds()
 
 
 def _wait_for_network(kiosk: Kiosk, alarm_id: int, owner: str, rounds: int) -> DeliveryResult:

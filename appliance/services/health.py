@@ -41,7 +41,7 @@ CHOSEN_UNCONFIGURED = (
 
 def beat_heartbeat_path(kiosk: Kiosk) -> Path:
     """The file the beat touches each time it schedules work."""
-    return kiosk.settings.data_dir / "run" / "beat.heartbeat"
+    return kiosk.settings.run_dir / "beat.heartbeat"
 
 
 def check_database(kiosk: Kiosk) -> Component:

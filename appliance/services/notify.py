@@ -11,6 +11,7 @@ from appliance.messaging.base import PollableChannel
 from appliance.messaging.phone import normalize_phone
 from appliance.queue import enqueue_delivery
 from appliance.services.alarms import get_alarm
+from appliance.services.clock_sync import recording_clock
 from appliance.services.kiosk import Kiosk
 from appliance.services.outbox import mark_not_enqueued
 from appliance.services.receipts import confirms_delivery
@@ -41,6 +42,7 @@ def send_test(kiosk: Kiosk, phone: str) -> Alarm:
             is_test=True,
             notification_status=AlarmStatus.PENDING,
             enqueued_at=now,
+            **recording_clock(kiosk),
         )
         session.add(alarm)
         session.flush()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from appliance.payload import ForeignPayload, parse_payload
 from appliance.queue import enqueue_delivery
+from appliance.services.clock_sync import recording_clock
 from appliance.services.custodians import add_notifications, delivery_ids
 from appliance.services.kiosk import Kiosk
 from appliance.services.outbox import mark_not_enqueued
@@ -92,6 +93,7 @@ def record_scan(
                 finder_phone=finder_phone,
                 notification_status=AlarmStatus.PENDING,
                 enqueued_at=now,  # optimistic: `dispatch` clears it if the broker refuses
+                **recording_clock(kiosk),
             )
             session.add(alarm)
             card.last_used_at = now

@@ -32,6 +32,7 @@ RECORD_FIELDS = (
     "whatsapp_message_id",
     "message_sid",
     "notifications",
+    "clock_synced",
 )
 
 
@@ -139,6 +140,8 @@ class AlarmView:
     source: str | None  # camera | phone | web | api | file; None for alarms recorded before it was kept
     finder_note: str | None
     finder_phone: str | None
+    clock_synced: bool  # recorded after the network time arrived this boot
+    time_known: bool  # `created_at` is the real time: synced, or corrected from the monotonic clock
     channel: int | None
     notification_status: str
     notification_sent: bool
@@ -160,8 +163,16 @@ class AlarmView:
     status_note: str | None = None  # e.g. "delivery not confirmed (no webhook)" (services/receipts.py)
 
     @classmethod
-    def of(cls, alarm: Alarm, zone: tzinfo | None) -> AlarmView:
-        """The view of a row whose attempts are loaded; `zone` None is the system's local zone."""
+    def of(cls, alarm: Alarm, zone: tzinfo | None, corrected_created_at: datetime | None = None) -> AlarmView:
+        """The view of a row whose attempts are loaded; `zone` None is the system's local zone.
+
+        `corrected_created_at`: the real time of an alarm recorded before the clock was set, when
+        the clock is synced now but the correction is not written yet (services/clock_sync.py).
+        """
+        time_known = alarm.clock_synced or alarm.time_corrected_at is not None
+        created_at = alarm.created_at
+        if not time_known and corrected_created_at is not None:
+            created_at, time_known = corrected_created_at, True
 
         def local(value: datetime | None) -> datetime | None:
             return value.astimezone(zone) if value else None
@@ -171,12 +182,14 @@ class AlarmView:
             subject_id=alarm.subject_id,
             subject_name=alarm.subject_name,
             card_uuid=alarm.card_uuid,
-            created_at=alarm.created_at.astimezone(zone),
+            created_at=created_at.astimezone(zone),
             location=alarm.location,
             is_test=alarm.is_test,
             source=alarm.source,
             finder_note=alarm.finder_note,
             finder_phone=alarm.finder_phone,
+            clock_synced=alarm.clock_synced,
+            time_known=time_known,
             channel=alarm.channel,
             notification_status=str(alarm.notification_status),
             notification_sent=alarm.notification_sent,

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -151,6 +153,12 @@ class Alarm(Base):
     source: Mapped[str | None] = mapped_column(String(16))  # camera | phone | web | api | file (None: older)
     finder_note: Mapped[str | None] = mapped_column(Text)  # what a finder's phone wrote (phone scans only)
     finder_phone: Mapped[str | None] = mapped_column(String(20))  # E.164, the finder's own number if given
+    # Recorded before the network time arrived this boot (the Pi has no clock): `created_at` is
+    # a stale guess until corrected from the monotonic time of the same boot (docs/appliance.md).
+    clock_synced: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    boot_id: Mapped[str | None] = mapped_column(String(36))
+    created_monotonic: Mapped[float | None] = mapped_column(Float)  # seconds since that boot began
+    time_corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     channel: Mapped[int | None] = mapped_column(Integer)  # the channel that sent it
     notification_status: Mapped[str] = mapped_column(String(12), default=AlarmStatus.PENDING)

@@ -73,7 +73,7 @@ def embedded_beat(kiosk: Kiosk) -> Any:
         kiosk.celery,
         thread=True,
         scheduler_cls=scheduler,
-        schedule_filename=str(kiosk.settings.data_dir / "run" / "worker-beat-schedule"),
+        schedule_filename=str(kiosk.settings.run_dir / "worker-beat-schedule"),
     )
 
 

@@ -69,7 +69,7 @@ def run_beat(settings: Settings) -> int:
     scheduler = beat.prepare(kiosk)
     service = kiosk.celery.Beat(
         scheduler=scheduler,
-        schedule=str(settings.data_dir / "run" / "celerybeat-schedule"),
+        schedule=str(settings.run_dir / "celerybeat-schedule"),
         loglevel=settings.log_level,
         max_interval=5,
     )

@@ -19,7 +19,7 @@ import logging
 from celery import Celery
 
 from appliance.queue import CLEANUP_TASK, ESCALATE_TASK, POLL_TASK, SEND_TASK, SWEEP_TASK, enqueue_delivery
-from appliance.services import escalation, outbox, retention, status_updates
+from appliance.services import clock_sync, escalation, outbox, retention, status_updates
 from appliance.services.delivery import deliver
 from appliance.services.kiosk import Kiosk
 
@@ -39,6 +39,7 @@ def register_tasks(app: Celery, kiosk: Kiosk) -> None:
 
     @app.task(name=SWEEP_TASK, ignore_result=True)
     def sweep_outbox() -> int:
+        clock_sync.correct_alarm_times(kiosk)  # every 15 s: alarms recorded before the clock was set
         return outbox.sweep(kiosk)
 
     @app.task(name=POLL_TASK, ignore_result=True)

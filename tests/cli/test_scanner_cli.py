@@ -122,7 +122,7 @@ def test_scanner_service_tells_systemd_and_stops_cleanly_on_sigterm(env, card, t
         assert listener.recv(4096).decode().startswith("READY=1")
         assert listener.recv(4096).decode().startswith("WATCHDOG=1")
         qr_png(tmp_path / "card.png", card).rename(inbox / "card.png")
-        heartbeat_file = data_dir / "scanner_heartbeat.json"  # written every 2 s: may not exist yet
+        heartbeat_file = data_dir / "run" / "scanner_heartbeat.json"  # written every 2 s: may not exist yet
         wait_until(lambda: heartbeat_file.exists() and '"frames": 1' in heartbeat_file.read_text(), what="the frame")
         process.send_signal(signal.SIGTERM)
         messages = []
@@ -134,7 +134,7 @@ def test_scanner_service_tells_systemd_and_stops_cleanly_on_sigterm(env, card, t
             process.kill()
             process.wait()
         listener.close()
-    heartbeat = json.loads((data_dir / "scanner_heartbeat.json").read_text())
+    heartbeat = json.loads((data_dir / "run" / "scanner_heartbeat.json").read_text())
     assert heartbeat["state"] == "stopped"
     output = (tmp_path / "scanner.log").read_text()
     assert "Alarm 1 recorded" in output and "Traceback" not in output

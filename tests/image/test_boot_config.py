@@ -91,6 +91,7 @@ def test_keryu_env_moves_off_the_card_into_a_file_only_root_and_the_kiosk_group_
         "KERYU_WEB_PORT=80",
         "KERYU_CAMERA=auto",
         "KERYU_TIMEZONE=America/Mexico_City",
+        "KERYU_RUNTIME_DIR=/run/keryu",
     ]
     assert SECRET not in result.stdout + result.stderr
     # the app reads the merged file as the device's configuration
@@ -123,6 +124,7 @@ def test_settings_in_the_file_win_over_device_defaults(root: Path) -> None:
         "export KERYU_CAMERA=dir:/var/lib/keryu/camera",
         "KERYU_DATA_DIR=/var/lib/keryu",
         "KERYU_TIMEZONE=America/Mexico_City",
+        "KERYU_RUNTIME_DIR=/run/keryu",
     ]
 
 
@@ -280,3 +282,159 @@ def test_a_failing_keryu_fails_the_unit_and_keeps_the_code_on_the_card(root: Pat
     assert result.returncode == 1
     assert "`keryu setup-code` failed" in result.stdout
     assert (root / "boot/firmware/keryu-setup-code.txt").read_text() == before
+
+
+# --- Raspberry Pi Imager's OS customisation (firstrun.sh) --------------------------------------
+
+IMAGER_PSK = hashlib.pbkdf2_hmac("sha1", b"clave de la escuela", b"Escuela Norte", 4096, 32).hex()
+IMAGER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHb0e8Qm3hZ2oVt1Yx9sKpLw4JrN6cDfGaUe7iTq5MzB owner@laptop"
+IMAGER_CMDLINE = (
+    "console=tty0 root=LABEL=RASPIROOT rw fsck.repair=yes rootwait"
+    " systemd.run=/boot/firstrun.sh systemd.run_success_action=reboot systemd.unit=kernel-command-line.target\n"
+)
+# What Imager's "OS customisation" writes (its firstrun.sh format): each setting through
+# Raspberry Pi OS's imager_custom tool, with a fallback for systems without it.
+IMAGER_FIRSTRUN = f"""#!/bin/bash
+
+set +e
+
+CURRENT_HOSTNAME=`cat /etc/hostname | tr -d " \\t\\n\\r"`
+if [ -f /usr/lib/raspberrypi-sys-mods/imager_custom ]; then
+   /usr/lib/raspberrypi-sys-mods/imager_custom set_hostname puerta-norte
+else
+   echo puerta-norte >/etc/hostname
+   sed -i "s/127.0.1.1.*$CURRENT_HOSTNAME/127.0.1.1\\tpuerta-norte/g" /etc/hosts
+fi
+FIRSTUSER=`getent passwd 1000 | cut -d: -f1`
+FIRSTUSERHOME=`getent passwd 1000 | cut -d: -f6`
+if [ -f /usr/lib/raspberrypi-sys-mods/imager_custom ]; then
+   /usr/lib/raspberrypi-sys-mods/imager_custom enable_ssh -k '{IMAGER_KEY}'
+else
+   install -o "$FIRSTUSER" -m 700 -d "$FIRSTUSERHOME/.ssh"
+   install -o "$FIRSTUSER" -m 600 <(printf "{IMAGER_KEY}") "$FIRSTUSERHOME/.ssh/authorized_keys"
+   echo 'PasswordAuthentication no' >>/etc/ssh/sshd_config
+   systemctl enable ssh
+fi
+if [ -f /usr/lib/userconf-pi/userconf ]; then
+   /usr/lib/userconf-pi/userconf 'admin' '$5$Zq0L3bXw$N1JxVb0d8bq9yqVqkIhW2uZ6Q2sDxk9QdT0oXn4pQ.5'
+else
+   echo "$FIRSTUSER:"'$5$Zq0L3bXw$N1JxVb0d8bq9yqVqkIhW2uZ6Q2sDxk9QdT0oXn4pQ.5' | chpasswd -e
+fi
+if [ -f /usr/lib/raspberrypi-sys-mods/imager_custom ]; then
+   /usr/lib/raspberrypi-sys-mods/imager_custom set_wlan 'Escuela Norte' '{IMAGER_PSK}' 'MX'
+else
+cat >/etc/wpa_supplicant/wpa_supplicant.conf <<'WPAEOF'
+country=MX
+ctrl_interface=DIR=/var/run/wpa_supplicant GROUP=netdev
+ap_scan=1
+
+update_config=1
+network={{
+\tssid="Escuela Norte"
+\tpsk={IMAGER_PSK}
+}}
+
+WPAEOF
+   chmod 600 /etc/wpa_supplicant/wpa_supplicant.conf
+   rfkill unblock wifi
+fi
+if [ -f /usr/lib/raspberrypi-sys-mods/imager_custom ]; then
+   /usr/lib/raspberrypi-sys-mods/imager_custom set_keymap 'latam'
+   /usr/lib/raspberrypi-sys-mods/imager_custom set_timezone 'America/Monterrey'
+else
+   rm -f /etc/localtime
+   echo "America/Monterrey" >/etc/timezone
+   dpkg-reconfigure -f noninteractive tzdata
+fi
+rm -f /boot/firstrun.sh
+sed -i 's| systemd.run.*||g' /boot/cmdline.txt
+exit 0
+"""
+
+
+@pytest.fixture
+def imager_card(root: Path) -> Path:
+    """A card the owner wrote with Raspberry Pi Imager and its OS customisation."""
+    (root / "boot/firmware/firstrun.sh").write_text(IMAGER_FIRSTRUN)
+    (root / "boot/firmware/cmdline.txt").write_text(IMAGER_CMDLINE)
+    (root / "etc/hostname").write_text("keryu\n")
+    (root / "etc/hosts").write_text("127.0.0.1\tlocalhost\n127.0.1.1\tkeryu\n::1\t\tlocalhost ip6-localhost\n")
+    (root / "usr/share/zoneinfo/America").mkdir(parents=True)
+    (root / "usr/share/zoneinfo/America/Monterrey").write_bytes(b"TZif2")
+    return root
+
+
+def test_imager_first_boot_honours_wifi_host_name_ssh_key_and_time_zone(imager_card: Path) -> None:
+    result = run_boot_config(imager_card, "imager-firstrun")
+    assert result.returncode == 0, result.stderr
+    boot_dir = imager_card / "boot/firmware"
+
+    wpa = (imager_card / "etc/wpa_supplicant/wpa_supplicant-wlan0.conf").read_text()
+    assert f"ssid={b'Escuela Norte'.hex()}" in wpa and f"psk={IMAGER_PSK}" in wpa and "country=MX" in wpa
+    assert enabled(imager_card, "wpa_supplicant@wlan0.service")
+    assert (imager_card / "etc/hostname").read_text() == "puerta-norte\n"
+    assert "127.0.1.1\tpuerta-norte" in (imager_card / "etc/hosts").read_text()
+    assert "keryu" not in (imager_card / "etc/hosts").read_text()
+    assert (imager_card / "root/.ssh/authorized_keys").read_text() == IMAGER_KEY + "\n"
+    assert enabled(imager_card, "ssh.service")
+    assert os.readlink(imager_card / "etc/localtime") == "/usr/share/zoneinfo/America/Monterrey"
+    # the boot goes on normally from now on, and the Wi-Fi key and password hash are off the card
+    assert (boot_dir / "cmdline.txt").read_bytes().count(b"\r") == 0  # the firmware reads one line
+    assert (boot_dir / "cmdline.txt").read_text().split() == [
+        "console=tty0",
+        "root=LABEL=RASPIROOT",
+        "rw",
+        "fsck.repair=yes",
+        "rootwait",
+    ]
+    assert not (boot_dir / "firstrun.sh").exists()
+    assert "not used: the kiosk has no login user" in result.stdout
+    assert "host name, SSH keys, Wi-Fi, time zone" in result.stdout
+    assert IMAGER_PSK not in result.stdout + result.stderr
+
+
+def test_a_normal_boot_still_clears_imager_leftovers(imager_card: Path) -> None:
+    """If the wrapper never ran (a card customised after its first boot), the next boot does it."""
+    boot(imager_card)
+
+    assert "systemd.run" not in (imager_card / "boot/firmware/cmdline.txt").read_text()
+    assert not (imager_card / "boot/firmware/firstrun.sh").exists()
+    assert (imager_card / "etc/hostname").read_text() == "puerta-norte\n"
+    assert (imager_card / "etc/wpa_supplicant/wpa_supplicant-wlan0.conf").is_file()
+
+
+def test_imager_ssh_with_a_password_only_leaves_ssh_off(imager_card: Path) -> None:
+    script = imager_card / "boot/firmware/firstrun.sh"
+    script.write_text(script.read_text().replace(f"enable_ssh -k '{IMAGER_KEY}'", "enable_ssh"))
+
+    result = run_boot_config(imager_card, "imager-firstrun")
+
+    assert not enabled(imager_card, "ssh.service")
+    assert "takes keys only; SSH stays off" in result.stdout
+
+
+def test_a_hidden_imager_network_is_searched_for(imager_card: Path) -> None:
+    script = imager_card / "boot/firmware/firstrun.sh"
+    script.write_text(script.read_text().replace("set_wlan 'Escuela", "set_wlan -h 'Escuela"))
+
+    run_boot_config(imager_card, "imager-firstrun")
+
+    assert "scan_ssid=1" in (imager_card / "etc/wpa_supplicant/wpa_supplicant-wlan0.conf").read_text()
+
+
+def test_the_image_runs_its_own_firstrun_wrapper_where_imager_points() -> None:
+    wrapper = FILES / "boot/firstrun.sh"
+    assert os.access(wrapper, os.X_OK)
+    text = wrapper.read_text()
+    assert "/usr/local/lib/keryu/boot-config imager-firstrun" in text
+    assert text.rstrip().endswith("exit 0")  # success, whatever happened: systemd.run_success_action reboots
+
+
+def test_a_card_without_imager_keeps_its_cmdline(root: Path) -> None:
+    cmdline = root / "boot/firmware/cmdline.txt"
+    cmdline.write_text("console=tty0 root=LABEL=RASPIROOT rw rootwait\n")
+    before = cmdline.stat().st_mtime_ns
+
+    boot(root)
+
+    assert cmdline.stat().st_mtime_ns == before

@@ -111,11 +111,12 @@ def conf(path: Path) -> dict[str, list[str]]:
     return values
 
 
-def test_redis_is_a_loopback_broker_that_never_evicts_and_persists() -> None:
+def test_redis_is_a_loopback_broker_that_never_evicts_and_writes_nothing_to_the_card() -> None:
     redis = conf(ROOTFS / "etc/redis/keryu.conf")
     assert redis["bind"] == ["127.0.0.1 -::1"] and redis["protected-mode"] == ["yes"]
     assert redis["maxmemory-policy"] == ["noeviction"]
-    assert redis["appendonly"] == ["yes"] and redis["appendfsync"] == ["everysec"]
+    assert redis["appendonly"] == ["no"] and redis["save"] == ['""']  # the database is the truth
+    assert redis["logfile"] == ['""']  # stdout: the journal
 
 
 def test_redis_runs_with_the_configuration(tmp_path: Path) -> None:
@@ -140,10 +141,11 @@ def test_redis_runs_with_the_configuration(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "redis-server did not start"
                 time.sleep(0.05)
         assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
-        assert client.config_get("appendonly") == {"appendonly": "yes"}
+        assert client.config_get("appendonly") == {"appendonly": "no"}
+        assert client.config_get("save") == {"save": ""}
         assert client.config_get("bind")["bind"] == "127.0.0.1 -::1"
         client.set("alarm", "1")
-        assert (tmp_path / "appendonlydir").is_dir() or (tmp_path / "appendonly.aof").is_file()
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["keryu.conf"]  # no AOF, no dump.rdb
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -170,3 +172,15 @@ def test_fstab_and_firmware_find_partitions_by_label() -> None:
     assert "LABEL=$ROOT_LABEL\t/\text4" in device and "LABEL=$BOOT_LABEL\t/boot/firmware\tvfat" in device
     assert "umask=0077" in device  # tokens on the FAT partition are root-only until imported
     assert "ROOTPART=LABEL=${ROOT_LABEL:-RASPIROOT}" in hook
+
+
+def test_the_pi_wifi_firmware_debian_has_is_in_the_image() -> None:
+    """Pi 3B/3B+/4 and Zero 2 W radios (hardware/README.md "Wi-Fi"): Debian's brcm80211 firmware."""
+    packages = {
+        line.strip()
+        for path in (IMAGE / "packages").glob("*.list")
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {"firmware-brcm80211", "wpasupplicant", "wireless-regdb"} <= packages
+    assert "non-free-firmware" in re.search(r'^COMPONENTS="([^"]*)"', (IMAGE / "config").read_text(), re.M).group(1)

@@ -41,6 +41,7 @@ def test_each_state_maps_to_a_health_status(settings, state, health):
 
 
 def test_a_state_this_version_does_not_know_is_degraded(settings):
+    heartbeat_path(settings).parent.mkdir(parents=True, exist_ok=True)
     heartbeat_path(settings).write_text(json.dumps({"state": "something new", "written_at": time.time()}))
     component = read_scanner_status(settings)
     assert (component["status"], component["state"]) == ("degraded", "something new") and "error" not in component
@@ -68,6 +69,7 @@ def test_a_camera_error_carries_its_reason(settings):
 )
 def test_a_missing_or_broken_file_means_down(settings, content, error):
     if content is not None:
+        heartbeat_path(settings).parent.mkdir(parents=True, exist_ok=True)
         heartbeat_path(settings).write_text(content)
     component = read_scanner_status(settings)
     assert component["status"] == "down" and error in component["error"]

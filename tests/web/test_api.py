@@ -27,6 +27,7 @@ CONTRACT_FIELDS = {
     "whatsapp_message_id",
     "message_sid",
     "notifications",
+    "clock_synced",
 }
 
 
