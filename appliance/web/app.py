@@ -80,6 +80,7 @@ def _templates(app: web.Application, kiosk: Kiosk) -> None:
     env.filters["when"] = local
     env.globals["channel_names"] = channel_names()
     env.globals["password_in_env"] = kiosk.settings.admin_password_hash is not None
+    env.globals.setdefault("_", lambda text: text)  # gettext arrives with the i18n branch
 
 
 async def _live_feed(app: web.Application) -> AsyncIterator[None]:
