@@ -36,7 +36,9 @@ def test_the_code_is_made_once_and_kept(kiosk):
         assert get_parameter(session, SETUP_CODE) == code
 
 
-@pytest.mark.parametrize("typed", ["{code}", "{lower}", " {lower} ", "{bare}", "{spaced}", "{code}\n", "-{bare}-"])
+@pytest.mark.parametrize(
+    "typed", ["{code}", "{lower}", " {lower} ", "{bare}", "{spaced}", "{code}\n", "-{bare}-"]
+)
 def test_the_code_matches_however_it_is_typed(kiosk, typed):
     code = ensure_setup_code(kiosk)
     assert code is not None

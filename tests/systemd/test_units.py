@@ -112,14 +112,11 @@ def test_root_oneshots_keep_only_the_capabilities_and_paths_their_job_needs(name
     assert unit["NoNewPrivileges"] == ["yes"]
     assert unit["PrivateNetwork"] == ["yes"] and unit["DevicePolicy"] == ["closed"]
     writable = set(words(unit, "ReadWritePaths")) | {f"/var/lib/{d}" for d in words(unit, "StateDirectory")}
-    assert (
-        writable
-        == {
-            "keryu-boot-config.service": {"/etc", "/boot/firmware", "/root/.ssh"},
-            "keryu-growfs.service": {"/var/lib/keryu-boot"},
-            "keryu-setup-code.service": {"/boot/firmware", "/var/lib/keryu"},
-        }[name]
-    )
+    assert writable == {
+        "keryu-boot-config.service": {"/etc", "/boot/firmware", "/root/.ssh"},
+        "keryu-growfs.service": {"/var/lib/keryu-boot"},
+        "keryu-setup-code.service": {"/boot/firmware", "/var/lib/keryu"},
+    }[name]
     if name == "keryu-growfs.service":  # the card, and no other device
         assert unit["DeviceAllow"] == ["block-* rw"] and "PrivateDevices" not in unit
     else:
