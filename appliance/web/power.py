@@ -1,10 +1,11 @@
 """Reboot and service restart from the admin page, without root in the web process.
 
 The web service runs as `keryu` with NoNewPrivileges (no sudo, no setuid) and no D-Bus policy
-that lets it manage units. It only creates a file named after the action in
-`$KERYU_DATA_DIR/power/`; a root path unit watching that exact name (systemd/keryu-power-*.path)
+that lets it manage units. It only creates a file named after the action in /run/keryu-power
+(its RuntimeDirectory); a root path unit watching that exact name (systemd/keryu-power-*.path)
 starts `keryu-power@ACTION.service`, which removes the file and runs one fixed command. The
-web process chooses which of the two actions, never the command (docs/security.md).
+web process chooses which of the two actions, never the command (docs/security.md). In a
+checkout (no such folder) the file goes to `$KERYU_DATA_DIR/power`, where nothing acts on it.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ ACTIONS = {
     "restart": "Restarting the kiosk's services (about half a minute)",
     "reboot": "Rebooting the kiosk (about a minute)",
 }
+RUNTIME_DIR = Path("/run/keryu-power")
 UNIT_DIRS = (Path("/etc/systemd/system"), Path("/usr/lib/systemd/system"), Path("/lib/systemd/system"))
 
 
 def trigger_path(settings: Settings, action: str) -> Path:
-    return settings.data_dir / "power" / action
+    folder = RUNTIME_DIR if RUNTIME_DIR.is_dir() else settings.data_dir / "power"
+    return folder / action
 
 
 def power_available(unit_dirs: tuple[Path, ...] = UNIT_DIRS) -> bool:
