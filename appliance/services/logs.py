@@ -57,10 +57,10 @@ _PATTERNS = [
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + HIDDEN),
     # passwords in URLs: redis://:secret@host, https://user:secret@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@"), r"\1" + HIDDEN + "@"),
-    # key=value and "key": "value" pairs whose key says secret
+    # key=value and "key": "value" pairs whose key says secret (not a logger name such as services.auth:)
     (
         re.compile(
-            r"(?i)\b([\w-]*(?:token|password|passwd|secret|signature|api[_-]?key|setup[_-]?code|auth)[\w-]*"
+            r"(?i)(?<![.\w-])([\w-]*(?:token|password|passwd|secret|signature|api[_-]?key|setup[_-]?code|auth)[\w-]*"
             r"[\"']?\s*[:=]\s*[\"']?)([^\s\"',;&]+)"
         ),
         r"\1" + HIDDEN,

@@ -44,8 +44,14 @@ def test_patterns_hide_secrets_and_mask_phones(line, gone, kept):
     assert gone not in redacted and kept in redacted
 
 
-def test_alarm_ids_times_and_uuids_are_left_alone():
-    line = "2026-11-28 21:05:09 INFO Alarm 12345678901 for card 0b8c6f4e-1f2a-4c3d-9e8f-1a2b3c4d5e6f SENT"
+@pytest.mark.parametrize(
+    "line",
+    [
+        "2026-11-28 21:05:09 INFO Alarm 12345678901 for card 0b8c6f4e-1f2a-4c3d-9e8f-1a2b3c4d5e6f SENT",
+        "2026-11-28 21:29:50,855 INFO appliance.services.auth: Admin password set up",
+    ],
+)
+def test_alarm_ids_times_uuids_and_logger_names_are_left_alone(line):
     assert Redactor([])(line) == line
 
 
