@@ -8,6 +8,8 @@
 #   ./startup.sh status        which services run, then `keryu status`
 #   ./startup.sh restart       stop, then start
 #   ./startup.sh test [ARGS]   install the test needs, then ruff, lint-imports and pytest ARGS
+#   sudo ./startup.sh install  install the kiosk as systemd services (Debian, Raspberry Pi OS)
+#   sudo ./startup.sh uninstall  remove them again; the data and keryu.env are kept
 #
 # Settings come from the environment, then .env, then /etc/keryu/keryu.env (the contract's
 # order). Pid files, the lock and logs live under $KERYU_DATA_DIR/run and $KERYU_DATA_DIR/logs.
@@ -22,13 +24,15 @@ source scripts/startup/common.sh
 source scripts/startup/install.sh
 # shellcheck source=scripts/startup/services.sh
 source scripts/startup/services.sh
+# shellcheck source=scripts/startup/system.sh
+source scripts/startup/system.sh
 
 STARTED=()
 STARTUP_FAILED=()
 
 usage() {
 	printf 'usage:\n'
-	sed -n '5,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '5,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 # setup_environment: load the env files and settle the paths every service must agree on.
@@ -223,6 +227,13 @@ main() {
 			exit 2
 		}
 		setup_environment
+		"cmd_$command"
+		;;
+	install | uninstall)
+		(($# == 0)) || {
+			usage >&2
+			exit 2
+		}
 		"cmd_$command"
 		;;
 	test)

@@ -1,6 +1,6 @@
 """Pixels per module of the QR codes in a frame: how an owner knows the camera is placed well.
 
-A card reads reliably from about 2 pixels per QR module up (bench/README.md); fewer means the
+A card reads reliably from about 2 pixels per QR module up (desk.READS_RELIABLY_FROM); fewer means the
 card is too far or the camera's resolution too low. zxing-cpp gives each code's four outer
 corners and its version (module count 17 + 4 x version), so the module size is the mean edge
 length over the module count, whatever the card's tilt.
@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import zxingcpp
-
-READS_RELIABLY_FROM = 2.0  # pixels per module (bench/README.md)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ are when asking for help.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -133,14 +134,29 @@ def journal_available(unit_dirs: Iterable[Path] = UNIT_DIRS) -> bool:
 
 
 def read_journal(hours: int = HOURS) -> str:
-    """The keryu units' journal of the last `hours` hours, oldest first, with ISO timestamps."""
-    command = ["journalctl", "--no-pager", "--quiet", "-o", "short-iso", "--since", f"-{hours}h"]
+    """The keryu units' journal of the last `hours` hours, oldest first: `time unit: message` lines."""
+    command = ["journalctl", "--no-pager", "--quiet", "-o", "json", "--since", f"-{hours}h"]
+    command += ["--output-fields=MESSAGE,_SYSTEMD_UNIT,SYSLOG_IDENTIFIER"]
     for unit in UNITS:
         command += ["-u", unit]
     done = subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=JOURNAL_TIMEOUT)
     if done.returncode != 0 and not done.stdout:
         raise OSError(f"journalctl failed: {done.stderr.strip()[:300]}")
-    return done.stdout
+    return "".join(journal_line(line) for line in done.stdout.splitlines())
+
+
+def journal_line(raw: str) -> str:
+    """One `journalctl -o json` entry as `2026-11-28T21:05:09+00:00 keryu-web.service: message`."""
+    try:
+        entry = json.loads(raw)
+        stamp = datetime.fromtimestamp(int(entry["__REALTIME_TIMESTAMP"]) / 1e6).astimezone()
+    except (ValueError, KeyError, TypeError):
+        return ""
+    message = entry.get("MESSAGE", "")
+    if isinstance(message, list):  # journald gives bytes that are not UTF-8 as a list of numbers
+        message = bytes(b for b in message if isinstance(b, int) and 0 <= b < 256).decode("utf-8", "replace")
+    source = entry.get("_SYSTEMD_UNIT") or entry.get("SYSLOG_IDENTIFIER") or "?"
+    return f"{stamp.isoformat(timespec='seconds')} {source}: {message}\n"
 
 
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)")

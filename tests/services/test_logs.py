@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from appliance.services.logs import HIDDEN, Redactor, export_logs, mask_phone
+from appliance.services.logs import HIDDEN, Redactor, export_logs, journal_line, mask_phone
 from appliance.services.setup_code import ensure_setup_code
 
 TOKEN = "EAAGm0PX4ZCpsBAKZAtokenvalue1234567890"
@@ -89,3 +89,16 @@ def test_the_download_holds_the_last_day_of_the_log_files_with_every_configured_
     for secret in (TOKEN, code, code.replace("-", ""), "my wifi pass", "redispw123", "twilio-auth-0123456789abcdef"):
         assert secret not in text
     assert text.count(HIDDEN) >= 5
+
+
+def test_a_journal_entry_reads_as_time_unit_and_message():
+    entry = (
+        '{"__REALTIME_TIMESTAMP": "1795900000000000", "_SYSTEMD_UNIT": "keryu-web.service",'
+        ' "MESSAGE": "INFO appliance.web: serving"}'
+    )
+    line = journal_line(entry)
+    assert line.endswith(" keryu-web.service: INFO appliance.web: serving\n")
+    assert datetime.fromisoformat(line.split(" ", 1)[0]).timestamp() == 1795900000
+    raw = '{"__REALTIME_TIMESTAMP": "1795900000000000", "SYSLOG_IDENTIFIER": "redis", "MESSAGE": [104, 105, 255]}'
+    assert journal_line(raw).endswith(" redis: hi\ufffd\n")
+    assert journal_line("not json") == ""

@@ -17,7 +17,6 @@ from aiohttp import web
 from appliance.clock import utcnow
 from appliance.scanner import desk
 from appliance.scanner.heartbeat import read_scanner_status
-from appliance.scanner.measure import READS_RELIABLY_FROM
 from appliance.services.logs import export_logs
 from appliance.web.power import ACTIONS, power_available, request_power
 from appliance.web.render import flash, kiosk_of, redirect, render
@@ -84,7 +83,7 @@ async def preview_page(request: web.Request) -> web.Response:
     context = {
         "preview": status,
         "scanner": scanner,
-        "reliable_ppm": READS_RELIABLY_FROM,
+        "reliable_ppm": desk.READS_RELIABLY_FROM,
         "stamp": int(time.time()),
     }
     response = await render(request, "preview.html", context)
