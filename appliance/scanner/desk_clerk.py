@@ -28,6 +28,7 @@ from appliance.scanner.measure import CodeSize, measure_codes
 logger = logging.getLogger(__name__)
 
 PREVIEW_EVERY = 0.5
+MEASURE_EVERY = 0.5  # a card left in view costs one extra QR pass this often, not every frame
 JPEG_QUALITY = 80
 PREVIEW_WIDTH = 960  # enough to place a camera by; a 1080p JPEG every half second is not needed
 
@@ -60,15 +61,16 @@ class DeskClerk:
         self._outputs = outputs  # `keryu selftest`'s check_outputs, passed in by the runner
         self.frame: Frame | None = None
         self.last_code: dict[str, Any] | None = None  # the last card seen: text, ppm, when
-        self._next_preview = 0.0
+        self._next_preview = self._next_measure = 0.0
         self._busy: threading.Thread | None = None
 
     def saw(self, frame: Frame) -> None:
         """Keep the frame; when the handler decoded a code in it, measure its pixels per module."""
         self.frame = frame
         payloads = self._last_payloads()
-        if not payloads:
+        if not payloads or frame.captured < self._next_measure:
             return
+        self._next_measure = frame.captured + MEASURE_EVERY
         grey = to_grey(frame.image)
         sizes = measure_codes(grey) if grey is not None else []
         size: CodeSize | None = next((s for s in sizes if s.text in payloads), sizes[0] if sizes else None)

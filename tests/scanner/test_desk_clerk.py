@@ -87,3 +87,14 @@ def test_a_broken_request_file_is_dropped(settings, feedback):
     path.parent.mkdir(parents=True)
     path.write_text('{"id": "../../etc/passwd"}')
     assert desk.take_selftest_request(settings) is None and not path.exists()
+
+
+def test_a_card_left_in_view_is_measured_twice_a_second_not_every_frame(settings, feedback):
+    clerk = make_clerk(settings, feedback, [URL])
+    first = frame_with_card(box=3)
+    clerk.saw(first)
+    measured = clerk.last_code
+    clerk.saw(Frame(frame_with_card(box=2).image, "next", first.captured + 0.1))
+    assert clerk.last_code is measured  # within half a second: not measured again
+    clerk.saw(Frame(frame_with_card(box=2).image, "later", first.captured + 0.6))
+    assert clerk.last_code["pixels_per_module"] == 2.0
