@@ -116,6 +116,16 @@ system_units() {
 	systemctl restart keryu.target
 }
 
+# system_answers: `keryu status --json` (exit 1 while any part is not ok) reports the web page,
+# the database and Redis ok.
+system_answers() {
+	{ /usr/local/bin/keryu status --json 2>/dev/null || true; } | python3 -c '
+import json, sys
+parts = json.load(sys.stdin)["components"]
+sys.exit(0 if all(parts.get(name, {}).get("status") == "ok" for name in ("web", "database", "redis")) else 1)
+'
+}
+
 cmd_install() {
 	system_preflight install
 	local started=$SECONDS code
@@ -123,12 +133,13 @@ cmd_install() {
 	system_venv
 	system_files
 	system_units
-	say "waiting up to 120 s for the kiosk to answer"
+	say "waiting up to 120 s for the admin page and the database to answer"
 	for _ in $(seq 60); do
-		/usr/local/bin/keryu status >/dev/null 2>&1 && break
+		system_answers && break
 		sleep 2
 	done
-	/usr/local/bin/keryu status || warn "not every part is ok yet; see: journalctl -u 'keryu-*'"
+	# Without a camera (or its tokens) some parts stay degraded; the status says which.
+	/usr/local/bin/keryu status || warn "not every part is ok yet; see the list above and: journalctl -u 'keryu-*'"
 	say "installed in $((SECONDS - started)) s; the services run as user keryu (systemctl status keryu.target)"
 	say "settings: $SYSTEM_ENV, data: $SYSTEM_DATA; remove with: sudo ./startup.sh uninstall"
 	if code=$(/usr/local/bin/keryu setup-code 2>/dev/null); then
