@@ -79,7 +79,7 @@ done
 # --- A plain Debian base system, without Keryu ----------------------------------------------
 if [ ! -s "$BASE" ]; then
     say "making the base system ($SUITE, $ARCH) with mmdebstrap into $BASE"
-    mmdebstrap --variant=minbase --include=systemd,systemd-sysv,dbus,ca-certificates,python3,curl,iproute2,procps \
+    mmdebstrap --format=tar --variant=minbase --include=systemd,systemd-sysv,dbus,ca-certificates,python3,curl,iproute2,procps \
         "$SUITE" "$BASE.part" "$MIRROR"
     mv "$BASE.part" "$BASE"
 fi
