@@ -30,7 +30,8 @@ PREVIEW_WANTED = "preview-wanted"
 PREVIEW_IMAGE = "preview.jpg"
 PREVIEW_STATUS = "preview.json"
 PREVIEW_WANTED_FOR = 10.0  # seconds a page's last look keeps the preview being written
-READS_RELIABLY_FROM = 2.0  # pixels per module at which cards read reliably (bench/README.md)
+READS_RELIABLY_FROM = 2.0  # pixels per module from which a still card reads (bench/README.md)
+DESIGN_FOR = 3.0  # what to place the camera for: tilted, moving or badly lit cards still read (docs/scanner.md)
 KEEP_ANSWERS = 3  # older self-test answers and snapshots are removed
 _ID = re.compile(r"^[0-9a-f]{16}$")
 

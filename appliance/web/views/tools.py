@@ -84,6 +84,7 @@ async def preview_page(request: web.Request) -> web.Response:
         "preview": status,
         "scanner": scanner,
         "reliable_ppm": desk.READS_RELIABLY_FROM,
+        "design_ppm": desk.DESIGN_FOR,
         "stamp": int(time.time()),
     }
     response = await render(request, "preview.html", context)
