@@ -9,6 +9,8 @@
 #   ./startup.sh restart       stop, then start
 #   ./startup.sh test [ARGS]   install the test needs, then ruff, lint-imports and pytest ARGS
 #   ./startup.sh i18n          extract, update, fill English and compile the translation catalogs
+#   sudo ./startup.sh install  install the kiosk as systemd services (Debian, Raspberry Pi OS)
+#   sudo ./startup.sh uninstall  remove them again; the data and keryu.env are kept
 #
 # Settings come from the environment, then .env, then /etc/keryu/keryu.env (the contract's
 # order). Pid files, the lock and logs live under $KERYU_DATA_DIR/run and $KERYU_DATA_DIR/logs.
@@ -25,13 +27,15 @@ source scripts/startup/install.sh
 source scripts/startup/services.sh
 # shellcheck source=scripts/startup/i18n.sh
 source scripts/startup/i18n.sh
+# shellcheck source=scripts/startup/system.sh
+source scripts/startup/system.sh
 
 STARTED=()
 STARTUP_FAILED=()
 
 usage() {
 	printf 'usage:\n'
-	sed -n '5,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '5,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 # setup_environment: load the env files and settle the paths every service must agree on.
@@ -231,6 +235,13 @@ main() {
 	i18n)
 		install_everything run
 		cmd_i18n
+		;;
+	install | uninstall)
+		(($# == 0)) || {
+			usage >&2
+			exit 2
+		}
+		"cmd_$command"
 		;;
 	test)
 		# The suite sets its own environment; a developer's .env (real tokens) is not loaded.

@@ -75,6 +75,11 @@ class FrameHandler:
             self._last_payloads = self.decode(frame.image)
         return self.act(self._last_payloads)
 
+    @property
+    def last_payloads(self) -> list[str]:
+        """What the last decoded frame held (an unchanged frame since keeps it)."""
+        return list(self._last_payloads)
+
     def act(self, payloads: list[str]) -> list[ScanResult]:
         """Record each presentation that starts now, give its feedback, submit accepted alarms."""
         if self.kiosk.clock.monotonic() < self._hold_until:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from appliance.scanner.camera import FrameSource, open_camera
+from appliance.scanner.camera import Frame, FrameSource, open_camera
 from appliance.scanner.frames import FrameHandler
 from appliance.scanner.heartbeat import ScannerState, ScannerStatus, write_scanner_status
 from appliance.services.kiosk import Kiosk
@@ -38,6 +38,7 @@ class ScannerLoop:
         notify: Callable[[str], None],
         open_camera: Callable[[str], FrameSource] = open_camera,
         read_timeout: float = READ_TIMEOUT,
+        on_frame: Callable[[Frame], None] | None = None,
     ):
         self.kiosk = kiosk
         self.clock = kiosk.clock
@@ -46,6 +47,7 @@ class ScannerLoop:
         self.notify = notify  # systemd's sd_notify in the service
         self.read_timeout = read_timeout
         self._open_camera = open_camera
+        self.on_frame = on_frame  # the admin page's preview and self-test see what the loop sees
         self.camera: FrameSource | None = None
         self.state, self.detail = ScannerState.STARTING, ""
         self._ready = False
@@ -137,6 +139,8 @@ class ScannerLoop:
             self.frames.handle(frame)
         except Exception:  # a frame must never stop the loop
             logger.exception("Frame %s could not be processed", frame.name)
+        if self.on_frame is not None:
+            self.on_frame(frame)
 
     def _close_camera(self) -> None:
         if self.camera is not None:

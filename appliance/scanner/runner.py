@@ -11,14 +11,17 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 
 import sdnotify
 
 from appliance.feedback import make_feedback
+from appliance.scanner.desk_clerk import DeskClerk
 from appliance.scanner.dispatch import Dispatcher
 from appliance.scanner.frames import FrameHandler
 from appliance.scanner.health_watch import HealthWatch
 from appliance.scanner.loop import ScannerLoop
+from appliance.scanner.selftest import check_outputs
 from appliance.services.kiosk import Kiosk
 
 logger = logging.getLogger(__name__)
@@ -37,10 +40,15 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def run_loop(loop: ScannerLoop, stop: threading.Event) -> None:
-    """Turn the loop until `stop` is set, waiting between turns as long as it asks (a signal cuts the wait)."""
+def run_loop(loop: ScannerLoop, stop: threading.Event, between: Callable[[], None] = lambda: None) -> None:
+    """Turn the loop until `stop` is set, waiting between turns as long as it asks (a signal cuts the wait).
+
+    `between` runs once a turn: the admin page's requests (scanner/desk_clerk.py).
+    """
     while not stop.is_set():
-        stop.wait(loop.step())
+        wait = loop.step()
+        between()
+        stop.wait(wait)
 
 
 def main(kiosk: Kiosk, *, camera_spec: str | None = None, decoder: str | None = None) -> int:
@@ -50,12 +58,21 @@ def main(kiosk: Kiosk, *, camera_spec: str | None = None, decoder: str | None = 
     feedback = make_feedback(kiosk.settings)
     dispatcher = Dispatcher(kiosk)
     frames = FrameHandler(kiosk, feedback, decoder=decoder or kiosk.settings.decoder, submit=dispatcher.submit)
-    loop = ScannerLoop(kiosk, frames, camera_spec=camera_spec or kiosk.settings.camera, notify=notifier.notify)
+    clerk = DeskClerk(
+        kiosk.settings,
+        feedback,
+        camera=lambda: loop.status().camera,
+        last_payloads=lambda: frames.last_payloads,
+        outputs=check_outputs,
+    )
+    camera = camera_spec or kiosk.settings.camera
+    loop = ScannerLoop(kiosk, frames, camera_spec=camera, notify=notifier.notify, on_frame=clerk.saw)
     health = HealthWatch(kiosk, feedback)
     try:
         frames.warm_up()
-        run_loop(loop, stop)
+        run_loop(loop, stop, clerk.serve)
     finally:
+        clerk.close()
         health.close()
         notifier.notify("STOPPING=1")
         dispatcher.close()  # what it cannot queue in time stays PENDING for the sweeper

@@ -6,7 +6,19 @@ from pathlib import Path
 
 from aiohttp import web
 
-from appliance.web.views import alarms, api, auth, cards, custodians, finder, health, settings, subjects, webhooks
+from appliance.web.views import (
+    alarms,
+    api,
+    auth,
+    cards,
+    custodians,
+    finder,
+    health,
+    settings,
+    subjects,
+    tools,
+    webhooks,
+)
 
 STATIC_DIR = Path(__file__).with_name("static")
 UUID = r"{card_uuid:[0-9a-fA-F-]{36}}"
@@ -55,6 +67,13 @@ ROUTES = [
     web.get("/health", health.health_page, name="health"),
     web.get("/metrics", health.metrics, name="metrics"),
     web.post("/backup", health.backup_download, name="backup"),
+    web.get("/tools", tools.tools_page, name="tools"),
+    web.post("/tools/selftest", tools.selftest_submit, name="tools_selftest"),
+    web.get(r"/tools/snapshot/{request_id:[0-9a-f]{16}}.jpg", tools.snapshot, name="tools_snapshot"),
+    web.get("/tools/preview", tools.preview_page, name="tools_preview"),
+    web.get("/tools/preview.jpg", tools.preview_image, name="tools_preview_image"),
+    web.post("/tools/logs", tools.logs_download, name="tools_logs"),
+    web.post(r"/tools/power/{action:restart|reboot}", tools.power_submit, name="tools_power"),
     # JSON API
     web.get("/api/alarms", api.alarms, name="api_alarms"),
     web.get(r"/api/alarms/{alarm_id:\d+}", api.alarm, name="api_alarm"),

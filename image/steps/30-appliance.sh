@@ -14,7 +14,8 @@ cp -a --no-preserve=ownership "$IMAGE_DIR/files/rootfs/." "$ROOTFS/"
 chmod 0755 "$ROOTFS/usr/local/bin/keryu" "$ROOTFS/usr/local/lib/keryu/boot-config"
 
 # systemd units: the one copy lives in the repository's systemd/ folder.
-install -m 0644 "$REPO_DIR"/systemd/*.service "$REPO_DIR"/systemd/*.target "$ROOTFS/usr/lib/systemd/system/"
+install -m 0644 "$REPO_DIR"/systemd/*.service "$REPO_DIR"/systemd/*.target "$REPO_DIR"/systemd/*.path \
+    "$ROOTFS/usr/lib/systemd/system/"
 
 # The unprivileged keryu user and the gpio group (declared in sysusers.d), by the image's own
 # systemd-sysusers (it knows the syntax of the image's other sysusers.d files).
@@ -72,6 +73,7 @@ grep -q '^include /etc/redis/keryu.conf' "$ROOTFS/etc/redis/redis.conf" ||
 systemctl --root="$ROOTFS" enable keryu.target keryu-boot-config.service keryu-growfs.service \
     keryu-init.service keryu-setup-code.service \
     keryu-web.service keryu-scanner.service keryu-worker.service \
+    keryu-power-restart.path keryu-power-reboot.path \
     redis-server.service systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
     avahi-daemon.service
 systemctl --root="$ROOTFS" disable ssh.service ssh.socket 2>/dev/null || true

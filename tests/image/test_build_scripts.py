@@ -19,7 +19,13 @@ from appliance.config import Settings, load_settings
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = REPO / "image"
 SCRIPTS = sorted(
-    [IMAGE / "build.sh", IMAGE / "test-boot.sh", *IMAGE.glob("steps/*.sh"), *IMAGE.glob("hooks/*.sh")],
+    [
+        IMAGE / "build.sh",
+        IMAGE / "test-boot.sh",
+        IMAGE / "test-install.sh",
+        *IMAGE.glob("steps/*.sh"),
+        *IMAGE.glob("hooks/*.sh"),
+    ],
 )
 ROOTFS = IMAGE / "files/rootfs"
 

@@ -1,4 +1,8 @@
-"""`auto`: the Pi camera, else the first USB camera that gives a frame, else no camera (said in health)."""
+"""`auto`: the Pi camera, else the first USB camera that gives a frame, else no camera (said in health).
+
+USB (UVC) cameras are tried before other video nodes: on Raspberry Pi OS /dev/video10 and up
+are the Pi's codec and ISP, which open but are not cameras.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,20 @@ def video_indices(dev: Path = Path("/dev")) -> list[int]:
     return sorted(found)
 
 
+def is_uvc(index: int, sys_root: Path = Path("/sys")) -> bool:
+    """/dev/videoN belongs to the USB video class driver (its sysfs device's driver is uvcvideo)."""
+    driver = sys_root / "class" / "video4linux" / f"video{index}" / "device" / "driver"
+    try:
+        return driver.resolve(strict=True).name == "uvcvideo"
+    except OSError:
+        return False
+
+
+def camera_order(indices: list[int], sys_root: Path = Path("/sys")) -> list[int]:
+    """UVC nodes first, in number order, then the other nodes (the old order, as a fallback)."""
+    return sorted(indices, key=lambda index: (not is_uvc(index, sys_root), index))
+
+
 def open_auto() -> FrameSource:
     """The first camera that works, in the contract's order."""
     from appliance.scanner.camera.picamera2 import PiCamera, pi_camera_present
@@ -33,7 +51,7 @@ def open_auto() -> FrameSource:
             logger.warning("Pi camera present but not usable: %s", exc)
     from appliance.scanner.camera.opencv import OpenCVCamera
 
-    for index in video_indices():
+    for index in camera_order(video_indices()):
         try:
             camera = OpenCVCamera(index)
         except CameraError:
