@@ -1,0 +1,112 @@
+"""The versions side by side: /opt/keryu/venvs/<version>, and the /opt/keryu/venv link that
+every unit starts through, switched with one atomic rename."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+
+from appliance.services.update.journal import fsync_dir
+from appliance.services.update.paths import KEEP_VERSIONS, UpdatePaths
+
+DEBIAN_WHEELS = Path("/usr/share/python-wheels")  # Debian's pip wheel, as the image build uses it
+PARTIAL = ".partial"
+
+
+def current(paths: UpdatePaths) -> str | None:
+    """The version the link points to (None: no link yet, or not the venvs/<version> layout)."""
+    try:
+        target = Path(os.readlink(paths.link))
+    except OSError:
+        return None
+    return target.name if target.parent.name == paths.venvs.name else None
+
+
+def switch(paths: UpdatePaths, version: str) -> None:
+    """Point the link at venvs/<version>: a new link renamed over the old one (never a moment without one)."""
+    fresh = paths.app_dir / f".venv-{version}.link"
+    fresh.unlink(missing_ok=True)
+    fresh.symlink_to(Path(paths.venvs.name) / version)
+    fresh.replace(paths.link)
+    fsync_dir(paths.app_dir)
+
+
+def _system_site_packages() -> bool:
+    """Whether the running venv sees Debian's packages (python3-libcamera on the Pi): the new one does too."""
+    config = Path(sys.prefix) / "pyvenv.cfg"
+    return config.is_file() and "include-system-site-packages = true" in config.read_text()
+
+
+def _pip_wheels(wheels: Path) -> list[Path]:
+    return sorted(wheels.glob("pip-*.whl")) or sorted(DEBIAN_WHEELS.glob("pip-*.whl"))
+
+
+def install(paths: UpdatePaths, version: str, wheels: Path, timeout: float = 1800) -> Path:
+    """Make venvs/<version> from the bundle's wheels only (no network), with pip for the next update.
+    Built as <version>.partial and renamed when complete, so a half venv is never mistaken for one."""
+    target = paths.venv(version)
+    partial = target.with_name(version + PARTIAL)
+    shutil.rmtree(partial, ignore_errors=True)
+    paths.venvs.mkdir(parents=True, exist_ok=True)
+    create = [sys.executable, "-m", "venv", "--without-pip", str(partial)]
+    if _system_site_packages():
+        create.insert(-1, "--system-site-packages")
+    subprocess.run(create, check=True, capture_output=True, timeout=timeout)
+    wanted = [f"keryu=={version}"] + [str(path) for path in _pip_wheels(wheels)[-1:]]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(partial / "bin" / "python"), "install", "--quiet",
+         "--no-index", "--no-cache-dir", "--disable-pip-version-check", "--find-links", str(wheels), *wanted],
+        check=True, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    _relocate(partial, target)
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    fsync_dir(paths.venvs)
+    return target
+
+
+def _relocate(partial: Path, target: Path) -> None:
+    """A venv names its own folder in pyvenv.cfg-less places: the scripts' #! lines and `activate`.
+    Rewrite them from <version>.partial to <version> before the rename."""
+    old, new = str(partial).encode(), str(target).encode()
+    for script in (partial / "bin").iterdir():
+        if script.is_file() and not script.is_symlink():
+            data = script.read_bytes()
+            if old in data:
+                script.write_bytes(data.replace(old, new))
+
+
+def remove(paths: UpdatePaths, version: str) -> None:
+    for folder in (paths.venv(version), paths.venv(version + PARTIAL)):
+        shutil.rmtree(folder, ignore_errors=True)
+    if paths.venvs.is_dir():
+        fsync_dir(paths.venvs)
+
+
+def _order(name: str) -> tuple[int, Version | str]:
+    try:
+        return (1, Version(name))
+    except InvalidVersion:
+        return (0, name)
+
+
+def installed(paths: UpdatePaths) -> list[str]:
+    """Complete versions in venvs/, oldest first."""
+    if not paths.venvs.is_dir():
+        return []
+    names = [p.name for p in paths.venvs.iterdir() if p.is_dir() and not p.name.endswith(PARTIAL)]
+    return sorted(names, key=_order)
+
+
+def prune(paths: UpdatePaths, keep: tuple[str, ...]) -> None:
+    """Keep the versions in `keep` (the running one and the one before); delete the rest and any partial."""
+    for name in installed(paths):
+        if name not in keep[:KEEP_VERSIONS]:
+            remove(paths, name)
+    for partial in paths.venvs.glob(f"*{PARTIAL}") if paths.venvs.is_dir() else []:
+        shutil.rmtree(partial, ignore_errors=True)
