@@ -99,7 +99,7 @@ class Updater:
         entry = self._step(entry)
         try:
             if bundle is not None:
-                venvs.install(self.paths, version, bundle.wheels)
+                venvs.install(self.paths, version, bundle.wheels, bundle.manifest.to_bytes())
             entry = self._step(entry.at("installed"))
             self.system.stop_kiosk()
             entry = self._step(entry.at("stopped"))
@@ -123,8 +123,12 @@ class Updater:
         """Bring the database to the version being started: `keryu init` upgrades; going back to
         an older version first downgrades with the newer code, which knows both schemas."""
         target = self.paths.venv(entry.version)
-        if entry.kind == "rollback":
-            head = self._as_kiosk([str(target / "bin/python"), "-c", HEAD_REVISION], "reading the schema").strip()
+        if entry.kind == "rollback" and self._schema() is not None:
+            known = venvs.manifest(self.paths, entry.version)
+            if known is not None:
+                head = known.schema if self._schema() not in known.schemas else None
+            else:
+                head = self._as_kiosk([str(target / "bin/python"), "-c", HEAD_REVISION], "reading the schema").strip()
             if head and head != self._schema():
                 python = self.paths.venv(entry.previous) / "bin/python"
                 self._as_kiosk([str(python), "-c", DOWNGRADE, head], "the database downgrade")

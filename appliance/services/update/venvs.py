@@ -12,10 +12,12 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from appliance.services.update.journal import fsync_dir
+from appliance.services.update.manifest import Manifest
 from appliance.services.update.paths import KEEP_VERSIONS, UpdatePaths
 
 DEBIAN_WHEELS = Path("/usr/share/python-wheels")  # Debian's pip wheel, as the image build uses it
 PARTIAL = ".partial"
+MANIFEST_COPY = "keryu-bundle.json"
 
 
 def current(paths: UpdatePaths) -> str | None:
@@ -46,7 +48,7 @@ def _pip_wheels(wheels: Path) -> list[Path]:
     return sorted(wheels.glob("pip-*.whl")) or sorted(DEBIAN_WHEELS.glob("pip-*.whl"))
 
 
-def install(paths: UpdatePaths, version: str, wheels: Path, timeout: float = 1800) -> Path:
+def install(paths: UpdatePaths, version: str, wheels: Path, manifest: bytes = b"", timeout: float = 1800) -> Path:
     """Make venvs/<version> from the bundle's wheels only (no network), with pip for the next update.
     Built as <version>.partial and renamed when complete, so a half venv is never mistaken for one."""
     target = paths.venv(version)
@@ -63,6 +65,8 @@ def install(paths: UpdatePaths, version: str, wheels: Path, timeout: float = 180
          "--no-index", "--no-cache-dir", "--disable-pip-version-check", "--find-links", str(wheels), *wanted],
         check=True, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
+    if manifest:  # what this version knows (its schemas), for a later rollback to it
+        (partial / MANIFEST_COPY).write_bytes(manifest)
     _relocate(partial, target)
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
@@ -79,6 +83,14 @@ def _relocate(partial: Path, target: Path) -> None:
             data = script.read_bytes()
             if old in data:
                 script.write_bytes(data.replace(old, new))
+
+
+def manifest(paths: UpdatePaths, version: str) -> Manifest | None:
+    """The manifest of the bundle venvs/<version> came from (None for the image's own first venv)."""
+    try:
+        return Manifest.from_bytes((paths.venv(version) / MANIFEST_COPY).read_bytes())
+    except (OSError, ValueError):
+        return None
 
 
 def remove(paths: UpdatePaths, version: str) -> None:
