@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, time
+from pathlib import Path
 
 from appliance.services.update.paths import UpdatePaths
+from appliance.services.update.status import UpdateStatus, last
 
 # unattended-upgrades logs this line after each run that installed packages successfully.
 _SUCCESS = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ INFO All upgrades installed", re.MULTILINE)
@@ -50,3 +53,27 @@ def in_window(window: tuple[time, time], now: datetime) -> bool:
     start, end = window
     moment = now.time()
     return start <= moment < end if start <= end else moment >= start or moment < end
+
+
+@dataclass(frozen=True)
+class UpdateOverview:
+    """What the admin page shows about updates, as plain values."""
+
+    last: UpdateStatus | None  # the last Keryu update's outcome
+    reboot_packages: list[str] | None  # None: no reboot needed
+    last_package_update: datetime | None
+    reboot_window: str | None
+
+
+def overview(paths: UpdatePaths, reboot_window: str | None) -> UpdateOverview:
+    return UpdateOverview(
+        last=last(paths.status_file),
+        reboot_packages=reboot_required(paths),
+        last_package_update=last_package_update(paths),
+        reboot_window=reboot_window,
+    )
+
+
+def web_paths(data_dir: Path) -> UpdatePaths:
+    """The device's update paths; the spool is in the kiosk's data folder (the only one the web may write)."""
+    return UpdatePaths(spool_dir=data_dir / "update-spool")
