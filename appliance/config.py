@@ -145,6 +145,13 @@ class Settings(BaseSettings):
     wifi_ssid: str | None = Field(None, validation_alias=_env("KERYU_WIFI_SSID"))
     wifi_password: str | None = Field(None, validation_alias=_env("KERYU_WIFI_PASSWORD"))
     wifi_country: str | None = Field(None, validation_alias=_env("KERYU_WIFI_COUNTRY"))
+    update_grace: float = Field(
+        120.0,
+        ge=10,
+        le=3600,
+        validation_alias=_env("KERYU_UPDATE_GRACE"),
+        description="Seconds a new Keryu version has to become healthy before it is rolled back.",
+    )
     reboot_window: str | None = Field(
         None,
         validation_alias=_env("KERYU_REBOOT_WINDOW"),

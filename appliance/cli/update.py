@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     update = subparsers.add_parser("update", help="install an update bundle, with automatic rollback")
     update.add_argument("file", nargs="?", type=Path, metavar="FILE.kup", help="the bundle to install")
     update.add_argument("--allow-downgrade", action="store_true", help="install an older version than the running one")
-    update.add_argument("--grace", type=float, default=120.0, metavar="S", help="seconds to become healthy (120)")
+    update.add_argument("--grace", type=float, metavar="S", help="seconds to become healthy (KERYU_UPDATE_GRACE, 120)")
     what = update.add_mutually_exclusive_group()
     what.add_argument("--rollback", action="store_true", help="go back to the other kept version")
     what.add_argument("--resume", action="store_true", help=argparse.SUPPRESS)
@@ -73,7 +73,7 @@ def cmd_update(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.reboot_if_due:
         return _reboot_if_due(ctx, paths)
     database = sqlite_path(ctx.settings.database)
-    updater = Updater(paths=paths, database=database, grace=args.grace)
+    updater = Updater(paths=paths, database=database, grace=args.grace or ctx.settings.update_grace)
     if args.resume:
         message = updater.resume()
         print(message or "No interrupted update.")

@@ -16,7 +16,6 @@ from appliance.services.update.manifest import Manifest
 from appliance.services.update.paths import KEEP_VERSIONS, UpdatePaths
 
 DEBIAN_WHEELS = Path("/usr/share/python-wheels")  # Debian's pip wheel, as the image build uses it
-PARTIAL = ".partial"
 MANIFEST_COPY = "keryu-bundle.json"
 
 
@@ -44,45 +43,31 @@ def _system_site_packages() -> bool:
     return config.is_file() and "include-system-site-packages = true" in config.read_text()
 
 
-def _pip_wheels(wheels: Path) -> list[Path]:
-    return sorted(wheels.glob("pip-*.whl")) or sorted(DEBIAN_WHEELS.glob("pip-*.whl"))
-
-
 def install(paths: UpdatePaths, version: str, wheels: Path, manifest: bytes = b"", timeout: float = 1800) -> Path:
     """Make venvs/<version> from the bundle's wheels only (no network), with pip for the next update.
-    Built as <version>.partial and renamed when complete, so a half venv is never mistaken for one."""
+    Made in place (its scripts and bytecode name their real path); until the journal says
+    "installed", an interrupted one is removed by the undo."""
     target = paths.venv(version)
-    partial = target.with_name(version + PARTIAL)
-    shutil.rmtree(partial, ignore_errors=True)
+    shutil.rmtree(target, ignore_errors=True)
     paths.venvs.mkdir(parents=True, exist_ok=True)
-    create = [sys.executable, "-m", "venv", "--without-pip", str(partial)]
+    create = [sys.executable, "-m", "venv", "--without-pip", str(target)]
     if _system_site_packages():
         create.insert(-1, "--system-site-packages")
     subprocess.run(create, check=True, capture_output=True, timeout=timeout)
-    wanted = [f"keryu=={version}"] + [str(path) for path in _pip_wheels(wheels)[-1:]]
+    # Every wheel of the bundle, as the image build installs its wheelhouse (device-only wheels
+    # such as lgpio are no dependency of keryu), and pip for the next update.
+    wanted = [str(path) for path in sorted(wheels.glob("*.whl"))]
+    if not any(path.name.startswith("pip-") for path in wheels.glob("*.whl")):
+        wanted += [str(path) for path in sorted(DEBIAN_WHEELS.glob("pip-*.whl"))[-1:]]
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(partial / "bin" / "python"), "install", "--quiet",
+        [sys.executable, "-m", "pip", "--python", str(target / "bin" / "python"), "install", "--quiet",
          "--no-index", "--no-cache-dir", "--disable-pip-version-check", "--find-links", str(wheels), *wanted],
         check=True, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
     if manifest:  # what this version knows (its schemas), for a later rollback to it
-        (partial / MANIFEST_COPY).write_bytes(manifest)
-    _relocate(partial, target)
-    shutil.rmtree(target, ignore_errors=True)
-    partial.rename(target)
+        (target / MANIFEST_COPY).write_bytes(manifest)
     fsync_dir(paths.venvs)
     return target
-
-
-def _relocate(partial: Path, target: Path) -> None:
-    """A venv names its own folder in pyvenv.cfg-less places: the scripts' #! lines and `activate`.
-    Rewrite them from <version>.partial to <version> before the rename."""
-    old, new = str(partial).encode(), str(target).encode()
-    for script in (partial / "bin").iterdir():
-        if script.is_file() and not script.is_symlink():
-            data = script.read_bytes()
-            if old in data:
-                script.write_bytes(data.replace(old, new))
 
 
 def manifest(paths: UpdatePaths, version: str) -> Manifest | None:
@@ -94,8 +79,7 @@ def manifest(paths: UpdatePaths, version: str) -> Manifest | None:
 
 
 def remove(paths: UpdatePaths, version: str) -> None:
-    for folder in (paths.venv(version), paths.venv(version + PARTIAL)):
-        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(paths.venv(version), ignore_errors=True)
     if paths.venvs.is_dir():
         fsync_dir(paths.venvs)
 
@@ -111,14 +95,12 @@ def installed(paths: UpdatePaths) -> list[str]:
     """Complete versions in venvs/, oldest first."""
     if not paths.venvs.is_dir():
         return []
-    names = [p.name for p in paths.venvs.iterdir() if p.is_dir() and not p.name.endswith(PARTIAL)]
+    names = [path.name for path in paths.venvs.iterdir() if path.is_dir()]
     return sorted(names, key=_order)
 
 
 def prune(paths: UpdatePaths, keep: tuple[str, ...]) -> None:
-    """Keep the versions in `keep` (the running one and the one before); delete the rest and any partial."""
+    """Keep the versions in `keep` (the running one and the one before); delete the rest."""
     for name in installed(paths):
         if name not in keep[:KEEP_VERSIONS]:
             remove(paths, name)
-    for partial in paths.venvs.glob(f"*{PARTIAL}") if paths.venvs.is_dir() else []:
-        shutil.rmtree(partial, ignore_errors=True)

@@ -29,7 +29,7 @@ def test_a_power_cut_after_any_step_is_undone_at_the_next_start(
     def cut(reached: str) -> None:
         if reached == step:
             if step == "verified":  # the power went while pip was still filling the new venv
-                (kiosk_tree.venvs / "1.1.0.partial/bin").mkdir(parents=True)
+                (kiosk_tree.venvs / "1.1.0/bin").mkdir(parents=True, exist_ok=True)
             raise PowerCut
 
     updater.checkpoint = cut
