@@ -70,7 +70,8 @@ def schema_chain(source: Path) -> tuple[str, ...]:
     for path in (source / "appliance" / "store" / "migrations" / "versions").glob("*.py"):
         found = dict(_REVISION.findall(path.read_text()))
         if "revision" in found:
-            parents[found.get("down_revision") or None] = found["revision"]
+            parent = found.get("down_revision")
+            parents[None if parent in (None, "", "None") else parent] = found["revision"]
     chain, current = [], parents.get(None)
     while current is not None:
         chain.append(current)
