@@ -97,6 +97,7 @@ class Updater:
         version = entry.version
         status.record(self.paths.status_file, "installing", version, f"Installing Keryu {version}…")
         entry = self._step(entry)
+        already_bad = self._unhealthy_parts()  # a kiosk without a camera stays one; not the update's fault
         try:
             if bundle is not None:
                 venvs.install(self.paths, version, bundle.wheels, bundle.manifest.to_bytes())
@@ -112,8 +113,8 @@ class Updater:
             entry = self._step(entry.at("switched"))
             self.system.start_kiosk()
             entry = self._step(entry.at("started"))
-            detail = self._watch(version)
-        except (StepFailed, OSError, subprocess.SubprocessError) as exc:
+            detail = self._watch(version, already_bad)
+        except Exception as exc:  # any failure is undone; a power cut (nothing runs) is undone at boot
             return self._undo(entry, errors.STEP_FAILED.format(step=_step_name(entry), detail=_detail(exc)))
         if detail is not None:
             return self._undo(entry, errors.UNHEALTHY.format(grace=self.grace, detail=detail))
@@ -140,16 +141,33 @@ class Updater:
             raise StepFailed(f"{what}: {_last_line(result.stderr or result.stdout)}")
         return result.stdout
 
-    def _watch(self, version: str) -> str | None:
-        """Poll `keryu status --json` of the new version until it is ok; else say what was wrong."""
+    def _status(self) -> tuple[str | None, dict[str, str]] | None:
+        """`keryu status --json` of the linked version: its version and each part's state (None: no answer)."""
+        try:
+            result = self.system.run_as_kiosk([str(self.paths.link / "bin/keryu"), "status", "--json"], timeout=60)
+            report = json.loads(result.stdout)
+            parts = {name: str(part.get("status")) for name, part in report.get("components", {}).items()}
+            return report.get("version"), parts
+        except (subprocess.SubprocessError, OSError, ValueError, AttributeError):
+            return None
+
+    def _unhealthy_parts(self) -> set[str]:
+        status = self._status()
+        return {name for name, state in status[1].items() if state != "ok"} if status else set()
+
+    def _watch(self, version: str, already_bad: set[str]) -> str | None:
+        """Poll the new version's health until every part that was ok before the update is ok
+        again; else say which parts are not."""
         deadline = time.monotonic() + self.grace
-        detail = "no answer"
         while True:
-            try:
-                result = self.system.run_as_kiosk([str(self.paths.link / "bin/keryu"), "status", "--json"], timeout=60)
-                detail = _unhealthy(result, version)
-            except subprocess.TimeoutExpired:
-                detail = "`keryu status` did not answer"
+            status = self._status()
+            if status is None:
+                detail: str | None = "`keryu status` gave no answer"
+            elif status[0] != version:
+                detail = f"version {status[0]} answered"
+            else:
+                worse = [f"{name} {state}" for name, state in status[1].items() if state != "ok"]
+                detail = ", ".join(part for part in worse if part.split()[0] not in already_bad) or None
             if detail is None or time.monotonic() >= deadline:
                 return detail
             time.sleep(self.poll)
@@ -237,21 +255,6 @@ def _existing(folder: Path) -> Path:
     while not folder.exists():
         folder = folder.parent
     return folder
-
-
-def _unhealthy(result: subprocess.CompletedProcess[str], version: str) -> str | None:
-    """None when `keryu status --json` says ok for `version`; else the parts that are not ok."""
-    try:
-        report = json.loads(result.stdout)
-    except ValueError:
-        return _last_line(result.stderr) or f"`keryu status` exited with {result.returncode}"
-    if report.get("version") != version:
-        return f"version {report.get('version')} answered"
-    parts = report.get("components", {}).items()
-    bad = [f"{name} {part.get('status')}" for name, part in parts if part.get("status") != "ok"]
-    if result.returncode == 0 and report.get("status") == "ok":
-        return None
-    return ", ".join(bad) or str(report.get("status"))
 
 
 def _step_name(entry: Entry) -> str:

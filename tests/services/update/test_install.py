@@ -50,6 +50,17 @@ def test_an_update_that_never_becomes_healthy_is_rolled_back_with_its_database(
     assert last(kiosk_tree.status_file).message == message
 
 
+def test_a_part_that_was_down_before_the_update_does_not_roll_it_back(
+    updater: Updater, make_bundle, linked_version: Callable[[], str], monkeypatch
+) -> None:
+    monkeypatch.setenv("UPDATE_PROBE_NO_CAMERA", "1")
+
+    message = updater.install(make_bundle("1.1.0"))
+
+    assert message == "Keryu updated to 1.1.0 (from 1.0.0); the kiosk is healthy."
+    assert linked_version() == "1.1.0"
+
+
 def test_two_versions_are_kept_and_rollback_goes_back_to_the_older(
     kiosk_tree: UpdatePaths, database: Path, updater: Updater, make_bundle, linked_version: Callable[[], str]
 ) -> None:
