@@ -64,7 +64,7 @@ def test_a_power_cut_while_undoing_is_undone_again(
         if version == "1.0.0":  # the undo's switch back happened, the database is not restored yet
             raise PowerCut
 
-    updater.install.__self__.grace = 0.5
+    updater.grace = 0.5
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(venvs, "switch", switch_then_cut)
         with pytest.raises(PowerCut):
