@@ -175,6 +175,18 @@ class Settings(BaseSettings):
     wifi_ssid: str | None = Field(None, validation_alias=_env("KERYU_WIFI_SSID"))
     wifi_password: str | None = Field(None, validation_alias=_env("KERYU_WIFI_PASSWORD"))
     wifi_country: str | None = Field(None, validation_alias=_env("KERYU_WIFI_COUNTRY"))
+    update_grace: float = Field(
+        120.0,
+        ge=10,
+        le=3600,
+        validation_alias=_env("KERYU_UPDATE_GRACE"),
+        description="Seconds a new Keryu version has to become healthy before it is rolled back.",
+    )
+    reboot_window: str | None = Field(
+        None,
+        validation_alias=_env("KERYU_REBOOT_WINDOW"),
+        description="Nightly local-time window (03:00-04:00) in which a reboot that updates need happens; off.",
+    )
     gpiozero_pin_factory: str | None = Field(None, validation_alias=_env("GPIOZERO_PIN_FACTORY"))
     journal_stream: str | None = Field(None, validation_alias=_env("JOURNAL_STREAM"))
 
@@ -240,6 +252,15 @@ class Settings(BaseSettings):
             except (InvalidHashError, ValueError):
                 raise ValueError("must be an argon2 hash ($argon2id$...), as `keryu hash-password` prints") from None
         return value
+
+    @field_validator("reboot_window")
+    @classmethod
+    def _reboot_window(cls, value: str | None) -> str | None:
+        if value is None or value.strip().lower() in ("", "off"):
+            return None
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError("must be a time range such as 03:00-04:00, or off")
+        return value.strip()
 
     @field_validator("allowed_hosts")
     @classmethod

@@ -9,6 +9,11 @@
 #   stand-in (tests/standins/providers.py, running inside the guest on its loopback);
 #   a second scan, then the power pulled (qemu killed), then a reboot: both alarms are there,
 #   the second is delivered, and SQLite's integrity check is ok.
+#   Updates: the security suite in the APT sources and unattended-upgrades enabled; a bundle of
+#   this checkout with a bumped version installed through the admin page's upload (new version in
+#   /api/health); a bundle whose worker cannot start rolled back on its own, a card still
+#   delivered; a third update cut short by the power cut above, and the next boot healthy on the
+#   version before it.
 # Network: qemu user networking with restrict=on (the guest reaches nothing outside) and
 # host forwards bound to 127.0.0.1 only. Every wait has a timeout.
 #
@@ -30,6 +35,7 @@ REPO_DIR=$(dirname "$IMAGE_DIR")
 IMG="${1:-$(find "$IMAGE_DIR/out" -maxdepth 1 -name 'keryu-*-arm64.img' -printf '%T@ %p\n' 2>/dev/null | sort -n | tail -n1 | cut -d' ' -f2)}"
 BOOT_TIMEOUT="${KERYU_BOOT_TIMEOUT:-600}" # seconds; emulated arm64 on a busy 2-core host is slow
 STANDIN_PORT=8099
+UPDATE_GRACE=300 # seconds: services start slowly under emulation; a broken update waits this long
 if [ -z "$IMG" ] || [ ! -f "$IMG" ]; then
     echo "test-boot.sh: no image; build one with image/build.sh --no-xz" >&2
     exit 2
@@ -115,6 +121,7 @@ KERYU_LOCATION="qemu test bench"
 KERYU_CAMERA=dir:/var/lib/keryu/camera
 KERYU_API_TOKEN=$api_token
 GPIOZERO_PIN_FACTORY=mock
+KERYU_UPDATE_GRACE=$UPDATE_GRACE
 WHATSAPP_API_URL=http://127.0.0.1:$STANDIN_PORT/v23.0
 WHATSAPP_PHONE_NUMBER_ID=$meta_id
 WHATSAPP_ACCESS_TOKEN=$meta_token
@@ -279,7 +286,97 @@ wait_for 120 "alarm $first delivered to the stand-in" delivered "$first"
 [ "$(standin_sends_to "Ana Prueba")" = 1 ] || fail "the stand-in did not get exactly one message for alarm $first"
 say "ok: alarm $first sent once ($(alarm_field "$first" channel), status $(alarm_field "$first" notification_status))"
 
-# --- Power cut right after the second scan, while its message is being sent ------------------
+# --- Updates: security sources, a Keryu bundle through the admin page, an automatic rollback --
+update_started=$(date +%s)
+guest grep -q -- "-security" /etc/apt/sources.list.d/debian.sources || fail "the APT sources lack the security suite"
+guest grep -q -- "-updates" /etc/apt/sources.list.d/debian.sources || fail "the APT sources lack the -updates suite"
+guest dpkg-query -W unattended-upgrades >/dev/null || fail "unattended-upgrades is not installed"
+[ "$(guest systemctl is-enabled apt-daily-upgrade.timer)" = enabled ] || fail "apt-daily-upgrade.timer is not enabled"
+guest "apt-config dump | grep -qx 'Unattended-Upgrade::Automatic-Reboot \"false\";'" || fail "unattended-upgrades may reboot"
+guest "apt-config dump | grep -qx 'APT::Periodic::Unattended-Upgrade \"1\";'" || fail "unattended-upgrades is not enabled"
+say "ok: security and -updates suites in the sources; unattended-upgrades enabled, never rebooting on its own"
+version=$(basename "$IMG" | sed -n 's/^keryu-\(.*\)-arm64\.img$/\1/p')
+[ "$(guest readlink /opt/keryu/venv)" = "venvs/$version" ] || fail "/opt/keryu/venv is not a link to venvs/$version"
+
+# The whole update story (three bundles built here and installed by pip under emulation, a
+# rollback's grace period) adds about half an hour: run with KERYU_BOOT_UPDATES=1.
+UPDATES="${KERYU_BOOT_UPDATES:-}"
+if [ -n "$UPDATES" ]; then
+# Bundles of this checkout with a bumped version, signed with a key the guest is given, the
+# device's wheels taken from the image build's wheelhouse.
+openssl genpkey -algorithm ed25519 -out "$WORK/update.key" 2>/dev/null
+openssl pkey -in "$WORK/update.key" -pubout -out "$WORK/update.pub"
+scp -q -i "$WORK/id" -P "$SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    "$WORK/update.pub" root@127.0.0.1:/etc/keryu/update-keys/test-boot.pub
+make_bundle() { # make_bundle VERSION [broken]: prints the bundle's path
+    local src="$WORK/src-$1"
+    mkdir -p "$src"
+    tar -C "$REPO_DIR" --exclude=./.venv --exclude=./.git --exclude=./data --exclude=./image/out -cf - . | tar -C "$src" -xf -
+    sed -i "s/^version = \".*\"/version = \"$1\"/" "$src/pyproject.toml"
+    if [ "${2:-}" = broken ]; then
+        echo 'raise SystemExit("broken on purpose by image/test-boot.sh")' >>"$src/appliance/worker/runtime.py"
+    fi
+    "$REPO_DIR/.venv/bin/keryu" bundle --source "$src" --wheelhouse "$(dirname "$IMG")/wheelhouse" \
+        --key "$WORK/update.key" --out "$WORK/keryu-$1.kup" >&2
+    echo "$WORK/keryu-$1.kup"
+}
+# The admin page, as a browser: the first-run setup with the code from the boot partition, then
+# a login and the settings page's upload form (each with its CSRF token).
+admin="http://127.0.0.1:$WEB_PORT"
+admin_password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')
+csrf_of() { curl -fsS -b "$WORK/cookies" -c "$WORK/cookies" "$admin$1" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n1; }
+admin_post() { # admin_post PAGE FIELD=VALUE...: a form posted with the page's CSRF token
+    local page=$1 token args=()
+    shift
+    token=$(csrf_of "$page")
+    for field in "$@"; do args+=(--data-urlencode "$field"); done
+    curl -fsS -o /dev/null -b "$WORK/cookies" -c "$WORK/cookies" --data-urlencode "csrf_token=$token" "${args[@]}" "$admin$page"
+}
+setup_code=$(grep -Eo "[$code_alphabet]{4}(-[$code_alphabet]{4}){3}" "$WORK/setup-code.txt" | head -n1)
+admin_post /setup "setup_code=$setup_code" "password=$admin_password" "confirm=$admin_password" || fail "first-run setup"
+admin_upload() { # admin_upload FILE: log in and upload FILE on the settings page
+    admin_post /login "password=$admin_password" "next=/settings" || fail "admin login"
+    local token
+    token=$(csrf_of /settings)
+    curl -fsS -o /dev/null -b "$WORK/cookies" -c "$WORK/cookies" -F "csrf_token=$token" \
+        -F "bundle=@$1;type=application/octet-stream" "$admin/settings/update" || fail "upload of $(basename "$1")"
+}
+update_state() { guest cat /var/lib/keryu-update/status.json 2>/dev/null | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["state"], s["version"])'; }
+update_done() { case "$(update_state)" in "installed $1" | "rolled-back $1") return 0 ;; *) return 1 ;; esac; }
+health_version() {
+    curl -fsS --max-time 10 -H "Authorization: Bearer $api_token" "$admin/api/health" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin).get("version"))'
+}
+
+good="$version.1"
+bundle=$(make_bundle "$good" | tail -n1)
+say "bundle $(basename "$bundle"): $(du -h "$bundle" | cut -f1)"
+admin_upload "$bundle"
+wait_for 1800 "update to $good finished" update_done "$good"
+[ "$(update_state)" = "installed $good" ] || fail "update to $good: $(guest cat /var/lib/keryu-update/status.json)"
+wait_for 300 "/api/health ok after the update" health_ok
+[ "$(health_version)" = "$good" ] || fail "/api/health reports version $(health_version), not $good"
+say "ok: Keryu $good installed through the admin page; /api/health reports it"
+
+broken="$version.2"
+bundle=$(make_bundle "$broken" broken | tail -n1)
+admin_upload "$bundle"
+broken_at=$(date +%s)
+wait_for 1800 "update to $broken finished" update_done "$broken"
+[ "$(update_state)" = "rolled-back $broken" ] || fail "the broken update was not rolled back: $(guest cat /var/lib/keryu-update/status.json)"
+say "rolled back $(($(date +%s) - broken_at)) s after the upload (grace $UPDATE_GRACE s)"
+admin_post /login "password=$admin_password" "next=/settings" || fail "admin login"
+curl -fsS -b "$WORK/cookies" "$admin/settings" | grep -q "update to $broken failed and was rolled back: " ||
+    fail "the settings page does not say the update was rolled back"
+[ "$(guest readlink /opt/keryu/venv)" = "venvs/$good" ] || fail "not back on $good after the rollback"
+wait_for 300 "/api/health ok after the rollback" health_ok
+[ "$(health_version)" = "$good" ] || fail "/api/health reports $(health_version) after the rollback, not $good"
+third=$(show_card "Carla Prueba" +5215511112222 | tail -n1)
+[ -n "$third" ] || fail "no alarm for the card shown after the rollback"
+wait_for 120 "alarm $third delivered after the rollback" delivered "$third"
+say "ok: the broken update rolled back on its own, the page says so, and a card still delivers"
+fi
+
 # The stand-in holds its answers, so the worker is mid-send when the power goes: the alarm can
 # only be delivered after the reboot, by the kiosk picking up what it was doing.
 for provider in meta twilio; do
@@ -288,7 +385,14 @@ for provider in meta twilio; do
 done
 second=$(show_card "Beto Prueba" +5215587654321 | tail -n1)
 [ -n "$second" ] || fail "no alarm for the second card"
-say "alarm $second acknowledged; pulling the power"
+if [ -n "$UPDATES" ]; then
+    # The power cut also lands in the middle of an update (pip is filling the new venv).
+    cut="$version.3"
+    bundle=$(make_bundle "$cut" | tail -n1)
+    admin_upload "$bundle"
+    wait_for 600 "update to $cut in progress" guest test -f /var/lib/keryu-update/journal.json
+    say "alarm $second acknowledged and the update to $cut under way; pulling the power"
+fi
 power_cut
 boot_guest
 wait_for "$BOOT_TIMEOUT" "SSH after the power cut" guest true
@@ -391,6 +495,17 @@ guest test ! -e /boot/firmware/firstrun.sh || fail "Imager's firstrun.sh is stil
 [ "$(guest readlink /etc/localtime)" = /usr/share/zoneinfo/America/Mexico_City ] || fail "Imager's time zone not applied"
 say "ok: Raspberry Pi Imager's firstrun.sh answered: time zone applied, script erased, cmdline.txt restored"
 
+
+# --- Updates: the update the power cut interrupted was undone at boot ---------------------------
+if [ -n "$UPDATES" ]; then
+    [ "$(guest readlink /opt/keryu/venv)" = "venvs/$good" ] || fail "after the cut mid-update the link is not venvs/$good"
+    guest test ! -e /var/lib/keryu-update/journal.json || fail "the update journal is still there after the boot"
+    guest "ls /opt/keryu/venvs | grep -q '^$cut'" && fail "the interrupted version's venv is still there"
+    [ "$(update_state)" = "rolled-back $cut" ] || fail "the interrupted update is not reported as rolled back"
+    wait_for 300 "/api/health ok after the cut mid-update" health_ok
+    [ "$(health_version)" = "$good" ] || fail "/api/health reports $(health_version) after the cut, not $good"
+    say "ok: the update cut short by the power was undone at boot; healthy on $good (updates took $(($(date +%s) - update_started)) s of this run)"
+fi
 guest "systemd-analyze security --no-pager \$(cd /usr/lib/systemd/system && echo keryu*.service)" |
     grep -E '^(UNIT|keryu)' || true
 say "PASS: $(basename "$IMG") boots into a working kiosk"

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "appliance.cli.web",
     "appliance.cli.device",
     "appliance.cli.scanner",
+    "appliance.cli.update",
 )
 
 EXIT_USER_ERROR = 2

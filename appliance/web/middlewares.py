@@ -41,7 +41,7 @@ CSRF_HEADER = "X-CSRF-Token"
 AUTH_KIND = web.RequestKey("keryu_auth", str)  # "session", "bearer", or "" when anonymous
 ADMIN_SESSION = "sid"  # the cookie's key for the admin session's token (services/web_sessions.py)
 # Routes that take an upload get a larger body than the application's default limit.
-UPLOAD_LIMITS = {"/settings/restore": 64 * 1024 * 1024}
+UPLOAD_LIMITS = {"/settings/restore": 64 * 1024 * 1024, "/settings/update": 768 * 1024 * 1024}
 # Every answer names the product, never the Python and aiohttp versions an attacker would look up.
 SERVER_HEADER = "keryu"
 

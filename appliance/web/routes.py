@@ -64,6 +64,7 @@ ROUTES = [
     web.post("/settings/logout-everywhere", settings.logout_everywhere_submit, name="settings_logout_everywhere"),
     web.post("/settings/restore", settings.restore_upload_submit, name="settings_restore"),
     web.post("/settings/restore/confirm", settings.restore_confirm_submit, name="settings_restore_confirm"),
+    web.post("/settings/update", settings.update_upload_submit, name="settings_update"),
     web.get("/health", health.health_page, name="health"),
     web.get("/metrics", health.metrics, name="metrics"),
     web.post("/backup", health.backup_download, name="backup"),

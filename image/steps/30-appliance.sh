@@ -1,7 +1,7 @@
 #!/bin/bash -e
 # The appliance on top of the Debian base: the image's files, the keryu user, the app in
-# /opt/keryu/venv, the systemd units from ../systemd/ (copied, never duplicated), and which
-# services start at boot.
+# /opt/keryu/venvs/<version> behind the /opt/keryu/venv link (updates install beside it), the
+# systemd units from ../systemd/ (copied, never duplicated), and which services start at boot.
 set -o pipefail
 
 # A fresh copy of the cached base, so this step can be rerun on its own.
@@ -15,7 +15,7 @@ chmod 0755 "$ROOTFS/usr/local/bin/keryu" "$ROOTFS/usr/local/lib/keryu/boot-confi
 
 # systemd units: the one copy lives in the repository's systemd/ folder.
 install -m 0644 "$REPO_DIR"/systemd/*.service "$REPO_DIR"/systemd/*.target "$REPO_DIR"/systemd/*.path \
-    "$ROOTFS/usr/lib/systemd/system/"
+    "$REPO_DIR"/systemd/*.timer "$ROOTFS/usr/lib/systemd/system/"
 
 # The unprivileged keryu user and the gpio group (declared in sysusers.d), by the image's own
 # systemd-sysusers (it knows the syntax of the image's other sysusers.d files).
@@ -37,31 +37,35 @@ in_root() { chroot "$ROOTFS" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/roo
 # pip itself comes from Debian's wheel, run from the wheel file and installed uncompiled like
 # the rest (venv's own ensurepip would byte-compile it under emulation: minutes).
 pip_wheel=$(cd "$ROOTFS" && echo usr/share/python-wheels/pip-*.whl)
-in_root /usr/bin/python3 -m venv --without-pip --system-site-packages /opt/keryu/venv
-in_root /opt/keryu/venv/bin/python "/$pip_wheel/pip" install --quiet --no-index --no-cache-dir --no-compile \
+# Each version has its own venv; every unit starts through the link, which `keryu update` switches.
+venv="/opt/keryu/venvs/$VERSION"
+install -d "$ROOTFS/opt/keryu/venvs"
+ln -s "venvs/$VERSION" "$ROOTFS/opt/keryu/venv"
+in_root /usr/bin/python3 -m venv --without-pip --system-site-packages "$venv"
+in_root "$venv/bin/python" "/$pip_wheel/pip" install --quiet --no-index --no-cache-dir --no-compile \
     --find-links /tmp/wheelhouse "${wheels[@]}" "/$pip_wheel"
 rm -rf "$ROOTFS/tmp/wheelhouse"
 # Bytecode now (the services' file system is read-only, so they could never cache it
 # themselves), by the same Python version running natively in step 25's root: the venv moves
 # there and back (a rename on one file system), as emulated this was most of the step.
 rm -rf "$HOST_PYTHON_ROOT/opt/keryu"
-install -d "$HOST_PYTHON_ROOT/opt/keryu"
-mv "$ROOTFS/opt/keryu/venv" "$HOST_PYTHON_ROOT/opt/keryu/venv"
-chroot "$HOST_PYTHON_ROOT" "python$TARGET_PYTHON" -m compileall -q -j 0 /opt/keryu/venv/lib >/dev/null
-mv "$HOST_PYTHON_ROOT/opt/keryu/venv" "$ROOTFS/opt/keryu/venv"
-rmdir "$HOST_PYTHON_ROOT/opt/keryu"
+install -d "$HOST_PYTHON_ROOT/opt/keryu/venvs"
+mv "$ROOTFS$venv" "$HOST_PYTHON_ROOT$venv"
+chroot "$HOST_PYTHON_ROOT" "python$TARGET_PYTHON" -m compileall -q -j 0 "$venv/lib" >/dev/null
+mv "$HOST_PYTHON_ROOT$venv" "$ROOTFS$venv"
+rm -rf "$HOST_PYTHON_ROOT/opt/keryu"
 touch "$OUT/.bytecode-compiled"
 in_root /opt/keryu/venv/bin/python -c 'import lgpio' # lgpio's C code loads on the image's Python
 in_root /opt/keryu/venv/bin/keryu --version
 # The image's Python took that bytecode as its own: it rewrote no .pyc file.
-stale=$(find "$ROOTFS/opt/keryu/venv" -name '*.pyc' -newer "$OUT/.bytecode-compiled" | head -n3)
+stale=$(find "$ROOTFS$venv" -name '*.pyc' -newer "$OUT/.bytecode-compiled" | head -n3)
 if [ -n "$stale" ]; then
     echo "30-appliance: the image's Python recompiled what the host's compiled, e.g. $stale" >&2
     exit 1
 fi
 rm "$OUT/.bytecode-compiled"
 install -d -m 0755 "$ROOTFS/usr/share/doc/keryu"
-for doc in appliance.md security.md; do
+for doc in appliance.md security.md updates.md; do
     if [ -f "$REPO_DIR/docs/$doc" ]; then install -m 0644 "$REPO_DIR/docs/$doc" "$ROOTFS/usr/share/doc/keryu/"; fi
 done
 

@@ -29,7 +29,12 @@ EXPOSURE_CEILING = {
     "keryu-growfs.service": 4.0,
     "keryu-setup-code.service": 4.0,
     "keryu-power@.service": 1.0,
+    "keryu-update.service": 4.0,
+    "keryu-update-resume.service": 4.0,
+    "keryu-reboot-window.service": 4.0,
 }
+# Started by their .path or .timer unit, not by keryu.target.
+TRIGGERED = ("keryu-update.service", "keryu-reboot-window.service")
 ROOT_ONESHOTS = ("keryu-boot-config.service", "keryu-growfs.service", "keryu-setup-code.service")
 
 
@@ -62,7 +67,13 @@ def fake_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ALL_UNITS:
         shutil.copy(UNITS / name, root / "etc/systemd/system" / name)
     # verify checks that ExecStart's program exists and is executable in this root
-    for program in ("opt/keryu/venv/bin/keryu", "usr/local/lib/keryu/boot-config", "usr/bin/rm", "usr/bin/sh"):
+    for program in (
+        "opt/keryu/venv/bin/keryu",
+        "usr/local/lib/keryu/boot-config",
+        "usr/local/lib/keryu/update-resume",
+        "usr/bin/rm",
+        "usr/bin/sh",
+    ):
         (root / program).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(BOOT_CONFIG, root / program)
         (root / program).chmod(0o755)
@@ -183,7 +194,7 @@ def test_the_target_starts_the_whole_kiosk() -> None:
     assert {f"keryu-{r}.service" for r in KIOSK_RUNTIMES} | {"redis-server.service", "keryu-init.service"} <= wanted
     assert target["WantedBy"] == ["multi-user.target"]
     for name in ALL_UNITS:
-        if name != "keryu.target" and "@." not in name:  # a template is started by its path units
+        if name != "keryu.target" and "@." not in name and name not in TRIGGERED:  # started by path units/timers
             assert parse_unit(name)["WantedBy"] == ["keryu.target"], name
 
 

@@ -16,6 +16,7 @@ from appliance.clock import utcnow
 from appliance.services.backup import backup_to
 from appliance.services.health import check_health
 from appliance.services.kiosk import Kiosk
+from appliance.services.update.machine import overview, web_paths
 from appliance.web.keys import FEED, STATE
 from appliance.web.middlewares import AUTH_KIND
 from appliance.web.render import kiosk_of, render
@@ -47,7 +48,9 @@ async def api_health(request: web.Request) -> web.Response:
 
 
 async def health_page(request: web.Request) -> web.Response:
-    return await render(request, "health.html", {"health": await _health(request)})
+    kiosk = kiosk_of(request)
+    updates = await asyncio.to_thread(overview, web_paths(kiosk.settings.data_dir), kiosk.settings.reboot_window)
+    return await render(request, "health.html", {"health": await _health(request), "updates": updates})
 
 
 async def metrics(request: web.Request) -> web.Response:

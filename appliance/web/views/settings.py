@@ -16,6 +16,8 @@ from appliance.services.kiosk import Kiosk
 from appliance.services.notify import send_test
 from appliance.services.parameters import get_channel, set_channel
 from appliance.services.restore_upload import discard_upload, receive_upload, restore_upload
+from appliance.services.update.machine import overview, web_paths
+from appliance.services.update.spool import receive as spool_bundle
 from appliance.services.web_sessions import active_session_count, end_every_session
 from appliance.web.language import _
 from appliance.web.middlewares import UPLOAD_LIMITS
@@ -72,6 +74,7 @@ async def settings_page(request: web.Request) -> web.Response:
         "settings": kiosk.settings,
         "open_sessions": await asyncio.to_thread(active_session_count, kiosk),
         "upload_limit_mib": UPLOAD_LIMITS["/settings/restore"] // (1024 * 1024),
+        "updates": await asyncio.to_thread(overview, web_paths(kiosk.settings.data_dir), kiosk.settings.reboot_window),
     }
     return await render(request, "settings.html", context)
 
@@ -136,4 +139,20 @@ async def restore_confirm_submit(request: web.Request) -> web.Response:
         command="systemctl restart keryu.target"
     )
     await flash(request, " ".join(part for part in (restored, kept, restart) if part))
+    redirect(request, "settings")
+
+
+async def update_upload_submit(request: web.Request) -> web.Response:
+    """Hand an uploaded bundle to the root-run updater (keryu-update.path); this process installs nothing."""
+    upload = (await request.post()).get("bundle")
+    if not isinstance(upload, web.FileField) or not upload.filename:
+        raise UserError("Choose an update bundle (.kup) to upload.")
+    spool = web_paths(kiosk_of(request).settings.data_dir).spool_dir
+    await asyncio.to_thread(spool_bundle, spool, upload.file)
+    logger.info("Update bundle %s uploaded by %s", upload.filename[-100:], request.remote)
+    await flash(
+        request,
+        "Update uploaded. It is checked and installed now; the kiosk restarts, and this page says how it went "
+        "(if it is not healthy within two minutes, it goes back on its own).",
+    )
     redirect(request, "settings")

@@ -1,0 +1,164 @@
+"""A kiosk's update tree in a temporary folder: /opt/keryu with version 1.0.0 installed in
+venvs/ and linked, a SQLite database, a trusted Ed25519 key, and bundles made of small real
+wheels. Their `keryu` answers `init` (records its version in the database) and `status --json`
+(healthy, or not when built broken), so every update runs real venvs, pip and subprocesses;
+only systemd's start and stop are recorded instead of done."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from appliance.services.update import venvs
+from appliance.services.update.bundle import Target, write_bundle
+from appliance.services.update.engine import Updater
+from appliance.services.update.paths import UpdatePaths
+
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+DEVICE = Target(arch=platform.machine(), python=PYTHON)
+SCHEMAS = ("0001", "0002", "0003")
+PROBE = """
+import json, os, sqlite3, sys
+VERSION = {version!r}
+BROKEN = {broken!r}
+
+
+def main():
+    command = sys.argv[1]
+    if command == "init":
+        with sqlite3.connect(os.environ["UPDATE_PROBE_DB"]) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS migrated (version TEXT)")
+            db.execute("INSERT INTO migrated VALUES (?)", (VERSION,))
+        return 0
+    if command == "status":
+        state = "down" if BROKEN else "ok"
+        parts = {{"database": {{"status": "ok"}}, "worker": {{"status": state}}}}
+        if os.environ.get("UPDATE_PROBE_NO_CAMERA"):  # a kiosk whose camera is missing, whatever the version
+            parts["scanner"] = {{"status": "down"}}
+        ok = all(part["status"] == "ok" for part in parts.values())
+        print(json.dumps({{"status": "ok" if ok else "degraded", "version": VERSION, "components": parts}}))
+        return 0 if ok else 1
+    return 2
+"""
+
+
+class RecordingSystem:
+    """The machine seam with systemd's part recorded; commands run for real, as this user."""
+
+    def __init__(self, free: int | None = None) -> None:
+        self.events: list[str] = []
+        self.free = free
+
+    def stop_kiosk(self) -> None:
+        self.events.append("stop")
+
+    def start_kiosk(self) -> None:
+        self.events.append("start")
+
+    def run_as_kiosk(self, argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+
+    def free_bytes(self, path: Path) -> int:
+        if self.free is not None:
+            return self.free
+        stat = os.statvfs(path)
+        return stat.f_bavail * stat.f_frsize
+
+
+def _record_line(name: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
+
+
+def make_wheel(folder: Path, version: str, *, broken: bool = False) -> Path:
+    """A real, installable `keryu` wheel whose console script is the probe above."""
+    folder.mkdir(parents=True, exist_ok=True)
+    info = f"keryu-{version}.dist-info"
+    files = {
+        "keryu_probe.py": PROBE.format(version=version, broken=broken).encode(),
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: keryu\nVersion: {version}\n".encode(),
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/entry_points.txt": b"[console_scripts]\nkeryu = keryu_probe:main\n",
+    }
+    record = [_record_line(name, data) for name, data in files.items()] + [f"{info}/RECORD,,"]
+    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    path = folder / f"keryu-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return path
+
+
+@pytest.fixture
+def signing_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def kiosk_tree(tmp_path: Path, signing_key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch) -> UpdatePaths:
+    """Version 1.0.0 installed and linked, its database migrated once, the signing key trusted."""
+    paths = UpdatePaths.under(tmp_path / "root")
+    paths.keys_dir.mkdir(parents=True)
+    paths.state_dir.mkdir(parents=True)  # systemd makes it (StateDirectory=keryu-update)
+    public = signing_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    (paths.keys_dir / "project.pub").write_bytes(public)
+    database = tmp_path / "root/var/lib/keryu/keryu.db"
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE alembic_version (version_num TEXT)")
+        db.execute("INSERT INTO alembic_version VALUES ('0003')")
+        db.execute("CREATE TABLE alarms (id INTEGER PRIMARY KEY, note TEXT)")
+        db.execute("INSERT INTO alarms (note) VALUES ('recorded before the update')")
+    monkeypatch.setenv("UPDATE_PROBE_DB", str(database))
+    wheels = make_wheel(tmp_path / "wheels-1.0.0", "1.0.0").parent
+    paths.app_dir.mkdir(parents=True)
+    venvs.install(paths, "1.0.0", wheels)
+    venvs.switch(paths, "1.0.0")
+    return paths
+
+
+@pytest.fixture
+def database(kiosk_tree: UpdatePaths) -> Path:
+    return kiosk_tree.app_dir.parents[1] / "var/lib/keryu/keryu.db"
+
+
+@pytest.fixture
+def make_bundle(tmp_path: Path, signing_key: Ed25519PrivateKey) -> Callable[..., Path]:
+    """make_bundle(version, broken=False, key=None, target=DEVICE) -> a signed .kup."""
+
+    def make(version: str, *, broken: bool = False, key: Ed25519PrivateKey | None = None, target: Target = DEVICE):
+        wheels = make_wheel(tmp_path / f"bundle-{version}-{broken}-{target.arch}" / "wheels", version, broken=broken)
+        out = tmp_path / f"keryu-{version}.kup"
+        write_bundle(wheels.parent, out, key or signing_key, target, SCHEMAS)
+        return out
+
+    return make
+
+
+@pytest.fixture
+def updater(kiosk_tree: UpdatePaths, database: Path) -> Updater:
+    return Updater(paths=kiosk_tree, database=database, system=RecordingSystem(), grace=3.0, poll=0.2)
+
+
+@pytest.fixture
+def linked_version(kiosk_tree: UpdatePaths) -> Callable[[], str]:
+    """The version that the linked venv's own `keryu status --json` reports."""
+
+    def ask() -> str:
+        command = [str(kiosk_tree.link / "bin/keryu"), "status", "--json"]
+        return json.loads(subprocess.run(command, capture_output=True, text=True, check=False).stdout)["version"]
+
+    return ask
