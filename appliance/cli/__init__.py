@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "appliance.cli.web",
     "appliance.cli.device",
     "appliance.cli.scanner",
+    "appliance.cli.config",
 )
 
 EXIT_USER_ERROR = 2
