@@ -168,6 +168,12 @@ system_settled() {
     case "$state" in running | degraded) return 0 ;; *) return 1 ;; esac
 }
 health_ok() { curl -fsS --max-time 10 "http://127.0.0.1:$WEB_PORT/api/health" | grep -q '"status": *"ok"'; }
+# health_component NAME PYTHON-CONDITION: the full /api/health (with the API token) has component
+# NAME (as `c`) meeting the condition
+health_component() {
+    curl -fsS --max-time 20 -H "Authorization: Bearer $api_token" "http://127.0.0.1:$WEB_PORT/api/health" |
+        python3 -c "import json,sys; c=json.load(sys.stdin)['components']['$1']; sys.exit(not ($2))"
+}
 
 # --- Raspberry Pi 3B model: the kiosk's services and real GPIO lines -----------------------
 if [ "$RASPI" = 1 ]; then
@@ -195,11 +201,7 @@ if [ "$RASPI" = 1 ]; then
     [ -z "$failed" ] || say "note: failed units on the Pi model: $failed"
     case " $failed " in *" keryu"*) fail "a Keryu unit failed: $failed" ;; esac
     # The scanner reports its pins in health: real ones, with no feedback fault.
-    feedback_ok() {
-        curl -fsS --max-time 20 -H "Authorization: Bearer $api_token" "http://127.0.0.1:$WEB_PORT/api/health" |
-            python3 -c 'import json,sys; f=json.load(sys.stdin)["components"]["feedback"]; sys.exit(f["status"] != "ok" or f.get("pins") != "gpio")'
-    }
-    wait_for 300 "health: feedback ok on real GPIO" feedback_ok
+    wait_for 300 "health: feedback ok on real GPIO" health_component feedback 'c["status"] == "ok" and c.get("pins") == "gpio"'
     # The scanner holds the pins; the self-test needs them, as when a person assembles a kiosk.
     guest systemctl stop keryu-scanner.service
     guest keryu selftest --json --camera none >"$WORK/selftest.json" || true # exit 1: no camera in qemu
@@ -315,11 +317,8 @@ grep -q soon "$WORK/keryu-import.txt" && fail "keryu-import.txt repeats a value"
 guest grep -q "^WHATSAPP_ACCESS_TOKEN=$meta_token$" /etc/keryu/keryu.env || fail "the merge dropped a setting the new file does not name"
 say "ok: keryu.env merged; keryu-import.txt on the boot partition names the variables, no value"
 guest systemctl restart keryu.target
-config_named() {
-    curl -fsS --max-time 20 -H "Authorization: Bearer $api_token" "http://127.0.0.1:$WEB_PORT/api/health" |
-        python3 -c 'import json,sys; c=json.load(sys.stdin)["components"]["config"]; sys.exit(c["status"] != "down" or "KERYU_SCAN_COOLDOWN" not in c["error"])'
-}
-wait_for 300 "/api/health: config down naming KERYU_SCAN_COOLDOWN" config_named
+wait_for 300 "/api/health: config down naming KERYU_SCAN_COOLDOWN" \
+    health_component config 'c["status"] == "down" and "KERYU_SCAN_COOLDOWN" in c["error"]'
 curl -fsSL --max-time 20 "http://127.0.0.1:$WEB_PORT/" | grep -q "KERYU_SCAN_COOLDOWN" || fail "the admin page does not name the wrong setting"
 for unit in keryu-init keryu-worker keryu-scanner; do
     state=$(guest systemctl is-active "$unit.service") || true
