@@ -7,13 +7,15 @@ import json
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from tests.cli.test_scanner_cli import env, keryu  # noqa: F401 (fixtures)
-from tests.conftest import KERYU
+from tests.conftest import KERYU, free_port, wait_until
 
 
 def test_check_config_exits_1_naming_the_variable(keryu):  # noqa: F811
@@ -68,3 +70,41 @@ def test_selftest_on_simulated_pins_fails_and_says_so_even_with_a_camera(keryu, 
     outputs = json.loads(report.stdout)["outputs"]
     assert outputs["status"] == "simulated" and report.returncode == 1
     assert [(s["bcm_pin"], s["real"]) for s in outputs["steps"]] == [(17, False), (27, False), (22, False)]
+
+
+def test_web_starts_on_a_new_card_with_a_wrong_setting_and_names_it(env, data_dir: Path, tmp_path: Path):  # noqa: F811
+    """First boot with a bad keryu.env: keryu-init is held back, so the web prepares the database itself."""
+    port = free_port()
+    token = "t" * 40
+    process = subprocess.Popen(
+        [KERYU, "web", "--port", str(port)],
+        env={**env, "KERYU_SCAN_COOLDOWN": "soon", "KERYU_API_TOKEN": token},
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+
+        def health() -> dict | None:
+            try:
+                request = urllib.request.Request(f"{url}/api/health", headers={"Authorization": f"Bearer {token}"})
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return json.load(response)
+            except urllib.error.HTTPError as exc:
+                return json.load(exc)
+            except OSError:
+                return None
+
+        wait_until(lambda: health() is not None, timeout=60)
+        report = health()
+        assert report["components"]["config"]["error"].startswith("KERYU_SCAN_COOLDOWN ")
+        assert report["components"]["database"]["status"] == "ok"  # created by the web itself
+        with urllib.request.urlopen(f"{url}/login", timeout=5) as response:
+            assert "Configuration error" in response.read().decode()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "Configuration error: KERYU_SCAN_COOLDOWN" in err
