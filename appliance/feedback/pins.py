@@ -22,7 +22,15 @@ from gpiozero.exc import BadPinFactory
 from gpiozero.pins.mock import MockFactory
 
 from appliance.config import Settings
-from appliance.hardware.board import HEADER_LABELS, SYSTEM_ROOT, Board, GpioChip, detect_board, header_chip
+from appliance.hardware.board import (
+    HEADER_LABELS,
+    SYSTEM_ROOT,
+    Board,
+    GpioChip,
+    detect_board,
+    header_chip,
+    header_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +52,12 @@ class PinSetup:
 
 
 def header_factory(chip: GpioChip, revision: int) -> Any:
-    """gpiozero's lgpio factory on `chip`, told the board revision instead of looking for it."""
-    from gpiozero.pins.lgpio import LGPIOFactory  # imports lgpio, which exists only on the device
+    """gpiozero's lgpio factory on `chip`, told the board revision instead of looking for it.
+
+    The kernel's own label of the opened chip (lgpio's chip info) must be the one looked for.
+    """
+    import lgpio  # exists only on the device
+    from gpiozero.pins.lgpio import LGPIOFactory
 
     class HeaderLGPIOFactory(LGPIOFactory):
         def __init__(self) -> None:
@@ -55,7 +67,34 @@ def header_factory(chip: GpioChip, revision: int) -> Any:
         def _get_revision(self) -> int:
             return self._known_revision
 
-    return HeaderLGPIOFactory()
+    factory = HeaderLGPIOFactory()
+    label = lgpio.gpio_get_chip_info(factory._handle)[3]
+    if label != chip.label:
+        factory.close()
+        raise BadPinFactory(f"{chip.path} is labelled {label!r}, not {chip.label!r}")
+    return factory
+
+
+def lgpio_chips(dev: Path = Path("/dev")) -> list[GpioChip]:
+    """Every /dev/gpiochipN with the label the kernel gives lgpio: for a kernel without GPIO sysfs."""
+    try:
+        import lgpio
+    except ImportError:
+        return []
+    chips = []
+    for path in sorted(dev.glob("gpiochip*")):
+        number = path.name.removeprefix("gpiochip")
+        if not number.isdigit():
+            continue
+        try:
+            handle = lgpio.gpiochip_open(int(number))
+        except lgpio.error:
+            continue
+        try:
+            chips.append(GpioChip(int(number), lgpio.gpio_get_chip_info(handle)[3]))
+        finally:
+            lgpio.gpiochip_close(handle)
+    return chips
 
 
 def _named_factory(name: str) -> Any:
@@ -67,7 +106,7 @@ def _named_factory(name: str) -> Any:
 
 
 def _pi_factory(board: Board, root: Path, make_header: Callable[[GpioChip, int], Any]) -> tuple[Any, GpioChip]:
-    chip = header_chip(root)
+    chip = header_chip(root) or (header_of(lgpio_chips()) if root == SYSTEM_ROOT else None)
     if chip is None:
         raise BadPinFactory(f"no gpiochip labelled {' or '.join(HEADER_LABELS)} (the GPIO header)")
     if board.revision is None:

@@ -114,28 +114,38 @@ def detect_board(root: Path = SYSTEM_ROOT) -> Board:
     return Board(model, from_model, "model" if from_model else None)
 
 
-def gpiochip_labels(root: Path = SYSTEM_ROOT) -> list[GpioChip]:
-    """Every gpiochip with its label, from /sys/bus/gpio/devices/gpiochipN.
+def _legacy_label(device: Path) -> str | None:
+    """A gpiochip's label from its legacy sysfs class entry (gpiochipBASE: BASE is not N).
 
-    The label lives in the chip's legacy class entry (gpiochipN/gpio/gpiochipBASE/label, whose
-    BASE number is not N; Debian's kernel has CONFIG_GPIO_SYSFS). Chips without it are left out.
+    The kernel puts that entry under the chip's parent device when it has one (the platform
+    device, for backward compatibility), else under the gpiochipN device itself.
     """
+    own = sorted(device.glob("gpio/gpiochip*/label"))
+    if own:
+        return _read_text(own[0])
+    parent = device.resolve().parent
+    chips_there = [p for p in parent.glob("gpiochip*") if p.name.removeprefix("gpiochip").isdigit()]
+    labels = sorted(parent.glob("gpio/gpiochip*/label"))
+    return _read_text(labels[0]) if len(chips_there) == 1 and len(labels) == 1 else None
+
+
+def gpiochip_labels(root: Path = SYSTEM_ROOT) -> list[GpioChip]:
+    """Every gpiochip with its label, from /sys/bus/gpio/devices/gpiochipN (Debian's kernel has
+    CONFIG_GPIO_SYSFS); chips whose label sysfs does not tell are left out."""
     chips = []
     for device in sorted((root / "sys/bus/gpio/devices").glob("gpiochip*")):
-        try:
-            number = int(device.name.removeprefix("gpiochip"))
-        except ValueError:
-            continue
-        labels = sorted(device.glob("gpio/gpiochip*/label"))
-        label = _read_text(labels[0]) if labels else None
+        number = device.name.removeprefix("gpiochip")
+        label = _legacy_label(device) if number.isdigit() else None
         if label:
-            chips.append(GpioChip(number, label))
+            chips.append(GpioChip(int(number), label))
     return chips
 
 
+def header_of(chips: list[GpioChip]) -> GpioChip | None:
+    """The chip that carries the 40-pin header, by label."""
+    return next((chip for chip in chips if chip.label in HEADER_LABELS), None)
+
+
 def header_chip(root: Path = SYSTEM_ROOT) -> GpioChip | None:
-    """The gpiochip that carries the 40-pin header, by label; None when no chip has a header label."""
-    for chip in gpiochip_labels(root):
-        if chip.label in HEADER_LABELS:
-            return chip
-    return None
+    """The gpiochip that carries the 40-pin header, by its sysfs label; None when none has a header label."""
+    return header_of(gpiochip_labels(root))

@@ -8,26 +8,38 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.pi import PiBoardInfo
 
-from appliance.hardware.board import _MODEL_REVISIONS, detect_board, gpiochip_labels, header_chip
+from appliance.hardware.board import _MODEL_REVISIONS, GpioChip, detect_board, gpiochip_labels, header_chip
 
 
 def fake_pi(
-    root: Path, model: str | None, chips: dict[int, str] | None = None, *, firmware_revision: int | None = None
+    root: Path,
+    model: str | None,
+    chips: dict[int, str] | None = None,
+    *,
+    firmware_revision: int | None = None,
+    entry_under_parent: bool = True,
 ) -> Path:
-    """A /proc and /sys as the kernel shows them: the device-tree model, and each gpiochipN with
-    its label under the legacy class entry gpiochipN/gpio/gpiochipBASE (BASE is not N)."""
+    """A /proc and /sys as the kernel shows them: the device-tree model, and each gpiochipN in
+    /sys/bus/gpio/devices, a link to the chip under its platform device, with its label in the
+    legacy class entry gpiochipBASE (BASE is not N): beside gpiochipN under the platform device
+    (the kernel's choice when the chip has a parent), or under gpiochipN itself."""
     (root / "proc/device-tree/system").mkdir(parents=True, exist_ok=True)
     if model is not None:
         (root / "proc/device-tree/model").write_bytes(model.encode() + b"\0")
     if firmware_revision is not None:
         (root / "proc/device-tree/system/linux,revision").write_bytes(struct.pack(">L", firmware_revision))
-    (root / "proc/cpuinfo").write_text(
-        "processor\t: 0\nBogoMIPS\t: 38.40\nFeatures\t: fp asimd\n"
-    )  # arm64: no Revision
+    # Debian's arm64 kernel: no Revision line in /proc/cpuinfo
+    (root / "proc/cpuinfo").write_text("processor\t: 0\nBogoMIPS\t: 38.40\nFeatures\t: fp asimd\n")
+    bus = root / "sys/bus/gpio/devices"
+    bus.mkdir(parents=True, exist_ok=True)
     for number, label in (chips or {}).items():
-        entry = root / f"sys/bus/gpio/devices/gpiochip{number}/gpio/gpiochip{512 + 54 * number}"
+        platform = root / f"sys/devices/platform/soc/{0x3F200000 + number:x}.gpio"
+        chip = platform / f"gpiochip{number}"
+        chip.mkdir(parents=True)
+        entry = (platform if entry_under_parent else chip) / f"gpio/gpiochip{512 + 54 * number}"
         entry.mkdir(parents=True)
         (entry / "label").write_text(label + "\n")
+        (bus / f"gpiochip{number}").symlink_to(chip)
     return root
 
 
@@ -99,6 +111,11 @@ def test_every_known_model_gives_gpiozero_a_board_with_the_kiosk_pins(prefix: st
 def test_the_header_chip_is_found_by_its_label_not_its_number(tmp_path: Path, board: str, chips, header: int) -> None:
     chip = header_chip(fake_pi(tmp_path, board, chips))
     assert chip is not None and chip.number == header and chip.path == f"/dev/gpiochip{header}"
+
+
+def test_the_label_is_also_found_under_the_chip_itself(tmp_path: Path) -> None:
+    root = fake_pi(tmp_path, "Raspberry Pi 3 Model B Rev 1.2", {0: "pinctrl-bcm2835"}, entry_under_parent=False)
+    assert header_chip(root) == GpioChip(0, "pinctrl-bcm2835")
 
 
 def test_no_header_chip_when_only_other_chips_are_there(tmp_path: Path) -> None:
