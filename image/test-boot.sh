@@ -181,11 +181,14 @@ if [ "$RASPI" = 1 ]; then
     truncate -s 4G "$WORK/card.img"
     mcopy -n -i "$FAT" ::bcm2837-rpi-3-b.dtb "$WORK/pi3.dtb"
     say "booting $(basename "$IMG") on qemu's raspi3b (serial: the mini UART, ttyS1; SSH over usb-net on 127.0.0.1:$SSH_PORT)"
-    # usb-net: the Pi 3B's USB (dwc2) with a CDC Ethernet device, the kiosk's only network here
+    # usb-net: the Pi 3B's USB (dwc2) with a CDC Ethernet device, the kiosk's only network here.
+    # A universally administered MAC, as a real USB Ethernet adapter has: cdc_ether then names
+    # it eth0 (with qemu's default 52:54:... it would be usb0, which the image's
+    # 20-wired.network does not match, with net.ifnames=0 on the Pi's cmdline).
     qemu-system-aarch64 -M raspi3b -m 1G -kernel "$WORK/vmlinuz" -initrd "$WORK/initrd" -dtb "$WORK/pi3.dtb" \
         -append "$(tr -s ' \n' ' ' <"$WORK/cmdline.txt")" -drive if=sd,format=raw,file="$WORK/card.img" \
         -netdev "user,id=lan,restrict=on,hostfwd=tcp:127.0.0.1:$WEB_PORT-:80,hostfwd=tcp:127.0.0.1:$SSH_PORT-:22" \
-        -device usb-net,netdev=lan \
+        -device usb-net,netdev=lan,mac=40:54:00:12:34:57 \
         -serial null -serial "file:$WORK/console.log" -display none -monitor none -no-reboot &
     QEMU_PID=$!
     RASPI_TIMEOUT=$((BOOT_TIMEOUT * 2)) # four emulated Cortex-A53 cores without KVM: slower than -M virt
