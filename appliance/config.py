@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Literal, get_args
 
 from dotenv import dotenv_values
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from appliance.errors import ConfigError
@@ -61,8 +61,9 @@ TOOL_VARIABLES = frozenset(
     }
 )
 
-# Variables whose value an error message never repeats.
+# Variables whose value an error message never repeats (nor any whose name says it is a secret).
 SECRET_VARIABLES = frozenset({"KERYU_ADMIN_PASSWORD_HASH", "KERYU_API_TOKEN"})
+_SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "AUTH", "HASH")
 
 
 def _env(name: str) -> AliasChoices:
@@ -189,6 +190,14 @@ class Settings(BaseSettings):
     )
     gpiozero_pin_factory: str | None = Field(None, validation_alias=_env("GPIOZERO_PIN_FACTORY"))
     journal_stream: str | None = Field(None, validation_alias=_env("JOURNAL_STREAM"))
+
+    # The configuration error `keryu web` started despite (`load_settings_despite_errors`).
+    _config_problem: str | None = PrivateAttr(default=None)
+
+    @property
+    def config_problem(self) -> str | None:
+        """The sentence naming the unusable variable, or None when every setting is valid."""
+        return self._config_problem
 
     @field_validator("camera")
     @classmethod
@@ -353,16 +362,67 @@ def check_unknown_variables(overrides: dict[str, object]) -> None:
     _check_names(os.environ, "in the environment")
 
 
+def _is_secret(name: str, value: object) -> bool:
+    """A value that must not be repeated: a secret's, or a URL's that may carry a password."""
+    return name in SECRET_VARIABLES or any(word in name for word in _SECRET_WORDS) or "@" in str(value)
+
+
+def _sentence(error: dict) -> str:
+    """One validation error as the sentence users read: the variable, its problem, the value."""
+    name = _variable_name(error["loc"])
+    value = error.get("input")
+    shown = f" (got {value!r})" if isinstance(value, str | int | float) and len(str(value)) < 80 else ""
+    if _is_secret(name, value):
+        shown = ""  # a mistyped secret must not end up in the journal or on a page
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{name} {message}{shown}."
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read and validate the configuration, or raise one `ConfigError` sentence."""
     check_unknown_variables(overrides)
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        value = first.get("input")
-        shown = f" (got {value!r})" if isinstance(value, str | int | float) and len(str(value)) < 80 else ""
-        message = first["msg"].removeprefix("Value error, ")
-        if _variable_name(first["loc"]) in SECRET_VARIABLES:
-            shown = ""  # a mistyped secret must not end up in the journal
-        raise ConfigError(f"{_variable_name(first['loc'])} {message}{shown}.") from None
+        raise ConfigError(_sentence(exc.errors()[0])) from None
+
+
+def _field_of(loc: tuple) -> str | None:
+    """The field an error is about, whether pydantic names it by field or by variable."""
+    key = str(loc[0]) if loc else ""
+    if key in Settings.model_fields:
+        return key
+    for field, info in Settings.model_fields.items():
+        if isinstance(info.validation_alias, AliasChoices) and key.upper() in (
+            str(choice).upper() for choice in info.validation_alias.choices
+        ):
+            return field
+    return None
+
+
+def load_settings_despite_errors(**overrides: object) -> Settings:
+    """For `keryu web`, which must show a configuration error rather than die of it: the settings
+    with each unusable value replaced by its default, and the error's sentence in `config_problem`.
+    """
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        problem = str(exc)
+    fallback = dict(overrides)
+    for _ in Settings.model_fields:
+        try:
+            settings = Settings(**fallback)
+            break
+        except ValidationError as exc:
+            for error in exc.errors():
+                field = _field_of(error["loc"])
+                if field is None:
+                    raise ConfigError(problem) from None
+                info = Settings.model_fields[field]
+                for alias in info.validation_alias.choices if isinstance(info.validation_alias, AliasChoices) else ():
+                    fallback.pop(str(alias), None)
+                fallback[field] = info.get_default(call_default_factory=True)
+    else:
+        raise ConfigError(problem)
+    settings._config_problem = problem
+    return settings

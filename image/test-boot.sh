@@ -20,8 +20,10 @@
 #   image/test-boot.sh [IMAGE.img]      (default: the newest image/out/keryu-*-arm64.img)
 #   image/test-boot.sh --raspi3b [IMAGE.img]
 #       the Pi's own boot path instead: qemu's Raspberry Pi 3B model with the firmware
-#       partition's device tree and the image's cmdline.txt unchanged, up to the login prompt
-#       on the Pi's serial console (no network there; the kiosk checks are the -M virt run's).
+#       partition's device tree and the image's cmdline.txt unchanged; SSH over qemu's usb-net
+#       (the Pi 3B's USB), the kiosk's services running, and `keryu selftest --json` driving
+#       BCM 17, 27 and 22 as real lines of the header's gpiochip (qemu emulates the BCM2835 GPIO
+#       block), with the board found from the device-tree model as on Debian's kernel.
 set -o pipefail
 
 RASPI=0
@@ -93,20 +95,6 @@ mcopy -n -i "$FAT" ::cmdline.txt "$WORK/cmdline.txt"
 # -M virt has a PL011 UART (ttyAMA0) where the Pi's header console would be.
 cmdline="$(tr -s ' \n' ' ' <"$WORK/cmdline.txt" | sed 's/console=[^ ]*//g') console=ttyAMA0"
 
-if [ "$RASPI" = 1 ]; then
-    # qemu's SD card model takes only power-of-two sizes; the card grows on first boot anyway.
-    truncate -s 4G "$WORK/card.img"
-    mcopy -n -i "$FAT" ::bcm2837-rpi-3-b.dtb "$WORK/pi3.dtb"
-    say "booting $(basename "$IMG") on qemu's raspi3b (serial console: the mini UART, ttyS1)"
-    qemu-system-aarch64 -M raspi3b -m 1G -kernel "$WORK/vmlinuz" -initrd "$WORK/initrd" -dtb "$WORK/pi3.dtb" \
-        -append "$(tr -s ' \n' ' ' <"$WORK/cmdline.txt")" -drive if=sd,format=raw,file="$WORK/card.img" \
-        -serial null -serial "file:$WORK/console.log" -display none -monitor none -no-reboot &
-    QEMU_PID=$!
-    wait_for "$BOOT_TIMEOUT" "login prompt on the Pi's serial console" grep -q "keryu login:" "$WORK/console.log"
-    grep -q "Kernel panic" "$WORK/console.log" && fail "kernel panic"
-    say "PASS: $(basename "$IMG") boots on the Raspberry Pi 3B model"
-    exit 0
-fi
 
 # --- What a new owner puts on the boot partition -----------------------------------------
 ssh-keygen -q -t ed25519 -N "" -C keryu-test-boot -f "$WORK/id"
@@ -120,7 +108,7 @@ cat >"$WORK/keryu.env" <<ENV
 KERYU_LOCATION="qemu test bench"
 KERYU_CAMERA=dir:/var/lib/keryu/camera
 KERYU_API_TOKEN=$api_token
-GPIOZERO_PIN_FACTORY=mock
+$([ "$RASPI" = 1 ] || echo GPIOZERO_PIN_FACTORY=mock)
 KERYU_UPDATE_GRACE=$UPDATE_GRACE
 WHATSAPP_API_URL=http://127.0.0.1:$STANDIN_PORT/v23.0
 WHATSAPP_PHONE_NUMBER_ID=$meta_id
@@ -193,6 +181,62 @@ system_settled() {
     [ -z "$(guest systemctl list-jobs --no-legend)" ]
 }
 health_ok() { curl -fsS --max-time 10 "http://127.0.0.1:$WEB_PORT/api/health" | grep -q '"status": *"ok"'; }
+# health_component NAME PYTHON-CONDITION: the full /api/health (with the API token) has component
+# NAME (as `c`) meeting the condition
+health_component() {
+    curl -fsS --max-time 20 -H "Authorization: Bearer $api_token" "http://127.0.0.1:$WEB_PORT/api/health" |
+        python3 -c "import json,sys; c=json.load(sys.stdin)['components']['$1']; sys.exit(not ($2))"
+}
+
+# --- Raspberry Pi 3B model: the kiosk's services and real GPIO lines -----------------------
+if [ "$RASPI" = 1 ]; then
+    # qemu's SD card model takes only power-of-two sizes; the card grows on first boot anyway.
+    truncate -s 4G "$WORK/card.img"
+    mcopy -n -i "$FAT" ::bcm2837-rpi-3-b.dtb "$WORK/pi3.dtb"
+    say "booting $(basename "$IMG") on qemu's raspi3b (serial: the mini UART, ttyS1; SSH over usb-net on 127.0.0.1:$SSH_PORT)"
+    # usb-net: the Pi 3B's USB (dwc2) with a CDC Ethernet device, the kiosk's only network here.
+    # A universally administered MAC, as a real USB Ethernet adapter has: cdc_ether then names
+    # it eth0 (with qemu's default 52:54:... it would be usb0, which the image's
+    # 20-wired.network does not match, with net.ifnames=0 on the Pi's cmdline).
+    qemu-system-aarch64 -M raspi3b -m 1G -kernel "$WORK/vmlinuz" -initrd "$WORK/initrd" -dtb "$WORK/pi3.dtb" \
+        -append "$(tr -s ' \n' ' ' <"$WORK/cmdline.txt")" -drive if=sd,format=raw,file="$WORK/card.img" \
+        -netdev "user,id=lan,restrict=on,hostfwd=tcp:127.0.0.1:$WEB_PORT-:80,hostfwd=tcp:127.0.0.1:$SSH_PORT-:22" \
+        -device usb-net,netdev=lan,mac=40:54:00:12:34:57 \
+        -serial null -serial "file:$WORK/console.log" -display none -monitor none -no-reboot &
+    QEMU_PID=$!
+    RASPI_TIMEOUT=$((BOOT_TIMEOUT * 2)) # four emulated Cortex-A53 cores without KVM: slower than -M virt
+    wait_for "$RASPI_TIMEOUT" "login prompt on the Pi's serial console" grep -q "keryu login:" "$WORK/console.log"
+    grep -q "Kernel panic" "$WORK/console.log" && fail "kernel panic"
+    wait_for "$RASPI_TIMEOUT" "SSH over usb-net with the key from the boot partition" guest true
+    wait_for "$RASPI_TIMEOUT" "boot finished" system_settled
+    [ "$(guest cat /proc/device-tree/model | tr -d '\0')" = "Raspberry Pi 3 Model B" ] || fail "not the Pi 3B's device tree"
+    for unit in keryu-web keryu-scanner keryu-worker; do
+        wait_for 300 "$unit running" guest systemctl is-active --quiet "$unit.service"
+    done
+    failed=$(guest systemctl list-units --failed --plain --no-legend | awk '{print $1}' | tr '\n' ' ')
+    [ -z "$failed" ] || say "note: failed units on the Pi model: $failed"
+    case " $failed " in *" keryu"*) fail "a Keryu unit failed: $failed" ;; esac
+    # The scanner reports its pins in health: real ones, with no feedback fault.
+    wait_for 300 "health: feedback ok on real GPIO" health_component feedback 'c["status"] == "ok" and c.get("pins") == "gpio"'
+    # The scanner holds the pins; the self-test needs them, as when a person assembles a kiosk.
+    guest systemctl stop keryu-scanner.service
+    guest keryu selftest --json --camera none >"$WORK/selftest.json" || true # exit 1: no camera in qemu
+    python3 - "$WORK/selftest.json" <<'PY' || fail "selftest does not report real lines for BCM 17, 27 and 22: $(cat "$WORK/selftest.json")"
+import json, sys
+outputs = json.load(open(sys.argv[1]))["outputs"]
+steps = {step["bcm_pin"]: step for step in outputs["steps"]}
+assert outputs["status"] == "ok" and not outputs["simulated"], outputs
+for pin in (17, 27, 22):
+    step = steps[pin]
+    assert step["real"] and step["chip"].startswith("/dev/gpiochip") and step["line"] == pin, step
+    assert step["chip_label"] == "pinctrl-bcm2835" and step["requested"] and step["output"], step
+print("selftest lines:", ", ".join(f"BCM {p} = {steps[p]['chip']} line {steps[p]['line']}" for p in (17, 27, 22)))
+PY
+    guest systemctl start keryu-scanner.service
+    say "ok: keryu selftest drove BCM 17, 27 and 22 as real lines of the header's gpiochip"
+    say "PASS: $(basename "$IMG") runs the kiosk on the Raspberry Pi 3B model with real GPIO"
+    exit 0
+fi
 
 # --- First boot ----------------------------------------------------------------------------
 say "booting $(basename "$IMG") (web on 127.0.0.1:$WEB_PORT, ssh on 127.0.0.1:$SSH_PORT)"
@@ -506,6 +550,31 @@ if [ -n "$UPDATES" ]; then
     [ "$(health_version)" = "$good" ] || fail "/api/health reports $(health_version) after the cut, not $good"
     say "ok: the update cut short by the power was undone at boot; healthy on $good (updates took $(($(date +%s) - update_started)) s of this run)"
 fi
+
+# --- A wrong setting in a later keryu.env: the admin page names it, nothing else runs ----------
+# The owner copies a keryu.env with one bad value onto the card; here the import and the restart
+# that a reboot would do run in place (no third boot): boot-config merges it and writes
+# keryu-import.txt on the card, `keryu web` starts and names the variable, the rest waits.
+guest "printf 'KERYU_LOCATION=\"qemu test bench\"\\nKERYU_SCAN_COOLDOWN=soon\\n' >/boot/firmware/keryu.env"
+guest systemctl restart keryu-boot-config.service
+guest test ! -e /boot/firmware/keryu.env || fail "keryu.env not taken from the boot partition"
+guest cat /boot/firmware/keryu-import.txt >"$WORK/keryu-import.txt" || fail "no keryu-import.txt on the boot partition"
+grep -q "Imported (2): KERYU_LOCATION, KERYU_SCAN_COOLDOWN" "$WORK/keryu-import.txt" || fail "keryu-import.txt: $(cat "$WORK/keryu-import.txt")"
+grep -q soon "$WORK/keryu-import.txt" && fail "keryu-import.txt repeats a value"
+guest grep -q "^WHATSAPP_ACCESS_TOKEN=$meta_token$" /etc/keryu/keryu.env || fail "the merge dropped a setting the new file does not name"
+say "ok: keryu.env merged; keryu-import.txt on the boot partition names the variables, no value"
+guest systemctl restart keryu.target
+wait_for 300 "/api/health: config down naming KERYU_SCAN_COOLDOWN" \
+    health_component config 'c["status"] == "down" and "KERYU_SCAN_COOLDOWN" in c["error"]'
+curl -fsSL --max-time 20 "http://127.0.0.1:$WEB_PORT/" | grep -q "KERYU_SCAN_COOLDOWN" || fail "the admin page does not name the wrong setting"
+for unit in keryu-init keryu-worker keryu-scanner; do
+    state=$(guest systemctl is-active "$unit.service") || true
+    [ "$state" = inactive ] || fail "$unit.service is $state with a wrong setting (should wait)"
+done
+[ "$(guest systemctl is-active keryu-config-led.service)" = active ] || fail "no configuration-error LED pattern"
+failed=$(guest systemctl list-units --failed --plain --no-legend | awk '{print $1}' | tr '\n' ' ')
+[ -z "$failed" ] || fail "failed units with a wrong setting: $failed"
+say "ok: a wrong setting shows on the admin page and in health; init, worker and scanner wait, none failed"
 guest "systemd-analyze security --no-pager \$(cd /usr/lib/systemd/system && echo keryu*.service)" |
     grep -E '^(UNIT|keryu)' || true
 say "PASS: $(basename "$IMG") boots into a working kiosk"

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "appliance.cli.device",
     "appliance.cli.scanner",
     "appliance.cli.update",
+    "appliance.cli.config",
 )
 
 EXIT_USER_ERROR = 2

@@ -8,7 +8,7 @@ from contextlib import ExitStack, closing
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from appliance.config import Settings, load_settings
+from appliance.config import Settings, load_settings, load_settings_despite_errors
 from appliance.log import setup_logging
 
 if TYPE_CHECKING:
@@ -28,6 +28,13 @@ class CliContext:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings()
+            setup_logging(self._settings.log_level, under_journald=self._settings.under_journald)
+        return self._settings
+
+    def settings_despite_errors(self) -> Settings:
+        """The settings even when one is wrong (its sentence in `config_problem`): `keryu web` shows it."""
+        if self._settings is None:
+            self._settings = load_settings_despite_errors()
             setup_logging(self._settings.log_level, under_journald=self._settings.under_journald)
         return self._settings
 

@@ -76,6 +76,11 @@ def run_scan(args: argparse.Namespace, ctx: CliContext) -> int:
     return 1 if unreadable else 0
 
 
+def _pin_text(step: dict[str, Any]) -> str:
+    where = f" = {step['chip']} line {step['line']}" if step.get("chip") else ("" if step["real"] else " (simulated)")
+    return f"{step['output']} on BCM {step['bcm_pin']}{where}"
+
+
 def run_selftest(args: argparse.Namespace, ctx: CliContext) -> int:
     from appliance.scanner.selftest import run_selftest as selftest
 
@@ -85,9 +90,11 @@ def run_selftest(args: argparse.Namespace, ctx: CliContext) -> int:
         print_json(report)
     else:
         outputs, camera = report["outputs"], report["camera"]
-        if outputs["status"] == "ok":
-            pins = ", ".join(f"{s['output']} on BCM {s['bcm_pin']}" for s in outputs["steps"])
-            print(f"LEDs and buzzer: driven ({pins}){' - SIMULATED, no GPIO here' if outputs['simulated'] else ''}")
+        if outputs["status"] in ("ok", "simulated"):
+            pins = ", ".join(_pin_text(step) for step in outputs["steps"])
+            print(f"LEDs and buzzer: driven ({pins})")
+            if outputs["status"] == "simulated":
+                print(f"LEDs and buzzer are SIMULATED, not real GPIO: {outputs.get('problem') or 'no GPIO here'}")
         else:
             print(f"LEDs and buzzer: FAILED ({outputs['error']})")
         if camera["status"] == "ok":

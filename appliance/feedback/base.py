@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
 class Signal(StrEnum):
@@ -23,6 +23,7 @@ class Mood(StrEnum):
     OFF = "off"  # starting up
     READY = "ready"
     DEGRADED = "degraded"  # database, Redis or worker unreachable
+    CONFIG_ERROR = "config_error"  # a setting is wrong: only the admin page runs, showing which
 
 
 class Step(NamedTuple):
@@ -64,6 +65,17 @@ IDLE: dict[Mood, tuple[Step, ...]] = {
         Step(False, True, False, 0.12),
         Step(False, False, False, 1.6),
     ),
+    # red on for a second, then three quick red flashes: unlike any other pattern, never green
+    Mood.CONFIG_ERROR: (
+        Step(False, True, False, 1.0),
+        Step(False, False, False, 0.3),
+        Step(False, True, False, 0.1),
+        Step(False, False, False, 0.2),
+        Step(False, True, False, 0.1),
+        Step(False, False, False, 0.2),
+        Step(False, True, False, 0.1),
+        Step(False, False, False, 1.5),
+    ),
 }
 
 
@@ -71,6 +83,11 @@ class Feedback(Protocol):
     """LEDs and buzzer; every call returns at once (patterns play on their own thread)."""
 
     simulated: bool  # True when no real GPIO drives the pins
+    problem: str | None  # why the pins are simulated where real ones were expected (a Raspberry Pi)
+
+    def line(self, bcm_pin: int) -> dict[str, Any]:
+        """{"real": bool, ...}: the pin's gpiochip and line offset when it is a real line."""
+        ...
 
     def signal(self, signal: Signal) -> None:
         """Play a scan's pattern (after any still playing)."""

@@ -1,23 +1,24 @@
 """gpiozero LEDs and an active buzzer, driven by one thread so that the frame loop never waits.
 
-Off the Pi (no GPIO chip, or `GPIOZERO_PIN_FACTORY=mock`) gpiozero's MockFactory stands in: the
-same code runs and the pins record their history, which the tests assert.
+`appliance.feedback.pins` picks the pin factory: real lines on a Raspberry Pi, gpiozero's
+MockFactory elsewhere (or with `GPIOZERO_PIN_FACTORY=mock`): the same code runs and the mock
+pins record their history, which the tests assert.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import warnings
 from collections import deque
-from importlib.metadata import entry_points
+from typing import Any
 
-from gpiozero import LED, Buzzer, Device
-from gpiozero.exc import BadPinFactory, GPIOZeroError
+from gpiozero import LED, Buzzer
+from gpiozero.exc import GPIOZeroError
 from gpiozero.pins.mock import MockFactory
 
 from appliance.config import Settings
 from appliance.feedback.base import IDLE, PATTERNS, Mood, Signal, Step
+from appliance.feedback.pins import PinSetup, choose_pin_factory, describe_line
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +28,13 @@ MAX_QUEUED = 4  # scans waiting for their pattern; older ones are dropped rather
 class GpioFeedback:
     """Green LED, red LED and buzzer on BCM pins; one background thread plays every pattern."""
 
-    def __init__(self, green_pin: int, red_pin: int, buzzer_pin: int, *, pin_factory=None):
+    def __init__(
+        self, green_pin: int, red_pin: int, buzzer_pin: int, *, pin_factory=None, setup: PinSetup | None = None
+    ):
         self.simulated = isinstance(pin_factory, MockFactory)
+        self.setup = setup
+        # Why the pins are simulated on a Raspberry Pi (health shows it); None when that is fine.
+        self.problem = setup.problem if setup is not None else None
         self._green = LED(green_pin, pin_factory=pin_factory)
         self._red = LED(red_pin, pin_factory=pin_factory)
         self._buzzer = Buzzer(buzzer_pin, pin_factory=pin_factory)
@@ -54,6 +60,12 @@ class GpioFeedback:
     @property
     def mood(self) -> Mood:
         return self._mood
+
+    def line(self, bcm_pin: int) -> dict[str, Any]:
+        """Whether `bcm_pin` is a real GPIO line, and which (chip, offset), for `keryu selftest --json`."""
+        if self.setup is None:
+            return {"real": not self.simulated}
+        return describe_line(self.setup, bcm_pin)
 
     def close(self) -> None:
         self._stop.set()
@@ -98,26 +110,9 @@ class GpioFeedback:
             logger.warning("LED/buzzer pin error: %s", exc)
 
 
-def _pin_factory(settings: Settings):
-    """gpiozero's factory for this machine, or MockFactory (said once in the log) when it has no GPIO."""
-    name = (settings.gpiozero_pin_factory or "").strip()
-    if name.lower() == "mock":
-        return MockFactory()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # gpiozero warns for each factory it falls back from
-            if name:
-                matches = [ep for ep in entry_points(group="gpiozero_pin_factories") if ep.name in (name, name.lower())]
-                if not matches:
-                    raise BadPinFactory(f"GPIOZERO_PIN_FACTORY={name} is not a gpiozero pin factory")
-                return matches[0].load()()
-            return Device._default_pin_factory()
-    except Exception as exc:  # each factory fails in its own way off a Pi
-        logger.warning("No GPIO on this machine (%s); LED and buzzer are simulated", exc)
-        return MockFactory()
-
-
 def make_feedback(settings: Settings, *, pin_factory=None) -> GpioFeedback:
     """The kiosk's feedback on the contract's pins (KERYU_LED_GREEN_PIN, KERYU_LED_RED_PIN, KERYU_BUZZER_PIN)."""
-    factory = pin_factory if pin_factory is not None else _pin_factory(settings)
-    return GpioFeedback(settings.led_green_pin, settings.led_red_pin, settings.buzzer_pin, pin_factory=factory)
+    setup = None if pin_factory is not None else choose_pin_factory(settings)
+    factory = pin_factory if setup is None else setup.factory
+    pins = (settings.led_green_pin, settings.led_red_pin, settings.buzzer_pin)
+    return GpioFeedback(*pins, pin_factory=factory, setup=setup)

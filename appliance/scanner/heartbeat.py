@@ -61,6 +61,7 @@ class ScannerStatus:
     frames_decoded: int
     last_frame_at: datetime | None
     feedback: str  # "gpio", or "simulated" when no real pins are driven
+    feedback_problem: str | None = None  # why the pins are simulated on a Raspberry Pi
 
 
 def heartbeat_path(settings: Settings) -> Path:
@@ -104,7 +105,7 @@ def read_scanner_status(settings: Settings, *, now: float | None = None) -> dict
         "camera": data.get("camera"),
         "heartbeat_seconds_ago": round(age, 1),
     }
-    for key in ("detail", "decoder", "frames", "frames_decoded", "last_frame_at", "feedback"):
+    for key in ("detail", "decoder", "frames", "frames_decoded", "last_frame_at", "feedback", "feedback_problem"):
         if key in data:
             component[key] = data[key]
     if age > STALE_SECONDS and state != ScannerState.STOPPED:

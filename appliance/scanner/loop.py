@@ -74,6 +74,7 @@ class ScannerLoop:
             frames_decoded=self.frames.decoded,
             last_frame_at=self.frames.last_frame_at,
             feedback="simulated" if self.frames.feedback.simulated else "gpio",
+            feedback_problem=self.frames.feedback.problem,
         )
 
     def write_heartbeat(self) -> None:

@@ -1,7 +1,8 @@
 """`keryu selftest`: for the person assembling a kiosk, light each LED, sound the buzzer, grab a frame.
 
-Whether an LED really lit only a person can see; the report says which pins were driven and
-whether they are real GPIO or simulated, and what the camera gave.
+Whether an LED really lit only a person can see; the report says which pins were driven and,
+for each, whether it is a real GPIO line (its gpiochip and line offset) or simulated. Simulated
+pins fail the self-test: a kiosk assembled on them would stay dark.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ def _pattern_seconds(signal: Signal) -> float:
 
 
 def check_outputs(settings: Settings, feedback: Feedback) -> dict[str, Any]:
-    """Play green, red and buzzer one after the other, waiting for each so a person can see it."""
+    """Play green, red and buzzer one after the other, waiting for each so a person can see it.
+
+    Status "ok" only when every pin is a real line; "simulated" when gpiozero's MockFactory stands in.
+    """
     steps = []
     for signal, pin in (
         (Signal.TEST_GREEN, settings.led_green_pin),
@@ -35,8 +39,12 @@ def check_outputs(settings: Settings, feedback: Feedback) -> dict[str, Any]:
     ):
         feedback.signal(signal)
         time.sleep(_pattern_seconds(signal) + 0.05)
-        steps.append({"output": signal.value.removeprefix("test_"), "bcm_pin": pin})
-    return {"status": "ok", "simulated": feedback.simulated, "steps": steps}
+        steps.append({"output": signal.value.removeprefix("test_"), "bcm_pin": pin, **feedback.line(pin)})
+    real = not feedback.simulated and all(step["real"] for step in steps)
+    report: dict[str, Any] = {"status": "ok" if real else "simulated", "simulated": feedback.simulated, "steps": steps}
+    if feedback.problem:
+        report["problem"] = feedback.problem
+    return report
 
 
 def check_camera(spec: str, timeout: float = FRAME_TIMEOUT) -> dict[str, Any]:

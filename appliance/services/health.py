@@ -1,8 +1,9 @@
 """The kiosk's health, as `GET /api/health` and `keryu status --json` show it.
 
 Each component answers {"status": "ok"|"degraded"|"down", ...details}. The whole kiosk is
-"down" when the database is unusable (nothing can be recorded), "degraded" when anything
-else is wrong (alarms are recorded but may wait), else "ok".
+"down" when the database is unusable (nothing can be recorded) or a setting is wrong (only the
+admin page runs), "degraded" when anything else is wrong (alarms are recorded but may wait),
+else "ok".
 """
 
 from __future__ import annotations
@@ -132,6 +133,21 @@ def check_scanner(kiosk: Kiosk) -> Component:
     return read_scanner_status(kiosk.settings)
 
 
+def check_feedback(scanner: Component) -> Component:
+    """The LEDs and buzzer, as the scanner (which drives them) reports them in its heartbeat."""
+    if scanner["status"] == "down" or "feedback" not in scanner:
+        return {"status": "down", "error": "the scanner is not running, so nothing drives the LEDs and buzzer"}
+    if scanner.get("feedback_problem"):
+        return {"status": "down", "pins": scanner["feedback"], "error": scanner["feedback_problem"]}
+    return {"status": "ok", "pins": scanner["feedback"]}
+
+
+def check_config(kiosk: Kiosk) -> Component:
+    """A setting the kiosk could not use (the web runs anyway to show it; the other services wait)."""
+    problem = kiosk.settings.config_problem
+    return {"status": "down", "error": problem} if problem else {"status": "ok"}
+
+
 def check_web(kiosk: Kiosk) -> Component:
     url = f"http://127.0.0.1:{kiosk.settings.web_port}/api/health?self=1"
     try:
@@ -154,6 +170,7 @@ def check_disk(kiosk: Kiosk) -> Component:
 def check_health(kiosk: Kiosk, *, include_web: bool = True) -> dict[str, Any]:
     """Every component's health and the kiosk's overall status."""
     components: dict[str, Component] = {
+        "config": check_config(kiosk),
         "database": check_database(kiosk),
         "redis": check_redis(kiosk),
         "worker": check_worker(kiosk),
@@ -162,9 +179,10 @@ def check_health(kiosk: Kiosk, *, include_web: bool = True) -> dict[str, Any]:
         "channels": check_channels(kiosk),
         "disk": check_disk(kiosk),
     }
+    components["feedback"] = check_feedback(components["scanner"])
     if include_web:
         components["web"] = check_web(kiosk)
-    if components["database"]["status"] == "down":
+    if components["database"]["status"] == "down" or components["config"]["status"] == "down":
         overall = "down"
     elif all(part["status"] == "ok" for part in components.values()):
         overall = "ok"

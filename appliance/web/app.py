@@ -62,6 +62,8 @@ def _templates(app: web.Application, kiosk: Kiosk) -> None:
     env.globals["channel_names"] = channel_names()
     env.globals.setdefault("_", str)  # identity until the translations branch (issue 13) is merged
     env.globals["password_in_env"] = kiosk.settings.admin_password_hash is not None
+    env.globals["config_problem"] = kiosk.settings.config_problem  # a banner on every page
+    env.globals.setdefault("_", lambda text: text)  # until the i18n branch installs gettext
 
 
 async def _live_feed(app: web.Application) -> AsyncIterator[None]:

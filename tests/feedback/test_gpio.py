@@ -73,6 +73,16 @@ def test_degraded_beats_red_slowly_and_stops_when_ready_again(feedback, pins):
     assert pins.pin(RED).state is False
 
 
+def test_a_configuration_error_is_a_long_red_then_three_quick_flashes_never_green(feedback, pins):
+    feedback.set_mood(Mood.CONFIG_ERROR)
+    wait_until(lambda: states(pins, RED).count(True) >= 4, timeout=4)  # one whole pattern
+    on = [s for s in pins.pin(RED).states if s.state]
+    off = [s for s in pins.pin(RED).states[1:] if not s.state]
+    held = [round(down.timestamp - up.timestamp, 1) for up, down in zip(on, off, strict=False)]
+    assert held[0] >= 0.9 and all(h <= 0.2 for h in held[1:4])  # unlike DEGRADED's two short beats
+    assert states(pins, GREEN) == [False] and states(pins, BUZZER) == [False]
+
+
 def test_a_scan_interrupts_the_idle_pattern_at_once(feedback, pins):
     feedback.set_mood(Mood.DEGRADED)
     wait_until(lambda: pins.pin(RED).state)

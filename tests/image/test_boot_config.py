@@ -85,13 +85,13 @@ def test_keryu_env_moves_off_the_card_into_a_file_only_root_and_the_kiosk_group_
     assert installed.stat().st_gid == pwd.getpwnam(KIOSK_USER).pw_gid
     assert "\r" not in installed.read_text() and "\ufeff" not in installed.read_text()
     assert env_lines(root) == [
-        f"WHATSAPP_ACCESS_TOKEN={SECRET}",
-        'KERYU_LOCATION="Main gate"',
         "KERYU_DATA_DIR=/var/lib/keryu",
         "KERYU_WEB_PORT=80",
         "KERYU_CAMERA=auto",
         "KERYU_TIMEZONE=America/Mexico_City",
         "KERYU_RUNTIME_DIR=/run/keryu",
+        f"WHATSAPP_ACCESS_TOKEN={SECRET}",
+        'KERYU_LOCATION="Main gate"',
     ]
     assert SECRET not in result.stdout + result.stderr
     # the app reads the merged file as the device's configuration
@@ -120,12 +120,46 @@ def test_settings_in_the_file_win_over_device_defaults(root: Path) -> None:
     )
     boot(root)
     assert env_lines(root) == [
-        "KERYU_WEB_PORT=8080",
-        "export KERYU_CAMERA=dir:/var/lib/keryu/camera",
         "KERYU_DATA_DIR=/var/lib/keryu",
         "KERYU_TIMEZONE=America/Mexico_City",
         "KERYU_RUNTIME_DIR=/run/keryu",
+        "KERYU_WEB_PORT=8080",
+        "KERYU_CAMERA=dir:/var/lib/keryu/camera",
     ]
+
+
+def test_a_later_keryu_env_replaces_only_the_variables_it_names(root: Path) -> None:
+    boot_env = root / "boot/firmware/keryu.env"
+    boot_env.write_text(f'WHATSAPP_ACCESS_TOKEN={SECRET}\nKERYU_LOCATION="Main gate"\n')
+    boot(root)
+    # months later the owner fixes one value with a one-line keryu.env
+    boot_env.write_text('KERYU_LOCATION="Back door"\n')
+    boot(root)
+    settings = load_settings(_env_file=root / "etc/keryu/keryu.env")
+    assert (settings.location, settings.whatsapp_access_token, settings.web_port) == ("Back door", SECRET, 80)
+    assert sum(line.startswith("KERYU_LOCATION=") for line in env_lines(root)) == 1
+
+
+def test_the_card_says_what_was_imported_and_refused_without_a_value(root: Path) -> None:
+    (root / "boot/firmware/keryu.env").write_text(
+        f"WHATSAPP_ACCESS_TOKEN={SECRET}\n"
+        "KERYU_SCAN_COOLDOWN=half a minute\n"  # a wrong value: imported, the admin page names it
+        "LD_PRELOAD=/boot/firmware/evil.so\n"
+        "this line is not a setting\n"
+        'KERYU_LOCATION="Main gate\n'
+    )
+    result = boot(root)
+
+    report = (root / "boot/firmware/keryu-import.txt").read_text()
+    assert "Imported (2): WHATSAPP_ACCESS_TOKEN, KERYU_SCAN_COOLDOWN" in report
+    assert "LD_PRELOAD (line 3): not a Keryu setting" in report
+    assert "line 4: not a NAME=value line" in report
+    assert "KERYU_LOCATION (line 5): its value opens a quote and does not close it" in report
+    for value in (SECRET, "half a minute", "evil.so", "Main gate"):
+        assert value not in report and value not in result.stdout + result.stderr
+    installed = (root / "etc/keryu/keryu.env").read_text()
+    assert "KERYU_SCAN_COOLDOWN=half a minute" in installed and "LD_PRELOAD" not in installed
+    assert "KERYU_LOCATION" not in installed
 
 
 def test_a_boot_without_files_changes_nothing(root: Path) -> None:

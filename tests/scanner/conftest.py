@@ -113,6 +113,7 @@ class FeedbackLog:
     """A `Feedback` that notes what it was asked to show (the pin patterns are tested in tests/feedback)."""
 
     simulated = True
+    problem: str | None = None
 
     def __init__(self) -> None:
         self.signals: list[Signal] = []
@@ -123,6 +124,9 @@ class FeedbackLog:
 
     def set_mood(self, mood: Mood) -> None:
         self.moods.append(mood)
+
+    def line(self, bcm_pin: int) -> dict[str, bool]:
+        return {"real": False}
 
     def close(self) -> None:
         pass

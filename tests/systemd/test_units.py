@@ -32,6 +32,7 @@ EXPOSURE_CEILING = {
     "keryu-update.service": 4.0,
     "keryu-update-resume.service": 4.0,
     "keryu-reboot-window.service": 4.0,
+    "keryu-config-led.service": 1.0,
 }
 # Started by their .path or .timer unit, not by keryu.target.
 TRIGGERED = ("keryu-update.service", "keryu-reboot-window.service")
@@ -71,6 +72,7 @@ def fake_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "opt/keryu/venv/bin/keryu",
         "usr/local/lib/keryu/boot-config",
         "usr/local/lib/keryu/update-resume",
+        "usr/local/bin/keryu",
         "usr/bin/rm",
         "usr/bin/sh",
     ):
@@ -146,7 +148,9 @@ def test_runtime_units_run_the_app_unprivileged_after_redis(runtime: str) -> Non
     assert unit["EnvironmentFile"] == ["/etc/keryu/keryu.env"]
     assert unit["StateDirectory"] == ["keryu"]
     assert "redis-server.service" in words(unit, "After") and "redis-server.service" in words(unit, "Wants")
-    assert {"keryu-init.service"} <= set(words(unit, "Requires")) & set(words(unit, "After"))
+    # the web only wants keryu-init: a wrong setting holds init back, never the admin page
+    dependency = "Wants" if runtime == "web" else "Requires"
+    assert {"keryu-init.service"} <= set(words(unit, dependency)) & set(words(unit, "After"))
     assert unit["Restart"] == ["on-failure"]
     assert int(unit["StartLimitBurst"][0]) >= 3 and int(unit["StartLimitIntervalSec"][0]) >= 60
     assert unit["PartOf"] == ["keryu.target"]
@@ -210,6 +214,25 @@ def test_first_boot_runs_before_the_database_is_opened() -> None:
     assert {"keryu-boot-config.service", "keryu-growfs.service"} <= set(words(init, "After"))
     assert parse_unit("keryu-growfs.service")["ConditionPathExists"] == ["!/var/lib/keryu-boot/root-grown"]
     assert init["ExecStart"] == ["/opt/keryu/venv/bin/keryu init"] and init["User"] == ["keryu"]
+
+
+HELD_BACK = ("keryu-init.service", "keryu-scanner.service", "keryu-worker.service", "keryu-beat.service")
+
+
+@pytest.mark.parametrize("name", HELD_BACK)
+def test_a_wrong_setting_skips_every_service_but_the_web(name: str) -> None:
+    """`keryu check-config` exits 1 on a wrong setting: ExecCondition= then skips the unit without failing it."""
+    assert parse_unit(name)["ExecCondition"] == ["/opt/keryu/venv/bin/keryu check-config"]
+    assert "ExecCondition" not in parse_unit("keryu-web.service")
+    assert "keryu-init.service" not in words(parse_unit("keryu-web.service"), "Requires")
+
+
+def test_the_red_led_shows_a_wrong_setting_while_the_scanner_is_held_back() -> None:
+    unit = parse_unit("keryu-config-led.service")
+    assert unit["ExecStart"] == ["/opt/keryu/venv/bin/keryu config-led"] and unit["User"] == ["keryu"]
+    assert words(unit, "SupplementaryGroups") == ["gpio"] and unit["DeviceAllow"] == ["char-gpiochip rw"]
+    assert "keryu-config-led.service" in words(parse_unit("keryu.target"), "Wants")
+    assert "ExecCondition" not in unit  # it runs exactly when the others are skipped, and decides itself
 
 
 def test_the_web_unit_has_descriptors_for_every_connection_it_admits() -> None:
