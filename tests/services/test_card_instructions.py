@@ -20,10 +20,17 @@ def _printed(kiosk) -> str:
 
 def test_a_lan_kiosks_card_says_hold_it_to_the_camera_only(kiosk):
     text = _printed(kiosk)
-    assert "If found, hold this card to the kiosk's camera." in text
-    assert "phone" not in text
+    assert "Si la encuentra, acerque esta tarjeta a la cámara del quiosco." in text
+    assert "teléfono" not in text
 
 
 @pytest.mark.parametrize("settings", [{"KERYU_PUBLIC_URL": "https://kiosk.example.org"}], indirect=True)
 def test_a_card_phones_can_open_also_says_scan_it_with_a_phone(kiosk):
+    assert "acerque esta tarjeta a la cámara del quiosco o escanéela con un teléfono." in _printed(kiosk)
+
+
+@pytest.mark.parametrize(
+    "settings", [{"KERYU_PUBLIC_URL": "https://kiosk.example.org", "KERYU_LANGUAGE": "en"}], indirect=True
+)
+def test_an_english_kiosks_card_says_the_same_in_english(kiosk):
     assert "hold this card to the kiosk's camera, or scan it with a phone." in _printed(kiosk)
