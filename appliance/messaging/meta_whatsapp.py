@@ -9,6 +9,7 @@ import requests
 
 from appliance.config import Settings
 from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError
+from appliance.i18n import REGIONAL
 from appliance.messaging.base import MessageIdField, Notification, SendResult
 from appliance.messaging.errors import (
     MALFORMED_ANSWER,
@@ -57,6 +58,13 @@ class MetaWhatsApp:
     def endpoint(self) -> str:
         return f"{self.settings.whatsapp_api_url}/{self.settings.whatsapp_phone_number_id}/messages"
 
+    def template_language(self, notification: Notification) -> str:
+        """The kiosk's template language (WHATSAPP_TEMPLATE_LANGUAGE), or a custodian's own when it differs
+        from the kiosk's (the template must be approved in that language too: docs/whatsapp-template.md)."""
+        if notification.language == self.settings.language:
+            return self.settings.whatsapp_template_language
+        return REGIONAL[notification.language]
+
     def payload(self, notification: Notification) -> dict[str, Any]:
         """The Graph API body: template message, body parameters 1 subject name, 2 time."""
         return {
@@ -66,7 +74,7 @@ class MetaWhatsApp:
             "type": "template",
             "template": {
                 "name": self.settings.whatsapp_template,
-                "language": {"code": self.settings.whatsapp_template_language},
+                "language": {"code": self.template_language(notification)},
                 "components": [
                     {
                         "type": "body",

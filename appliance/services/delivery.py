@@ -43,7 +43,7 @@ from appliance.services.parameters import get_channel
 from appliance.store import alarm_state
 from appliance.store.alarm_state import AttemptRecord, worker_identity
 from appliance.store.db import SQLITE_BUSY_TIMEOUT_MS
-from appliance.store.models import Alarm, AlarmStatus, DeliveryAttempt
+from appliance.store.models import Alarm, AlarmStatus, Custodian, DeliveryAttempt
 
 logger = logging.getLogger(__name__)
 
@@ -105,18 +105,27 @@ def retry_delay(channel_attempts: int, error: SendError) -> float:
     return base
 
 
-def notification_for(kiosk: Kiosk, alarm: Alarm) -> Notification:
+def recipient_language(session: Session, kiosk: Kiosk, alarm: Alarm) -> str:
+    """A custodian is written to in their own language; the on-duty contact in the kiosk's."""
+    if alarm.role == "custodian" and alarm.custodian_id is not None:
+        custodian = session.get(Custodian, alarm.custodian_id)
+        if custodian is not None:
+            return custodian.language
+    return kiosk.settings.language
+
+
+def notification_for(kiosk: Kiosk, alarm: Alarm, language: str) -> Notification:
     return Notification(
         recipient_phone=alarm.recipient_phone,
         subject_name=alarm.subject_name,
         timestamp_text=(
-            format_timestamp(alarm.created_at, kiosk.zone, kiosk.settings.language)
+            format_timestamp(alarm.created_at, kiosk.zone, language)
             if time_known(alarm)
-            else gettext(kiosk.settings.language, TIME_UNKNOWN)
+            else gettext(language, TIME_UNKNOWN)
         ),
         location=alarm.location,
         is_test=alarm.is_test,
-        language=kiosk.settings.language,
+        language=language,
         escalation=alarm.escalation_reason,
         from_phone=alarm.source == "phone",
         finder_note=alarm.finder_note,
@@ -147,7 +156,7 @@ def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryRe
             plan = alarm.channel_plan
             assert plan is not None  # fixed by the claim above
             position, attempts_here = alarm.plan_position, alarm.channel_attempts
-            notification = notification_for(kiosk, alarm)
+            notification = notification_for(kiosk, alarm, recipient_language(session, kiosk, alarm))
         if position >= len(plan):
             offline_rounds = _offline_rounds(kiosk, alarm_id, len(plan))
             if offline_rounds and not _offline_time_spent(kiosk, alarm, offline_rounds):

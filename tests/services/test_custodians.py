@@ -66,6 +66,24 @@ def test_a_scan_tells_both_custodians_exactly_once(kiosk, kiosk_env, standin):
     assert [alarm.id for alarm in list_alarms(kiosk)] == [alarm_id]  # one alarm, two notifications
 
 
+def test_each_custodian_is_written_to_in_their_own_language(kiosk, kiosk_env, standin):
+    _, card_uuid = _family(kiosk)  # a Spanish kiosk; María reads Spanish, Jorge English
+    for notification_id in delivery_ids(kiosk, _scan(kiosk, card_uuid)):
+        delivery.deliver(kiosk, notification_id)
+    languages = {recipient(request): request.body["template"]["language"]["code"] for request in standin.accepted}
+    assert languages == {MARIA: "es_MX", JORGE: "en_US"}
+
+
+@pytest.mark.parametrize("settings", [{"TWILIO_WHATSAPP_NUMBER": ""}], indirect=True)
+def test_an_sms_to_an_english_custodian_is_in_english(kiosk, kiosk_env, standin):
+    _, card_uuid = _family(kiosk, channel=3)
+    for notification_id in delivery_ids(kiosk, _scan(kiosk, card_uuid)):
+        delivery.deliver(kiosk, notification_id)
+    texts = {recipient(request): request.body["Body"] for request in standin.accepted}
+    assert texts[JORGE].startswith("Keryu alert: the card of Ana López was scanned")
+    assert texts[MARIA].startswith("Alerta de Keryu: la tarjeta de Ana López se escaneó")
+
+
 def test_a_status_report_finds_the_custodian_it_is_about(kiosk, kiosk_env, standin):
     _, card_uuid = _family(kiosk)
     alarm_id = _scan(kiosk, card_uuid)
