@@ -31,8 +31,10 @@ from appliance.web.middlewares import (
     hide_server_version,
     upload_limit_middleware,
 )
+from appliance.web.page_cache import ALARM_LISTS, AlarmListCache
 from appliance.web.refusals import RefusalLog
 from appliance.web.routes import setup_routes
+from appliance.web.timing import server_timing_middleware
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +116,7 @@ def create_app(
     app = web.Application(
         middlewares=[
             host_middleware(allowed_host_names(kiosk.settings)),  # first: a rebound name gets nothing else
+            server_timing_middleware,
             upload_limit_middleware,
             headers_middleware,
             error_middleware,
@@ -132,6 +135,7 @@ def create_app(
         api_token=api_token if api_token is not None else kiosk.settings.api_token,
     )
     app[FEED] = AlarmFeed(kiosk, interval=live_interval)
+    app[ALARM_LISTS] = AlarmListCache(kiosk)
     _templates(app, kiosk)
     setup_routes(app)
     app.on_response_prepare.append(hide_server_version)
