@@ -60,6 +60,8 @@ class ScannerStatus:
     frames_decoded: int
     last_frame_at: datetime | None
     feedback: str  # "gpio", or "simulated" when no real pins are driven
+    fps: float | None = None  # frames per second since the last heartbeat
+    cpu_percent: float | None = None  # the scanner process's CPU since the last heartbeat, % of one core
 
 
 def heartbeat_path(settings: Settings) -> Path:
@@ -105,6 +107,9 @@ def read_scanner_status(settings: Settings, *, now: float | None = None) -> dict
     }
     for key in ("detail", "decoder", "frames", "frames_decoded", "last_frame_at", "feedback"):
         if key in data:
+            component[key] = data[key]
+    for key in ("fps", "cpu_percent"):  # written by scanners since these figures exist
+        if data.get(key) is not None:
             component[key] = data[key]
     if age > STALE_SECONDS and state != ScannerState.STOPPED:
         component.update(status="down", error=f"no heartbeat for {age:.0f} s (scanner not running or stuck)")
