@@ -32,7 +32,7 @@ REPO_DIR=$(dirname "$IMAGE_DIR")
 IMG="${1:-$(find "$IMAGE_DIR/out" -maxdepth 1 -name 'keryu-*-arm64.img' -printf '%T@ %p\n' 2>/dev/null | sort -n | tail -n1 | cut -d' ' -f2)}"
 BOOT_TIMEOUT="${KERYU_BOOT_TIMEOUT:-600}" # seconds; emulated arm64 on a busy 2-core host is slow
 STANDIN_PORT=8099
-GUEST_MEMORY="${KERYU_BOOT_MEMORY:-512}" # MiB: a Raspberry Pi Zero 2 W's memory
+GUEST_MEMORY=512 # MiB: a Raspberry Pi Zero 2 W's memory
 BURST=200                                 # alarms recorded at once in the memory check
 if [ -z "$IMG" ] || [ ! -f "$IMG" ]; then
     echo "test-boot.sh: no image; build one with image/build.sh --no-xz" >&2
