@@ -7,6 +7,7 @@ never holds up the next frame. Time comes from the kiosk's clock alone, so tests
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -70,7 +71,7 @@ class FrameHandler:
         """Decode a frame (unless it shows nothing new) and act on the presentations that start in it."""
         self.frames += 1
         self.last_frame_at = self.kiosk.clock.now()
-        if self.gate.should_decode(frame.image):
+        if self.gate.should_decode(frame.preview()):  # for a JPEG frame: before decoding it whole
             self.decoded += 1
             self._last_payloads = self.decode(frame.image)
         return self.act(self._last_payloads)
@@ -110,3 +111,21 @@ class FrameHandler:
         if presentation.verdict is Verdict.REPEAT:
             return scans.record_duplicate(self.kiosk, presentation.key, ScanSource.CAMERA)
         return scans.record_scan(self.kiosk, payload, ScanSource.CAMERA)
+
+
+class Meter:
+    """Frames per second and this process's CPU (% of one core) between two readings, for the heartbeat."""
+
+    def __init__(self, monotonic: Callable[[], float]):
+        self._monotonic = monotonic
+        self._mark = (monotonic(), 0, time.process_time())
+
+    def read(self, frames: int) -> tuple[float, float]:
+        """(fps, cpu_percent) since the last reading; starts the next window."""
+        now, cpu = self._monotonic(), time.process_time()
+        started, frames_then, cpu_then = self._mark
+        self._mark = (now, frames, cpu)
+        span = now - started
+        if span <= 0:
+            return 0.0, 0.0
+        return round((frames - frames_then) / span, 1), round((cpu - cpu_then) / span * 100, 1)

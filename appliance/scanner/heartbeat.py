@@ -62,6 +62,8 @@ class ScannerStatus:
     last_frame_at: datetime | None
     feedback: str  # "gpio", or "simulated" when no real pins are driven
     feedback_problem: str | None = None  # why the pins are simulated on a Raspberry Pi
+    fps: float | None = None  # frames per second since the last heartbeat
+    cpu_percent: float | None = None  # the scanner process's CPU since the last heartbeat, % of one core
 
 
 def heartbeat_path(settings: Settings) -> Path:
@@ -107,6 +109,9 @@ def read_scanner_status(settings: Settings, *, now: float | None = None) -> dict
     }
     for key in ("detail", "decoder", "frames", "frames_decoded", "last_frame_at", "feedback", "feedback_problem"):
         if key in data:
+            component[key] = data[key]
+    for key in ("fps", "cpu_percent"):  # written by scanners since these figures exist
+        if data.get(key) is not None:
             component[key] = data[key]
     if age > STALE_SECONDS and state != ScannerState.STOPPED:
         component.update(status="down", error=f"no heartbeat for {age:.0f} s (scanner not running or stuck)")

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 
 from appliance.scanner.camera import Frame, FrameSource, open_camera
-from appliance.scanner.frames import FrameHandler
+from appliance.scanner.frames import FrameHandler, Meter
 from appliance.scanner.heartbeat import ScannerState, ScannerStatus, write_scanner_status
 from appliance.services.kiosk import Kiosk
 
@@ -53,6 +53,7 @@ class ScannerLoop:
         self._ready = False
         self._attempt = 0
         self._next_open = self._next_heartbeat = self._next_watchdog = self._last_frame = float("-inf")
+        self._meter = Meter(self.clock.monotonic)
 
     def step(self) -> float:
         """One turn, then READY/WATCHDOG and the heartbeat when due; returns the seconds to wait before the next."""
@@ -65,6 +66,8 @@ class ScannerLoop:
         return wait
 
     def status(self) -> ScannerStatus:
+        """The loop's state now, with frames per second and CPU since the last status."""
+        fps, cpu_percent = self._meter.read(self.frames.frames)
         return ScannerStatus(
             state=self.state,
             detail=self.detail,
@@ -75,6 +78,8 @@ class ScannerLoop:
             last_frame_at=self.frames.last_frame_at,
             feedback="simulated" if self.frames.feedback.simulated else "gpio",
             feedback_problem=self.frames.feedback.problem,
+            fps=fps,
+            cpu_percent=cpu_percent,
         )
 
     def write_heartbeat(self) -> None:

@@ -138,7 +138,9 @@ def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryRe
     owner = owner or worker_identity()
     correct_alarm_times(kiosk)  # a message must not carry a stale time the clock could correct
     now = kiosk.clock.now()
-    with kiosk.store.session() as session:
+    # Not durable on its own: a claim lost in a power cut is made again. What must be on disk
+    # is, at its time: the in-flight record before the send; the outcome before the task's ack.
+    with kiosk.store.session(durable=False) as session:
         if not alarm_state.claim(session, alarm_id, now, owner, claim_lease(kiosk)):
             logger.info("Alarm %s not claimed: already handled or held by another worker", alarm_id)
             return DeliveryResult(None)
@@ -222,8 +224,8 @@ def _record_sent(
     once the lease has run out: that claim finds the id and records SENT without sending.
     """
     id_field = kiosk.channels[sent.channel].message_id_field
-    try:
-        _write(kiosk, lambda s: alarm_state.record_accepted(s, attempt_id, sent.message_id, duration_ms))
+    try:  # on disk with SENT below, or by the task's sync before its ack (`Store.session(durable=...)`)
+        _write(kiosk, lambda s: alarm_state.record_accepted(s, attempt_id, sent.message_id, duration_ms), durable=False)
     except OperationalError:
         logger.critical(
             "Alarm %s was sent as %s but the database refused its id; the next claim sends it again",
@@ -247,7 +249,7 @@ def _record_sent(
     return DeliveryResult(AlarmStatus.SENT)
 
 
-def _write(kiosk: Kiosk, write: Callable[[Session], T]) -> T:
+def _write(kiosk: Kiosk, write: Callable[[Session], T], *, durable: bool = True) -> T:
     """Run `write` in a transaction of its own, again after each of `COMMIT_RETRY_DELAYS` while the database refuses.
 
     SQLite answers "database is locked" once another process held the write lock for its whole
@@ -256,12 +258,12 @@ def _write(kiosk: Kiosk, write: Callable[[Session], T]) -> T:
     """
     for pause in COMMIT_RETRY_DELAYS:
         try:
-            with kiosk.store.session() as session:
+            with kiosk.store.session(durable=durable) as session:
                 return write(session)
         except OperationalError as error:
             logger.warning("Database write refused (%s); trying again in %.1f s", error.orig, pause)
             time.sleep(pause)
-    with kiosk.store.session() as session:
+    with kiosk.store.session(durable=durable) as session:
         return write(session)
 
 

@@ -31,10 +31,11 @@ class Kiosk:
     clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
-    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Kiosk:
+    def from_settings(cls, settings: Settings, clock: Clock | None = None, *, group_commit: bool = False) -> Kiosk:
+        """`group_commit`: this process commits from several threads at once (the worker; `store/group_commit.py`)."""
         return cls(
             settings=settings,
-            store=Store(settings.database),
+            store=Store(settings.database, group_commit=group_commit),
             celery=make_celery(settings),
             channels=build_channels(settings),
             clock=clock or SystemClock(),

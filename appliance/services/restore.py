@@ -31,6 +31,7 @@ from appliance.errors import UserError
 from appliance.services.backup import (
     BACKED_UP_PARAMETERS,
     BACKED_UP_TABLES,
+    DERIVED_TABLES,
     BackupInfo,
     NotAKeryuDatabase,
     connect,
@@ -214,7 +215,7 @@ def _keep_device_rows(staged: Path, live: Path) -> None:
         conn.execute("ATTACH DATABASE ? AS live", (str(live),))
         live_tables = {row[0] for row in conn.execute("SELECT name FROM live.sqlite_master WHERE type = 'table'")}
         staged_tables = {row[0] for row in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")}
-        device_tables = staged_tables & live_tables - set(BACKED_UP_TABLES) - {"alembic_version"}
+        device_tables = staged_tables & live_tables - set(BACKED_UP_TABLES) - DERIVED_TABLES - {"alembic_version"}
         kept = sorted(BACKED_UP_PARAMETERS)
         conn.execute("BEGIN")
         if "system_parameters" in live_tables:

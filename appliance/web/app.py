@@ -32,8 +32,10 @@ from appliance.web.middlewares import (
     hide_server_version,
     upload_limit_middleware,
 )
+from appliance.web.page_cache import ALARM_LISTS, AlarmListCache
 from appliance.web.refusals import RefusalLog
 from appliance.web.routes import setup_routes
+from appliance.web.timing import server_timing_middleware
 from appliance.web.views.finder import FINDER_GUARD
 
 logger = logging.getLogger(__name__)
@@ -100,6 +102,7 @@ def create_app(
         middlewares=[
             host_middleware(allowed_host_names(kiosk.settings)),  # first: a rebound name gets nothing else
             language.language_middleware(kiosk.settings.language),
+            server_timing_middleware,
             upload_limit_middleware,
             headers_middleware,
             error_middleware,
@@ -119,6 +122,7 @@ def create_app(
     )
     app[FEED] = AlarmFeed(kiosk, interval=live_interval)
     app[FINDER_GUARD] = FinderGuard(key=secret, clock=kiosk.clock)
+    app[ALARM_LISTS] = AlarmListCache(kiosk)
     _templates(app, kiosk)
     setup_routes(app)
     app.on_response_prepare.append(hide_server_version)

@@ -33,6 +33,7 @@ def register_tasks(app: Celery, kiosk: Kiosk) -> None:
     def send_whatsapp_notification(alarm_id: int, is_test: bool = False) -> str | None:
         # `is_test` keeps the seed's signature; the alarm row's own flag is what the message uses.
         result = deliver(kiosk, int(alarm_id))
+        kiosk.store.sync()  # every commit of the delivery on disk before Celery acknowledges the message
         if result.retry_in is not None:
             enqueue_delivery(app, int(alarm_id), countdown=result.retry_in)
         return str(result.status) if result.status else None

@@ -59,11 +59,31 @@ on_raspberry_pi() {
 	grep -qs 'Raspberry Pi' /proc/device-tree/model
 }
 
+# database_url: KERYU_DATABASE_URL as the kiosk will see it (the process environment first,
+# then ./.env, then /etc/keryu/keryu.env), empty for the default SQLite file.
+database_url() {
+	local file line
+	if [[ -n ${KERYU_DATABASE_URL:-} ]]; then
+		printf '%s\n' "$KERYU_DATABASE_URL"
+		return
+	fi
+	for file in .env /etc/keryu/keryu.env; do
+		line=$(grep -s '^[[:space:]]*KERYU_DATABASE_URL=' "$file" | tail -n 1) || continue
+		line=${line#*=}
+		line=${line%\"}
+		line=${line#\"}
+		printf '%s\n' "${line//\'/}"
+		return
+	done
+}
+
 # wanted_extras MODE: the pyproject extras MODE needs, comma-separated, "-" for none.
 wanted_extras() {
 	local extras=()
 	[[ $1 == test ]] && extras+=(test)
 	on_raspberry_pi && extras+=(pi)
+	# A fleet's shared database (docs/fleet.md) needs the PostgreSQL driver.
+	[[ $(database_url) == postgresql* ]] && extras+=(postgres)
 	((${#extras[@]})) || extras=(-)
 	(
 		IFS=,

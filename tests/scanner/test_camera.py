@@ -177,7 +177,9 @@ def test_video_camera_plays_a_file_once(tmp_path):
     camera = VideoCamera(path, realtime=False)
     values = []
     while (frame := camera.read(0.1)) is not None:
-        values.append(int(frame.image[0, 0, 0]))
+        assert frame.jpeg is not None  # MJPEG: the JPEG as it is, decoded (in grey) only when asked
+        assert frame.preview().shape == (30, 40)
+        values.append(int(frame.image[0, 0]))
     assert [round(v, -1) for v in values] == [10, 60, 110, 160, 210]
     assert camera.finished and camera.read(0.01) is None
 

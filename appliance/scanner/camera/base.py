@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -14,13 +13,46 @@ class CameraError(KeryuError, OSError):
     """The camera cannot be opened or stopped giving frames (the runner retries with backoff)."""
 
 
-@dataclass(frozen=True)
 class Frame:
-    """One image from a camera: BGR or grey pixels, a name for logs, and when it was captured."""
+    """One image from a camera: BGR or grey pixels, a name for logs, and when it was captured.
 
-    image: np.ndarray
-    name: str
-    captured: float  # time.monotonic() when the camera handed it over
+    A camera that delivers JPEG (an MJPEG stream) may hand over the compressed bytes instead:
+    `preview()` then decodes them at an eighth of the size for the change gate, and `image`
+    decodes them whole, in grey (what the QR decoders read), only when the gate lets the frame
+    through. Most of a kiosk's frames are never decoded whole.
+    """
+
+    __slots__ = ("_image", "captured", "jpeg", "name")
+
+    def __init__(self, image: np.ndarray | None, name: str, captured: float, *, jpeg: np.ndarray | None = None):
+        if image is None and jpeg is None:
+            raise ValueError("a frame needs pixels or JPEG bytes")
+        self._image = image
+        self.jpeg = jpeg  # the compressed frame as a 1-D uint8 array, when the camera gave one
+        self.name = name
+        self.captured = captured  # time.monotonic() when the camera handed it over
+
+    @property
+    def image(self) -> np.ndarray:
+        """The pixels (decoded from the JPEG on first use); ValueError for a JPEG that cannot be read."""
+        if self._image is None:
+            self._image = _decode(self.jpeg, "IMREAD_GRAYSCALE", self.name)
+        return self._image
+
+    def preview(self) -> np.ndarray:
+        """Something small that changes when the picture does: the pixels, or the JPEG decoded at 1/8 scale."""
+        if self._image is not None or self.jpeg is None:
+            return self.image
+        return _decode(self.jpeg, "IMREAD_REDUCED_GRAYSCALE_8", self.name)
+
+
+def _decode(jpeg: np.ndarray | None, mode: str, name: str) -> np.ndarray:
+    import cv2  # only cameras that deliver JPEG get here, and they load OpenCV anyway
+
+    image = cv2.imdecode(jpeg, getattr(cv2, mode)) if jpeg is not None and jpeg.size else None
+    if image is None:
+        raise ValueError(f"frame {name} is not a readable JPEG")
+    return image
 
 
 class FrameSource(Protocol):

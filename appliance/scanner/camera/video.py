@@ -28,6 +28,9 @@ class VideoCamera:
         if not self._capture.isOpened():
             self._capture.release()
             raise CameraError(f"video file {self.path} cannot be read")
+        # An MJPEG file hands over each frame's JPEG as it is (FFmpeg's raw mode), decoded only
+        # when the scanner's change gate asks for it, as a USB camera's MJPEG stream would be.
+        self.mjpeg = _fourcc(self._capture) == "MJPG" and self._capture.set(cv2.CAP_PROP_FORMAT, -1)
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 1 <= fps <= 240 else DEFAULT_FPS
         self.realtime = realtime
@@ -53,7 +56,15 @@ class VideoCamera:
             logger.info("Video %s ended after %d frames", self.path, self._count)
             return None
         self._count += 1
-        return Frame(image, f"{self.path.name}#{self._count}", time.monotonic())
+        name = f"{self.path.name}#{self._count}"
+        if self.mjpeg:
+            return Frame(None, name, time.monotonic(), jpeg=image.reshape(-1))
+        return Frame(image, name, time.monotonic())
 
     def close(self) -> None:
         self._capture.release()
+
+
+def _fourcc(capture: cv2.VideoCapture) -> str:
+    code = int(capture.get(cv2.CAP_PROP_FOURCC))
+    return "".join(chr((code >> shift) & 0xFF) for shift in (0, 8, 16, 24))

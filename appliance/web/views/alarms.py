@@ -15,15 +15,15 @@ from appliance.services.alarms import (
     STATUSES,
     alarm_counts,
     get_alarm,
-    list_alarms,
     resolve_alarm,
     retry_alarm,
     retry_blocker,
+    subject_choices,
 )
 from appliance.services.kiosk import Kiosk
-from appliance.services.subjects import list_subjects
 from appliance.web.keys import FEED
 from appliance.web.language import _
+from appliance.web.page_cache import cached_alarms
 from appliance.web.render import flash, kiosk_of, redirect, render
 
 logger = logging.getLogger(__name__)
@@ -84,15 +84,15 @@ def _alarm_id(request: web.Request) -> int:
 async def dashboard(request: web.Request) -> web.Response:
     kiosk = kiosk_of(request)
     counts = await asyncio.to_thread(alarm_counts, kiosk)
-    recent = await asyncio.to_thread(list_alarms, kiosk, limit=10)
+    recent = await cached_alarms(request, limit=10)
     return await render(request, "dashboard.html", {"counts": counts, "alarms": recent, "live": True})
 
 
 async def alarms_page(request: web.Request) -> web.Response:
     kiosk = kiosk_of(request)
     filters = alarm_filters(kiosk, request.query)
-    alarms = await asyncio.to_thread(list_alarms, kiosk, limit=PAGE_SIZE, **filters)
-    subjects = await asyncio.to_thread(list_subjects, kiosk, limit=1000)
+    alarms = await cached_alarms(request, limit=PAGE_SIZE, **filters)
+    subjects = await asyncio.to_thread(subject_choices, kiosk)
     next_query = None
     if len(alarms) == PAGE_SIZE:
         next_query = _without_before(request.query)

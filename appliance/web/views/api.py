@@ -9,9 +9,10 @@ from aiohttp import web
 
 from appliance.errors import UserError
 from appliance.messaging.phone import read_phone
-from appliance.services.alarms import get_alarm, list_alarms, resolve_alarm, retry_alarm
+from appliance.services.alarms import get_alarm, resolve_alarm, retry_alarm
 from appliance.services.scans import ScanSource, handle_scan
 from appliance.services.subjects import list_subjects
+from appliance.web.page_cache import cached_alarms
 from appliance.web.render import kiosk_of
 from appliance.web.views.alarms import PAGE_SIZE, alarm_filters, whole_number
 
@@ -25,7 +26,7 @@ async def alarms(request: web.Request) -> web.Response:
     kiosk = kiosk_of(request)
     limit = whole_number(request.query.get("limit"), "limit")
     filters = alarm_filters(kiosk, request.query)
-    found = await asyncio.to_thread(list_alarms, kiosk, limit=PAGE_SIZE if limit is None else limit, **filters)
+    found = await cached_alarms(request, limit=PAGE_SIZE if limit is None else limit, **filters)
     return _json([alarm.record() for alarm in found])
 
 
