@@ -1,8 +1,8 @@
 #!/bin/bash -e
-# Updates, after the cached base (step 20) so that its cache stays valid: the final APT sources
-# with the release's -updates and -security suites (mmdebstrap, given an explicit mirror, lists
-# only the main suite), unattended-upgrades for security fixes at a quiet hour and never
-# rebooting on its own, the folder of trusted update keys, and Keryu's own update units.
+# Updates: the final APT sources with the release's -updates and -security suites (mmdebstrap,
+# given an explicit mirror, lists only the main suite), unattended-upgrades (installed with the
+# base, step 20) set for security fixes at a quiet hour and never rebooting on its own, the
+# folder of trusted update keys, and Keryu's own update units.
 set -o pipefail
 
 security="${MIRROR%/debian}/debian-security"
@@ -20,12 +20,7 @@ Suites: $SUITE-security
 Components: ${COMPONENTS//,/ }
 SOURCES
 
-# unattended-upgrades from those sources (emulated apt: about a minute); the lists are removed
-# again by step 40.
-in_root() { chroot "$ROOTFS" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
-in_root apt-get update -qq
-in_root apt-get install -y -qq --no-install-recommends unattended-upgrades >/dev/null
-in_root apt-get clean
+# unattended-upgrades itself is in the base (image/packages/10-system.list): no apt runs here.
 # Our settings after the package's own (apt reads apt.conf.d in name order: the last one wins).
 install -m 0644 "$IMAGE_DIR/files/updates/20auto-upgrades" "$IMAGE_DIR/files/updates/52keryu-unattended-upgrades" \
     "$ROOTFS/etc/apt/apt.conf.d/"
