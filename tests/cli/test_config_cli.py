@@ -102,7 +102,7 @@ def test_web_starts_on_a_new_card_with_a_wrong_setting_and_names_it(env, data_di
         assert report["components"]["config"]["error"].startswith("KERYU_SCAN_COOLDOWN ")
         assert report["components"]["database"]["status"] == "ok"  # created by the web itself
         with urllib.request.urlopen(f"{url}/login", timeout=5) as response:
-            assert "Configuration error" in response.read().decode()
+            assert "Error de configuración" in response.read().decode()  # the page, in the kiosk's Spanish
     finally:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
