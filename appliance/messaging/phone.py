@@ -55,8 +55,11 @@ def _acceptable(number: phonenumbers.PhoneNumber) -> bool:
     return number.country_code == MEXICO and len(str(number.national_number)) == 10
 
 
-def read_phone(text: str, default_region: str = "MX") -> PhoneReading:
-    """Read a number as people type it (`55 1234 5678`, `+52 1 55...`, `044 55...`), or raise `InvalidPhoneNumber`."""
+def read_phone(text: str, default_region: str = "MX", language: str = "en") -> PhoneReading:
+    """Read a number as people type it (`55 1234 5678`, `+52 1 55...`, `044 55...`), or raise `InvalidPhoneNumber`.
+
+    `language`: the one the country's name is written in (`México` in Spanish).
+    """
     typed = (text or "").strip()
     region = default_region.upper()
     compact, rewritten = _compact(typed, region)
@@ -72,7 +75,7 @@ def read_phone(text: str, default_region: str = "MX") -> PhoneReading:
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         international=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
         region=phonenumbers.region_code_for_country_code(number.country_code),
-        country=geocoder.country_name_for_number(number, "en"),
+        country=geocoder.country_name_for_number(number, language),
         rewritten=rewritten,
     )
 

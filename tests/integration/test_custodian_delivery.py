@@ -70,5 +70,5 @@ def test_nobody_reached_in_time_tells_the_duty_phone_exactly_once(kiosk, worker,
     escalations = worker.log().count("alarms.tasks.escalate_alarms")
     wait_until(lambda: worker.log().count("alarms.tasks.escalate_alarms") > escalations, 45, what="another check")
     duty = [request for request in standin.accepted if recipient(request) == DUTY]
-    assert len(duty) == 1 and "No custodian has been reached" in duty[0].body["Body"]
+    assert len(duty) == 1 and "No se ha podido avisar a ningún responsable" in duty[0].body["Body"]
     assert get_alarm(kiosk, alarm_id).escalation.status in ("SENT", "DELIVERED")

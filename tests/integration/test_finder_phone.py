@@ -84,14 +84,14 @@ def test_the_subject_form_shows_the_number_as_understood_before_saving(page, kio
     page.goto("/subjects/new")
     preview = page.locator("output[data-phone-preview]")
     page.fill("input[name=phone]", "+5212345678901")  # the seed's own example
-    expect(preview).to_have_text("Will be saved as +52 234 567 8901 (Mexico)")
+    expect(preview).to_have_text("Se guardará como +52 234 567 8901 (México)")  # a Spanish browser
     page.fill("input[name=phone]", "55 12")
     expect(preview).to_contain_text("is not a valid phone number")
     page.fill("input[name=phone]", "044 55 1234 5678")
-    expect(preview).to_have_text("Will be saved as +52 55 1234 5678 (Mexico)")
+    expect(preview).to_have_text("Se guardará como +52 55 1234 5678 (México)")
     admin_browser.shot(page, "finder-03-phone-preview")
     page.fill("input[name=name]", "Ana López")
-    page.click("text=Add subject and issue a card")
+    page.click("text=Agregar persona y emitir una tarjeta")
     page.wait_for_url(re.compile(r".*/subjects/\d+$"))
     assert "+525512345678" in page.content()
 

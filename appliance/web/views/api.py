@@ -12,6 +12,7 @@ from appliance.messaging.phone import read_phone
 from appliance.services.alarms import get_alarm, resolve_alarm, retry_alarm
 from appliance.services.scans import ScanSource, handle_scan
 from appliance.services.subjects import list_subjects
+from appliance.web.language import current_language
 from appliance.web.page_cache import cached_alarms
 from appliance.web.render import kiosk_of
 from appliance.web.views.alarms import PAGE_SIZE, alarm_filters, whole_number
@@ -61,7 +62,8 @@ async def alarm_resolve(request: web.Request) -> web.Response:
 
 async def phone_preview(request: web.Request) -> web.Response:
     """`?phone=...`: the number as the kiosk would store it, so a form can show it before saving (400: why not)."""
-    reading = read_phone(request.query.get("phone", ""), kiosk_of(request).settings.default_region)
+    typed = request.query.get("phone", "")
+    reading = read_phone(typed, kiosk_of(request).settings.default_region, current_language())
     country = f" ({reading.country})" if reading.country else ""
     return _json(
         {
