@@ -37,33 +37,33 @@ def test_the_owner_runs_the_self_test_and_downloads_the_logs(page, kiosk, kiosk_
     drop(tmp_path / "inbox", "0001-card.png", card_png(card.scan_url, seed=3))
     standin.wait_for(1, timeout=20)
 
-    page.click("nav >> text=Tools")
+    page.click("nav >> text=Herramientas")  # a Spanish browser, a Spanish kiosk
     page.wait_for_url("**/tools")
     shot(page, "20-tools")
     started = time.monotonic()
-    page.click("text=Run the self-test")
+    page.click("text=Hacer la autoprueba")
     result = page.locator("[data-field=selftest]")
     result.wait_for(timeout=30_000)
     took = time.monotonic() - started
     assert result.get_attribute("data-status") == "ok"
-    assert "simulated" in page.inner_text("[data-field=simulated]")  # mock pins in this test, said plainly
+    assert "simulados" in page.inner_text("[data-field=simulated]")  # mock pins in this test, said plainly
     assert page.inner_text("[data-field=last-code]") == card.scan_url
-    assert "5.0 pixels per module" in result.inner_text()  # card_png draws 5 px per module
+    assert "5.0 píxeles por módulo" in result.inner_text()  # card_png draws 5 px per module
     snapshot = page.locator("[data-field=snapshot]")
     wait_until(lambda: snapshot.evaluate("img => img.complete && img.naturalWidth > 0"), what="the snapshot")
     shot(page, "21-tools-selftest")
     print(f"self-test answered in the browser after {took:.1f} s")
 
     # The preview shows the same card and its module size.
-    page.click("text=Open the camera preview")
+    page.click("text=Abrir la vista de la cámara")
     page.locator("[data-field=ppm]").wait_for(timeout=15_000)
-    assert page.inner_text("[data-field=ppm]").startswith("5.0 pixels per module")
+    assert page.inner_text("[data-field=ppm]").startswith("5.0 píxeles por módulo")
     shot(page, "22-tools-preview")
 
     # The logs of the day, as a text file, without the tokens or the full phone number.
     page.goto("/tools")
     with page.expect_download() as download_info:
-        page.click("text=Download the logs")
+        page.click("text=Descargar los registros")
     download = download_info.value
     assert re.fullmatch(r"keryu-logs-\d{8}-\d{6}\.txt", download.suggested_filename)
     download.save_as(tmp_path / "logs.txt")
