@@ -45,7 +45,7 @@ def test_the_owner_runs_the_self_test_and_downloads_the_logs(page, kiosk, kiosk_
     result = page.locator("[data-field=selftest]")
     result.wait_for(timeout=30_000)
     took = time.monotonic() - started
-    assert result.get_attribute("data-status") == "ok"
+    assert result.get_attribute("data-status") == "failed"  # simulated pins are no passed self-test (issue 11)
     assert "simulados" in page.inner_text("[data-field=simulated]")  # mock pins in this test, said plainly
     assert page.inner_text("[data-field=last-code]") == card.scan_url
     assert "5.0 píxeles por módulo" in result.inner_text()  # card_png draws 5 px per module
