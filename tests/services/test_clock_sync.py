@@ -100,7 +100,7 @@ def test_a_message_sent_before_the_clock_is_set_says_time_unknown(live: Kiosk, s
     assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
 
     (body,) = _sent_bodies(standin)
-    assert "time unknown" in body and "2026" not in body
+    assert "hora desconocida" in body and "2026" not in body  # the kiosk's Spanish
 
 
 def test_a_message_sent_after_the_sync_carries_the_corrected_time(live: Kiosk, standin) -> None:
@@ -111,7 +111,7 @@ def test_a_message_sent_after_the_sync_carries_the_corrected_time(live: Kiosk, s
     assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
 
     (body,) = _sent_bodies(standin)
-    assert "time unknown" not in body and "25 Nov 2026, 11:59" in body  # 17:59 UTC in Mexico City
+    assert "hora desconocida" not in body and "25 nov 2026, 11:59" in body  # 17:59 UTC in Mexico City
 
 
 def _offline(kiosk: Kiosk) -> Kiosk:

@@ -57,8 +57,8 @@ def test_nobody_reached_in_ten_minutes_tells_the_duty_phone_exactly_once(fake_cl
     delivery.deliver(kiosk, duty.alarm_id)  # a duplicate wake-up sends nothing
     [message] = _duty_messages(standin)
     text = message.body["Body"]
-    assert "Ana López" in text and "25 Nov 2026, 12:00 CST" in text
-    assert "no custodian's message was delivered within 10 minutes" in text
+    assert "Ana López" in text and "25 nov 2026, 12:00 p.m. CST" in text  # the kiosk's Spanish
+    assert "ningún mensaje a los responsables se entregó en 10 minutos" in text
     assert get_alarm(kiosk, alarm_id).escalation.status == "SENT"
     assert len(get_alarm(kiosk, alarm_id).record()["notifications"]) == 2  # the duty contact is not a custodian
 
@@ -82,11 +82,11 @@ def test_every_custodian_failed_escalates_at_once(fake_clock, kiosk, kiosk_env, 
     assert [note.status for note in get_alarm(kiosk, alarm_id).notifications] == ["FAILED", "FAILED"]
     assert escalation.escalate_due(kiosk) == 1
     duty = get_alarm(kiosk, alarm_id).escalation
-    assert duty.reason == "every custodian's message failed."
+    assert duty.reason == "falló el mensaje a cada responsable."
     delivery.deliver(kiosk, duty.alarm_id)
     [message] = _duty_messages(standin)
     params = [p["text"] for p in message.body["template"]["components"][0]["parameters"]]
-    assert params[0] == "Ana López - every custodian's message failed."
+    assert params[0] == "Ana López - falló el mensaje a cada responsable."
 
 
 @pytest.mark.parametrize("settings", [META_ONLY], indirect=True)
@@ -94,9 +94,8 @@ def test_without_a_webhook_a_whatsapp_message_is_never_late(fake_clock, kiosk, k
     alarm_id = _sent_alarm(kiosk, channel=1)  # SENT on Meta, which cannot report delivery here
     fake_clock.advance(3600)
     assert escalation.escalate_due(kiosk) == 0
-    assert "Meta WhatsApp" in escalation.receipts_note(kiosk) and "waits only for failed" in escalation.receipts_note(
-        kiosk
-    )
+    note = escalation.receipts_note(kiosk)
+    assert "Meta WhatsApp" in note and "espera solo a los mensajes fallidos" in note
     note = get_alarm(kiosk, alarm_id).notifications[0]
     apply_provider_status(kiosk, ProviderStatus(note.whatsapp_message_id, "failed", "131026", "undeliverable"))
     assert escalation.escalate_due(kiosk) == 0  # Jorge's message may still have arrived
