@@ -270,7 +270,7 @@ def test_the_card_sheet_is_printed_in_spanish(kiosk: Kiosk) -> None:
     reader = pypdf.PdfReader(io.BytesIO(card_sheet_pdf(kiosk)))
     text = " ".join(reader.pages[0].extract_text().split())
     assert "Ana López" in text
-    assert "Si encuentra esta tarjeta, muéstrela en un kiosco Keryu o escanéela con un celular." in text
+    assert "Si la encuentra, acerque esta tarjeta a la cámara del kiosco." in text  # a LAN kiosk: no phone
     assert re.search(r"Tarjeta [0-9a-f]{8}", text)
     assert reader.metadata.title == "Tarjetas Keryu"
 
@@ -279,7 +279,7 @@ def test_the_card_sheet_is_printed_in_spanish(kiosk: Kiosk) -> None:
 def test_an_english_kiosk_prints_english_cards(kiosk: Kiosk) -> None:
     add_subject(kiosk, SubjectInput("Ana López", "55 1234 5678", "María"))
     text = " ".join(pypdf.PdfReader(io.BytesIO(card_sheet_pdf(kiosk))).pages[0].extract_text().split())
-    assert "If found, show this card to a Keryu kiosk or scan it with a phone." in text
+    assert "If found, hold this card to the kiosk's camera." in text
 
 
 # ---- choosing the language of a page -------------------------------------------------------------
@@ -344,10 +344,10 @@ def test_a_card_png_carries_its_caption_in_the_kiosk_language(kiosk: Kiosk) -> N
     image = Image.open(io.BytesIO(png))
     assert image.height > image.width  # the caption under the square code
     assert [code.text for code in zxingcpp.read_barcodes(image)] == [card.scan_url]
-    spanish = [how_to_use("es"), card_label("es", card.scan_url)]
+    spanish = [how_to_use("es", phone_scan=False), card_label("es", card.scan_url)]
     assert spanish == [
-        "Si encuentra esta tarjeta, muéstrela en un kiosco Keryu o escanéela con un celular.",
+        "Si la encuentra, acerque esta tarjeta a la cámara del kiosco.",
         f"Tarjeta {card.uuid[:8]}",
     ]
     assert png == captioned_png(qr_png(card.scan_url), spanish)
-    assert png != captioned_png(qr_png(card.scan_url), [how_to_use("en"), card_label("en", card.scan_url)])
+    assert png != captioned_png(qr_png(card.scan_url), [how_to_use("en", phone_scan=False), card_label("en", card.scan_url)])

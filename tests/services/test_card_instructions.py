@@ -20,13 +20,13 @@ def _printed(kiosk) -> str:
 
 def test_a_lan_kiosks_card_says_hold_it_to_the_camera_only(kiosk):
     text = _printed(kiosk)
-    assert "Si la encuentra, acerque esta tarjeta a la cámara del quiosco." in text
-    assert "teléfono" not in text
+    assert "Si la encuentra, acerque esta tarjeta a la cámara del kiosco." in text
+    assert "celular" not in text
 
 
 @pytest.mark.parametrize("settings", [{"KERYU_PUBLIC_URL": "https://kiosk.example.org"}], indirect=True)
 def test_a_card_phones_can_open_also_says_scan_it_with_a_phone(kiosk):
-    assert "acerque esta tarjeta a la cámara del quiosco o escanéela con un teléfono." in _printed(kiosk)
+    assert "acerque esta tarjeta a la cámara del kiosco o escanéela con un celular." in _printed(kiosk)
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,14 @@ EXPOSURE_CEILING = {
     "keryu-config-led.service": 1.0,
 }
 # Started by their .path or .timer unit, not by keryu.target.
-TRIGGERED = ("keryu-update.service", "keryu-reboot-window.service")
+# Started by their own path unit or timer, which the image enables on their own (not by keryu.target):
+# an update must be possible while the kiosk's services are stopped.
+TRIGGERED = (
+    "keryu-update.service",
+    "keryu-update.path",
+    "keryu-reboot-window.service",
+    "keryu-reboot-window.timer",
+)
 ROOT_ONESHOTS = ("keryu-boot-config.service", "keryu-growfs.service", "keryu-setup-code.service")
 
 
