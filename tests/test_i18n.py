@@ -350,4 +350,5 @@ def test_a_card_png_carries_its_caption_in_the_kiosk_language(kiosk: Kiosk) -> N
         f"Tarjeta {card.uuid[:8]}",
     ]
     assert png == captioned_png(qr_png(card.scan_url), spanish)
-    assert png != captioned_png(qr_png(card.scan_url), [how_to_use("en", phone_scan=False), card_label("en", card.scan_url)])
+    english = [how_to_use("en", phone_scan=False), card_label("en", card.scan_url)]
+    assert png != captioned_png(qr_png(card.scan_url), english)
