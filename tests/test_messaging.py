@@ -3,6 +3,7 @@ template message structure, and card scan URLs. Pure: no server, no Redis, no da
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -290,8 +291,14 @@ def test_a_finders_note_and_number_are_in_the_free_form_text() -> None:
         from_phone=True,
         finder_note="At the  bus stop\non Reforma",
         finder_phone="+523312345678",
+        language="en",
     )
     assert message_text(found) == (
         "Keryu alert: the card of Ana was scanned with a finder's phone on 25 Nov 2026, 14:05 CST."
         ' Call the finder at +523312345678. The finder wrote: "At the bus stop on Reforma"'
+    )
+    assert message_text(replace(found, language="es", timestamp_text="25 nov 2026, 2:05 p.m. CST")) == (
+        "Alerta de Keryu: la tarjeta de Ana se escaneó con el teléfono de quien la encontró el 25 nov 2026,"
+        ' 2:05 p.m. CST. Llame a quien la encontró al +523312345678. Quien la encontró escribió: "At the bus stop on'
+        ' Reforma"'
     )
