@@ -73,9 +73,15 @@ def app_factory(kiosk: Kiosk, throttle_clock: FakeClock) -> Callable:
 
 
 @pytest_asyncio.fixture
-async def client(aiohttp_client, app_factory) -> TestClient:
-    """A client of a kiosk on first run (no admin password yet)."""
-    return await aiohttp_client(app_factory())
+async def client(aiohttp_client, app_factory, request) -> TestClient:
+    """A client of a kiosk on first run (no admin password yet).
+
+    A module marked `page_language("en")` tells its story through an English browser; without
+    the mark the pages come in the kiosk's own language (Spanish by default).
+    """
+    marker = request.node.get_closest_marker("page_language")
+    headers = {"Accept-Language": marker.args[0]} if marker else None
+    return await aiohttp_client(app_factory(), headers=headers)
 
 
 @pytest_asyncio.fixture

@@ -9,7 +9,7 @@ from appliance.services.auth import set_up_admin
 from appliance.store.models import Alarm, AlarmStatus, DeliveryAttempt
 from tests.web.conftest import API_TOKEN, PASSWORD, Admin, make_alarms
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.page_language("en")]  # read in an English browser
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 SMS = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "t" * 32, "TWILIO_PHONE_NUMBER": "+14155550100"}

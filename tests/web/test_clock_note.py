@@ -8,7 +8,7 @@ import pytest
 
 from tests.web.conftest import Admin, make_alarms
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.page_language("en")]  # read in an English browser
 
 
 async def test_an_alarm_from_before_the_clock_was_set_says_its_time_is_unknown(kiosk, admin: Admin):

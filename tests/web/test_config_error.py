@@ -11,7 +11,7 @@ from appliance.config import Settings, load_settings_despite_errors
 from tests.conftest import DEAD_REDIS
 from tests.web.conftest import API_TOKEN, Admin
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.page_language("en")]  # read in an English browser
 
 SHORT_TOKEN = "not-long-enough-secret"  # KERYU_API_TOKEN needs 32 characters
 

@@ -10,7 +10,7 @@ from appliance.services.escalation import escalate
 from appliance.services.scans import ScanSource, record_scan
 from tests.web.conftest import API_TOKEN, Admin, make_subject
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.page_language("en")]  # read in an English browser
 
 
 async def test_the_subject_page_adds_and_removes_a_custodian(kiosk, admin: Admin):

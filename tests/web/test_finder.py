@@ -14,7 +14,7 @@ from appliance.store.models import Alarm, ScanEvent
 from appliance.web.finder_guard import PRESSES_PER_ADDRESS, TOKEN_LIFETIME
 from tests.web.conftest import PASSWORD, Admin, make_subject
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.page_language("en")]  # read in an English browser
 
 NAME, TYPED_PHONE, STORED_PHONE = "Ana López", "55 1234 5678", "+525512345678"
 _TOKEN_RE = re.compile(r'name="finder_token" value="([^"]+)"')

@@ -16,7 +16,7 @@ from appliance.web.power import trigger_path
 from appliance.web.views import tools
 from tests.conftest import wait_until
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.page_language("en")]  # read in an English browser
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from aiohttp import FormData
 from appliance.services.kiosk import Kiosk
 from tests.web.conftest import Admin
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.page_language("en")]  # read in an English browser
 
 
 async def upload(admin: Admin, data: bytes):
