@@ -49,12 +49,13 @@ def receipt_channels(kiosk: Kiosk) -> set[int]:
     return channels
 
 
-def receipts_note(kiosk: Kiosk) -> str | None:
-    """What the settings page says when some channel can never confirm delivery (None: all can)."""
+def receipts_note(kiosk: Kiosk, language: str | None = None) -> str | None:
+    """What the settings page says, in `language` (the kiosk's by default), when some channel can never
+    confirm delivery (None: all can)."""
     blind = [channel.name for number, channel in kiosk.channels.items() if number not in receipt_channels(kiosk)]
     if not blind:
         return None
-    note = gettext(kiosk.settings.language, RECEIPTS_NOTE)
+    note = gettext(language or kiosk.settings.language, RECEIPTS_NOTE)
     return note.format(channels=", ".join(blind), minutes=kiosk.settings.escalate_after)
 
 

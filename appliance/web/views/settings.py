@@ -19,7 +19,7 @@ from appliance.services.restore_upload import discard_upload, receive_upload, re
 from appliance.services.update.machine import overview, web_paths
 from appliance.services.update.spool import receive as spool_bundle
 from appliance.services.web_sessions import active_session_count, end_every_session
-from appliance.web.language import _
+from appliance.web.language import _, current_language
 from appliance.web.middlewares import UPLOAD_LIMITS
 from appliance.web.render import flash, kiosk_of, redirect, render
 
@@ -70,7 +70,7 @@ async def settings_page(request: web.Request) -> web.Response:
         "channels": {number: channel.name for number, channel in kiosk.channels.items()},
         "credentials": credential_report(kiosk),
         "webhooks": webhook_report(kiosk),
-        "receipts_note": receipts_note(kiosk),
+        "receipts_note": receipts_note(kiosk, current_language()),
         "settings": kiosk.settings,
         "open_sessions": await asyncio.to_thread(active_session_count, kiosk),
         "upload_limit_mib": UPLOAD_LIMITS["/settings/restore"] // (1024 * 1024),
