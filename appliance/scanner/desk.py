@@ -13,16 +13,14 @@ that is kept.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from appliance.config import Settings
-from appliance.scanner.heartbeat import heartbeat_path
+from appliance.scanner.heartbeat import heartbeat_path, write_atomically
 
 DESK_DIR = "desk"
 SELFTEST_REQUEST = "selftest-request.json"
@@ -50,19 +48,6 @@ def answer_path(settings: Settings, request_id: str) -> Path:
 
 def snapshot_path(settings: Settings, request_id: str) -> Path:
     return desk_dir(settings) / f"snapshot-{request_id}.jpg"
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path` and rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # The page's side.

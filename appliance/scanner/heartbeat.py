@@ -70,21 +70,26 @@ def heartbeat_path(settings: Settings) -> Path:
     return settings.run_dir / HEARTBEAT_FILE
 
 
-def write_scanner_status(settings: Settings, status: ScannerStatus) -> None:
-    """Replace the heartbeat file in one rename, so a reader never sees half of it."""
-    path = heartbeat_path(settings)
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path` and rename it over `path`, so a reader never
+    sees half of it (the heartbeat here, the admin page's desk files in `scanner.desk`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fields = asdict(status)
-    fields["last_frame_at"] = status.last_frame_at.isoformat() if status.last_frame_at else None
-    body = json.dumps({**fields, "pid": os.getpid(), "written_at": time.time()})
-    fd, tmp = tempfile.mkstemp(prefix=".scanner_heartbeat.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as out:
-            out.write(body)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_scanner_status(settings: Settings, status: ScannerStatus) -> None:
+    """Replace the heartbeat file in one rename, so a reader never sees half of it."""
+    fields = asdict(status)
+    fields["last_frame_at"] = status.last_frame_at.isoformat() if status.last_frame_at else None
+    body = json.dumps({**fields, "pid": os.getpid(), "written_at": time.time()})
+    write_atomically(heartbeat_path(settings), body.encode())
 
 
 def read_scanner_status(settings: Settings, *, now: float | None = None) -> dict[str, Any]:
