@@ -25,11 +25,11 @@ from appliance.messaging.format import (
     clean_text,
     message_text,
     meta_recipient,
-    normalize_phone,
     twilio_number,
     twilio_whatsapp_address,
 )
 from appliance.messaging.meta_whatsapp import MetaWhatsApp
+from appliance.messaging.phone import normalize_phone
 from appliance.messaging.registry import CHANNEL_CLASSES, build_channels
 from appliance.messaging.twilio_sms import TwilioSMS
 from appliance.messaging.twilio_whatsapp import TwilioWhatsApp

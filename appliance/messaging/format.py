@@ -6,7 +6,6 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from appliance.i18n import format_moment, gettext
-from appliance.messaging.phone import normalize_phone as normalize_phone  # re-exported: it lived here
 
 if TYPE_CHECKING:
     from appliance.messaging.base import Notification

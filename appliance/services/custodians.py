@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from appliance.errors import NotFound, UserError
-from appliance.messaging.format import normalize_phone
+from appliance.messaging.phone import normalize_phone
 from appliance.services.kiosk import Kiosk
 from appliance.services.subjects import subject_row
 from appliance.services.views import CustodianView
