@@ -37,7 +37,7 @@ from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError
 from appliance.i18n import gettext
 from appliance.messaging.base import Notification, SendResult
 from appliance.messaging.format import format_timestamp
-from appliance.services.clock_sync import TIME_UNKNOWN, correct_alarm_times, monotonic_age, time_known
+from appliance.services.clock_sync import TIME_UNKNOWN, corrected_time, monotonic_age, time_known
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import get_channel
 from appliance.store import alarm_state
@@ -114,15 +114,21 @@ def recipient_language(session: Session, kiosk: Kiosk, alarm: Alarm) -> str:
     return kiosk.settings.language
 
 
+def _timestamp_text(kiosk: Kiosk, alarm: Alarm, language: str) -> str:
+    """The alarm's time as the message says it: corrected from the monotonic clock when it was
+    recorded before the sync and the clock is set now (the beat's sweep stores the same figure),
+    else "time unknown" rather than a stale time."""
+    moment = alarm.created_at if time_known(alarm) else corrected_time(kiosk, alarm)
+    if moment is None:
+        return gettext(language, TIME_UNKNOWN)
+    return format_timestamp(moment, kiosk.zone, language)
+
+
 def notification_for(kiosk: Kiosk, alarm: Alarm, language: str) -> Notification:
     return Notification(
         recipient_phone=alarm.recipient_phone,
         subject_name=alarm.subject_name,
-        timestamp_text=(
-            format_timestamp(alarm.created_at, kiosk.zone, language)
-            if time_known(alarm)
-            else gettext(language, TIME_UNKNOWN)
-        ),
+        timestamp_text=_timestamp_text(kiosk, alarm, language),
         location=alarm.location,
         is_test=alarm.is_test,
         language=language,
@@ -136,7 +142,6 @@ def notification_for(kiosk: Kiosk, alarm: Alarm, language: str) -> Notification:
 def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryResult:
     """Try to hand alarm `alarm_id` to a provider; safe to call any number of times."""
     owner = owner or worker_identity()
-    correct_alarm_times(kiosk)  # a message must not carry a stale time the clock could correct
     now = kiosk.clock.now()
     # Not durable on its own: a claim lost in a power cut is made again. What must be on disk
     # is, at its time: the in-flight record before the send; the outcome before the task's ack.
