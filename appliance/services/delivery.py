@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TypeVar
 
@@ -39,11 +39,11 @@ from appliance.messaging.base import Notification, SendResult
 from appliance.messaging.format import format_timestamp
 from appliance.services.clock_sync import TIME_UNKNOWN, corrected_time, monotonic_age, time_known
 from appliance.services.kiosk import Kiosk
-from appliance.services.parameters import get_channel
+from appliance.services.parameters import channel_number
 from appliance.store import alarm_state
-from appliance.store.alarm_state import AttemptRecord, worker_identity
+from appliance.store.alarm_state import AttemptRecord, Claimed, worker_identity
 from appliance.store.db import SQLITE_BUSY_TIMEOUT_MS
-from appliance.store.models import Alarm, AlarmStatus, Custodian, DeliveryAttempt
+from appliance.store.models import AlarmStatus, DeliveryAttempt
 
 logger = logging.getLogger(__name__)
 
@@ -105,16 +105,14 @@ def retry_delay(channel_attempts: int, error: SendError) -> float:
     return base
 
 
-def recipient_language(session: Session, kiosk: Kiosk, alarm: Alarm) -> str:
+def recipient_language(kiosk: Kiosk, alarm: Claimed) -> str:
     """A custodian is written to in their own language; the on-duty contact in the kiosk's."""
-    if alarm.role == "custodian" and alarm.custodian_id is not None:
-        custodian = session.get(Custodian, alarm.custodian_id)
-        if custodian is not None:
-            return custodian.language
+    if alarm.role == "custodian" and alarm.custodian_language is not None:
+        return alarm.custodian_language
     return kiosk.settings.language
 
 
-def _timestamp_text(kiosk: Kiosk, alarm: Alarm, language: str) -> str:
+def _timestamp_text(kiosk: Kiosk, alarm: Claimed, language: str) -> str:
     """The alarm's time as the message says it: corrected from the monotonic clock when it was
     recorded before the sync and the clock is set now (the beat's sweep stores the same figure),
     else "time unknown" rather than a stale time."""
@@ -124,7 +122,8 @@ def _timestamp_text(kiosk: Kiosk, alarm: Alarm, language: str) -> str:
     return format_timestamp(moment, kiosk.zone, language)
 
 
-def notification_for(kiosk: Kiosk, alarm: Alarm, language: str) -> Notification:
+def notification_for(kiosk: Kiosk, alarm: Claimed) -> Notification:
+    language = recipient_language(kiosk, alarm)
     return Notification(
         recipient_phone=alarm.recipient_phone,
         subject_name=alarm.subject_name,
@@ -146,24 +145,28 @@ def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryRe
     # Not durable on its own: a claim lost in a power cut is made again. What must be on disk
     # is, at its time: the in-flight record before the send; the outcome before the task's ack.
     with kiosk.store.session(durable=False) as session:
-        if not alarm_state.claim(session, alarm_id, now, owner, claim_lease(kiosk)):
+        alarm = alarm_state.claim_for_delivery(session, alarm_id, now, owner, claim_lease(kiosk))
+        if alarm is None:
             logger.info("Alarm %s not claimed: already handled or held by another worker", alarm_id)
             return DeliveryResult(None)
-        accepted = alarm_state.accepted_attempt(session, alarm_id)
-        if accepted is not None:
-            return _finish_accepted(kiosk, session, alarm_id, owner, accepted.channel, accepted.provider_message_id)
-        if alarm_state.close_interrupted(session, alarm_id, owner, now):
-            logger.warning("Alarm %s: a send was cut off before the provider answered; sending again", alarm_id)
-        plan = channel_plan(kiosk, get_channel(session))
-        alarm_state.fix_plan(session, alarm_id, owner, plan)
+        if alarm.notification_attempts:  # none yet: no send can be open or accepted (`begin_send` counts each)
+            accepted = alarm_state.accepted_attempt(session, alarm_id)
+            if accepted is not None:
+                return _finish_accepted(kiosk, session, alarm_id, owner, accepted.channel, accepted.provider_message_id)
+            if alarm_state.close_interrupted(session, alarm_id, owner, now):
+                logger.warning("Alarm %s: a send was cut off before the provider answered; sending again", alarm_id)
+                alarm = None  # its tries on the channel changed: read again below
+        if alarm is not None and alarm.channel_plan is None:
+            plan = channel_plan(kiosk, channel_number(alarm.chosen_channel))
+            alarm_state.fix_plan(session, alarm_id, owner, plan)
+            alarm = replace(alarm, channel_plan=plan)
     while True:
-        with kiosk.store.read() as session:
-            alarm = session.get(Alarm, alarm_id)
-            assert alarm is not None  # claimed a moment ago; alarms are never deleted while held
-            plan = alarm.channel_plan
-            assert plan is not None  # fixed by the claim above
-            position, attempts_here = alarm.plan_position, alarm.channel_attempts
-            notification = notification_for(kiosk, alarm, recipient_language(session, kiosk, alarm))
+        if alarm is None:  # after the claim's own view: the plan moved on, or interrupted tries counted
+            with kiosk.store.read() as session:
+                alarm = alarm_state.read_claimed(session, alarm_id)
+        plan = alarm.channel_plan
+        assert plan is not None  # fixed by the claim above
+        position, attempts_here = alarm.plan_position, alarm.channel_attempts
         if position >= len(plan):
             offline_rounds = _offline_rounds(kiosk, alarm_id, len(plan))
             if offline_rounds and not _offline_time_spent(kiosk, alarm, offline_rounds):
@@ -172,10 +175,11 @@ def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryRe
         if attempts_here >= ATTEMPTS_PER_CHANNEL:  # used up by interrupted sends
             with kiosk.store.session() as session:
                 alarm_state.mark_next_channel(session, alarm_id, owner, None, kiosk.clock.now(), claim_lease(kiosk))
-            continue
-        outcome = _attempt(kiosk, alarm_id, owner, plan[position], notification, attempts_here)
-        if outcome is not None:
-            return outcome
+        else:
+            outcome = _attempt(kiosk, alarm_id, owner, plan[position], notification_for(kiosk, alarm), attempts_here)
+            if outcome is not None:
+                return outcome
+        alarm = None
 
 
 def _finish_accepted(
@@ -223,13 +227,27 @@ def _attempt(
 def _record_sent(
     kiosk: Kiosk, alarm_id: int, owner: str, attempt_id: int, sent: SendResult, duration_ms: float
 ) -> DeliveryResult:
-    """The provider took the message: its id first, then SENT, each retried while the database is locked.
+    """The provider took the message: SENT and its id in the attempt row, in one transaction retried while
+    the database is locked; if that is refused past the retries, the id alone.
 
-    If the database refuses past the retries, the alarm stays PROCESSING and the worker wakes
-    once the lease has run out: that claim finds the id and records SENT without sending.
+    With the id recorded the alarm stays PROCESSING and the worker wakes once the lease has run
+    out: that claim finds the id and records SENT without sending. The alarm's row is written
+    before the attempt's, in the order a claim takes them (no deadlock on PostgreSQL).
     """
     id_field = kiosk.channels[sent.channel].message_id_field
-    try:  # on disk with SENT below, or by the task's sync before its ack (`Store.session(durable=...)`)
+
+    def sent_with_id(session: Session) -> None:
+        alarm_state.mark_sent(session, alarm_id, owner, sent.channel, sent.message_id, id_field, kiosk.clock.now())
+        alarm_state.record_accepted(session, attempt_id, sent.message_id, duration_ms)
+
+    try:
+        _write(kiosk, sent_with_id)
+    except OperationalError:
+        pass
+    else:
+        logger.info("Alarm %s sent on channel %s as %s", alarm_id, sent.channel, sent.message_id)
+        return DeliveryResult(AlarmStatus.SENT)
+    try:  # on disk by the task's sync before its ack (`Store.session(durable=...)`)
         _write(kiosk, lambda s: alarm_state.record_accepted(s, attempt_id, sent.message_id, duration_ms), durable=False)
     except OperationalError:
         logger.critical(
@@ -237,21 +255,11 @@ def _record_sent(
             alarm_id,
             sent.message_id,
         )
-        return DeliveryResult(AlarmStatus.PROCESSING, retry_in=claim_lease(kiosk).total_seconds() + 1)
-    try:
-        _write(
-            kiosk,
-            lambda s: alarm_state.mark_sent(
-                s, alarm_id, owner, sent.channel, sent.message_id, id_field, kiosk.clock.now()
-            ),
-        )
-    except OperationalError:
+    else:
         logger.error(
             "Alarm %s was sent as %s; the next claim records SENT (the database refused it)", alarm_id, sent.message_id
         )
-        return DeliveryResult(AlarmStatus.PROCESSING, retry_in=claim_lease(kiosk).total_seconds() + 1)
-    logger.info("Alarm %s sent on channel %s as %s", alarm_id, sent.channel, sent.message_id)
-    return DeliveryResult(AlarmStatus.SENT)
+    return DeliveryResult(AlarmStatus.PROCESSING, retry_in=claim_lease(kiosk).total_seconds() + 1)
 
 
 def _write(kiosk: Kiosk, write: Callable[[Session], T], *, durable: bool = True) -> T:
@@ -309,7 +317,7 @@ def _offline_rounds(kiosk: Kiosk, alarm_id: int, channels: int) -> int:
     return max(1, len(codes) // (ATTEMPTS_PER_CHANNEL * channels))
 
 
-def _offline_time_spent(kiosk: Kiosk, alarm: Alarm, rounds: int) -> bool:
+def _offline_time_spent(kiosk: Kiosk, alarm: Claimed, rounds: int) -> bool:
     """Has the alarm waited `OFFLINE_GIVE_UP` for the network? Never judged by the wall clock.
 
     The wall clock jumps when the network time arrives after a power cut (the Pi has no clock),

@@ -29,7 +29,12 @@ def set_parameter(session: Session, key: str, value: str) -> None:
 
 def get_channel(session: Session) -> int:
     """The first channel to try; the default when the stored one is no longer registered."""
-    number = _registered_number(get_parameter(session, CHANNEL) or "")
+    return channel_number(get_parameter(session, CHANNEL))
+
+
+def channel_number(stored: str | None) -> int:
+    """The first channel to try, from the parameter's stored value (None: never set)."""
+    number = _registered_number(stored or "")
     return DEFAULT_CHANNEL if number is None else number
 
 

@@ -28,13 +28,17 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, null, or_, select, update
+from sqlalchemy import and_, insert, null, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from appliance.store.models import Alarm, AlarmStatus, DeliveryAttempt
+from appliance.store.models import Alarm, AlarmStatus, Custodian, DeliveryAttempt, SystemParameter
 
 S = AlarmStatus
+# The transitions are Core statements on the tables: the ORM's bulk-update path and identity map
+# cost more CPU than the statements themselves on the worker's hot path (bench/README.md).
+_ALARMS = Alarm.__table__
+_ATTEMPTS = DeliveryAttempt.__table__
 INTERRUPTED = "The worker stopped during this send; the provider may or may not have taken the message."
 
 
@@ -51,42 +55,106 @@ def due(now: datetime, retry_grace: timedelta = timedelta(0)) -> ColumnElement[b
     worker's own wake-up message a head start.
     """
     return or_(
-        Alarm.notification_status == S.PENDING,
-        and_(Alarm.notification_status == S.ERROR, Alarm.next_attempt_at <= now - retry_grace),
-        and_(Alarm.notification_status == S.PROCESSING, Alarm.claimed_until < now),
+        _ALARMS.c.notification_status == S.PENDING,
+        and_(_ALARMS.c.notification_status == S.ERROR, _ALARMS.c.next_attempt_at <= now - retry_grace),
+        and_(_ALARMS.c.notification_status == S.PROCESSING, _ALARMS.c.claimed_until < now),
     )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An alarm as its delivery needs it, read by the claim itself (UPDATE ... RETURNING).
+
+    Beside the alarm's own fields: `custodian_language` (the custodian's language, None when the
+    row has no custodian) and `chosen_channel` (the `channel` system parameter, None when unset).
+    """
+
+    id: int
+    subject_name: str
+    recipient_phone: str
+    created_at: datetime
+    location: str
+    is_test: bool
+    source: str | None
+    finder_note: str | None
+    finder_phone: str | None
+    clock_synced: bool
+    boot_id: str | None
+    created_monotonic: float | None
+    time_corrected_at: datetime | None
+    notification_attempts: int
+    notification_error: str | None
+    channel_plan: list[int] | None
+    plan_position: int
+    channel_attempts: int
+    role: str
+    escalation_reason: str | None
+    custodian_language: str | None
+    chosen_channel: str | None
+
+
+_EXTRA = ("custodian_language", "chosen_channel")
+
+
+def _claimed_columns() -> list[ColumnElement]:
+    """The columns of `Claimed`: the alarm's, the custodian's language and the chosen channel (scalar subqueries)."""
+    own = [_ALARMS.c[name] for name in Claimed.__dataclass_fields__ if name not in _EXTRA]
+    language = select(Custodian.language).where(Custodian.id == _ALARMS.c.custodian_id).scalar_subquery()
+    chosen = select(SystemParameter.value).where(SystemParameter.key == "channel").scalar_subquery()
+    return [*own, language.label("custodian_language"), chosen.label("chosen_channel")]
+
+
+def claim_for_delivery(session: Session, alarm_id: int, now: datetime, owner: str, lease: timedelta) -> Claimed | None:
+    """Move the alarm to PROCESSING for `owner`, held for `lease`, unless someone else holds it or it is done.
+
+    Returns what the delivery reads of it, from the same statement where the database can
+    (UPDATE ... RETURNING: SQLite 3.35 and later, PostgreSQL), else from a SELECT in the same
+    transaction; None when the claim did not match.
+    """
+    statement = (
+        update(_ALARMS)
+        .where(_ALARMS.c.id == alarm_id, due(now))
+        .values(
+            notification_status=S.PROCESSING,
+            claimed_by=owner,
+            claimed_until=now + lease,
+            enqueued_at=None,  # the message that brought the worker here is used up
+            updated_at=now,
+        )
+    )
+    if session.get_bind().dialect.update_returning:
+        row = session.execute(statement.returning(*_claimed_columns())).first()
+    elif session.execute(statement).rowcount == 1:
+        row = session.execute(select(*_claimed_columns()).where(_ALARMS.c.id == alarm_id)).first()
+    else:
+        row = None
+    return None if row is None else Claimed(**row._mapping)
+
+
+def read_claimed(session: Session, alarm_id: int) -> Claimed:
+    """The same view of an alarm this worker holds, again after its plan moved on."""
+    row = session.execute(select(*_claimed_columns()).where(_ALARMS.c.id == alarm_id)).one()
+    return Claimed(**row._mapping)
 
 
 def claim(session: Session, alarm_id: int, now: datetime, owner: str, lease: timedelta) -> bool:
-    """Move the alarm to PROCESSING for `owner`, held for `lease`, unless someone else holds it or it is done."""
-    return _update(
-        session,
-        and_(Alarm.id == alarm_id, due(now)),
-        notification_status=S.PROCESSING,
-        claimed_by=owner,
-        claimed_until=now + lease,
-        enqueued_at=None,  # the message that brought the worker here is used up
-        updated_at=now,
-    )
+    """`claim_for_delivery` for a caller that only needs to know whether the claim matched."""
+    return claim_for_delivery(session, alarm_id, now, owner, lease) is not None
 
 
 def _update(session: Session, condition: ColumnElement[bool], **values: object) -> bool:
     """One conditional UPDATE of one alarm; True when it matched (the transition happened)."""
-    statement = update(Alarm).where(condition).values(**values).execution_options(synchronize_session=False)
-    return session.execute(statement).rowcount == 1
+    return session.execute(update(_ALARMS).where(condition).values(**values)).rowcount == 1
 
 
 def _held(alarm_id: int, owner: str) -> ColumnElement[bool]:
-    return and_(Alarm.id == alarm_id, Alarm.notification_status == S.PROCESSING, Alarm.claimed_by == owner)
+    return and_(_ALARMS.c.id == alarm_id, _ALARMS.c.notification_status == S.PROCESSING, _ALARMS.c.claimed_by == owner)
 
 
 def fix_plan(session: Session, alarm_id: int, owner: str, plan: list[int]) -> None:
     """Record the channel order at the first claim, so that later retries keep it."""
     session.execute(
-        update(Alarm)
-        .where(_held(alarm_id, owner), Alarm.channel_plan.is_(None))
-        .values(channel_plan=plan)
-        .execution_options(synchronize_session=False)
+        update(_ALARMS).where(_held(alarm_id, owner), _ALARMS.c.channel_plan.is_(None)).values(channel_plan=plan)
     )
 
 
@@ -115,16 +183,14 @@ def begin_send(
         session,
         _held(alarm_id, owner),
         claimed_until=started_at + lease,
-        notification_attempts=Alarm.notification_attempts + 1,
+        notification_attempts=_ALARMS.c.notification_attempts + 1,
         last_attempt=started_at,
         updated_at=started_at,
     )
     if not held:
         return None
-    attempt = DeliveryAttempt(alarm_id=alarm_id, channel=channel, started_at=started_at, outcome="in_flight")
-    session.add(attempt)
-    session.flush()
-    return attempt.id
+    row = dict(alarm_id=alarm_id, channel=channel, started_at=started_at, outcome="in_flight")
+    return session.execute(insert(_ATTEMPTS).values(row)).inserted_primary_key[0]
 
 
 def record_accepted(session: Session, attempt_id: int, message_id: str, duration_ms: float) -> None:
@@ -133,10 +199,9 @@ def record_accepted(session: Session, attempt_id: int, message_id: str, duration
     Unconditional: whoever holds the alarm now, this is what the provider did.
     """
     session.execute(
-        update(DeliveryAttempt)
-        .where(DeliveryAttempt.id == attempt_id)
+        update(_ATTEMPTS)
+        .where(_ATTEMPTS.c.id == attempt_id)
         .values(outcome="sent", provider_message_id=message_id, duration_ms=duration_ms)
-        .execution_options(synchronize_session=False)
     )
 
 
@@ -149,11 +214,11 @@ def accepted_attempt(session: Session, alarm_id: int) -> DeliveryAttempt | None:
     return session.scalars(
         select(DeliveryAttempt)
         .where(
-            DeliveryAttempt.alarm_id == alarm_id,
-            DeliveryAttempt.outcome == "sent",
-            DeliveryAttempt.provider_message_id.is_not(None),
+            _ATTEMPTS.c.alarm_id == alarm_id,
+            _ATTEMPTS.c.outcome == "sent",
+            _ATTEMPTS.c.provider_message_id.is_not(None),
         )
-        .order_by(DeliveryAttempt.id)
+        .order_by(_ATTEMPTS.c.id)
     ).first()
 
 
@@ -164,20 +229,19 @@ def close_interrupted(session: Session, alarm_id: int, owner: str, now: datetime
     along the plan. Returns how many there were.
     """
     found = session.scalars(
-        select(DeliveryAttempt).where(DeliveryAttempt.alarm_id == alarm_id, DeliveryAttempt.outcome == "in_flight")
+        select(DeliveryAttempt).where(_ATTEMPTS.c.alarm_id == alarm_id, _ATTEMPTS.c.outcome == "in_flight")
     ).all()
     if not found:
         return 0
     session.execute(
-        update(DeliveryAttempt)
-        .where(DeliveryAttempt.id.in_([attempt.id for attempt in found]))
+        update(_ATTEMPTS)
+        .where(_ATTEMPTS.c.id.in_([attempt.id for attempt in found]))
         .values(outcome="interrupted", error_code="interrupted", error_message=INTERRUPTED)
-        .execution_options(synchronize_session=False)
     )
     _update(
         session,
         _held(alarm_id, owner),
-        channel_attempts=Alarm.channel_attempts + len(found),
+        channel_attempts=_ALARMS.c.channel_attempts + len(found),
         notification_error=f"Channel {found[-1].channel}: {INTERRUPTED}",
         updated_at=now,
     )
@@ -193,17 +257,12 @@ def _settle(session: Session, alarm_id: int, record: AttemptRecord) -> dict:
         "error_message": record.error_message,
     }
     if record.attempt_id is not None:
-        session.execute(
-            update(DeliveryAttempt)
-            .where(DeliveryAttempt.id == record.attempt_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        session.execute(update(_ATTEMPTS).where(_ATTEMPTS.c.id == record.attempt_id).values(**values))
         return {}
     session.add(DeliveryAttempt(alarm_id=alarm_id, channel=record.channel, started_at=record.started_at, **values))
     if record.outcome == "skipped":
         return {}
-    return {"notification_attempts": Alarm.notification_attempts + 1, "last_attempt": record.started_at}
+    return {"notification_attempts": _ALARMS.c.notification_attempts + 1, "last_attempt": record.started_at}
 
 
 def mark_sent(
@@ -237,7 +296,7 @@ def mark_retry(
         _held(alarm_id, owner),
         notification_status=S.ERROR,
         notification_error=_error_text(record),
-        channel_attempts=Alarm.channel_attempts + 1,
+        channel_attempts=_ALARMS.c.channel_attempts + 1,
         next_attempt_at=retry_at,
         claimed_by=None,
         claimed_until=None,
@@ -257,7 +316,7 @@ def mark_next_channel(
     return _update(
         session,
         _held(alarm_id, owner),
-        plan_position=Alarm.plan_position + 1,
+        plan_position=_ALARMS.c.plan_position + 1,
         channel_attempts=0,
         claimed_until=now + lease,
         updated_at=now,
@@ -304,7 +363,7 @@ def requeue_failed(session: Session, alarm_id: int, now: datetime) -> bool:
     """
     requeued = _update(
         session,
-        and_(Alarm.id == alarm_id, Alarm.notification_status == S.FAILED),
+        and_(_ALARMS.c.id == alarm_id, _ALARMS.c.notification_status == S.FAILED),
         notification_status=S.PENDING,
         notification_sent=False,
         channel=None,
@@ -322,10 +381,9 @@ def requeue_failed(session: Session, alarm_id: int, now: datetime) -> bool:
     )
     if requeued:
         session.execute(
-            update(DeliveryAttempt)
-            .where(DeliveryAttempt.alarm_id == alarm_id, DeliveryAttempt.outcome == "sent")
+            update(_ATTEMPTS)
+            .where(_ATTEMPTS.c.alarm_id == alarm_id, _ATTEMPTS.c.outcome == "sent")
             .values(outcome="undelivered")
-            .execution_options(synchronize_session=False)
         )
     return requeued
 
@@ -345,7 +403,9 @@ class ProviderReport:
 def apply_report(session: Session, report: ProviderReport, now: datetime) -> Alarm | None:
     """Apply a provider status; returns the alarm it named (None: unknown id). Idempotent."""
     alarm = session.scalars(
-        select(Alarm).where(or_(Alarm.whatsapp_message_id == report.message_id, Alarm.message_sid == report.message_id))
+        select(Alarm).where(
+            or_(_ALARMS.c.whatsapp_message_id == report.message_id, _ALARMS.c.message_sid == report.message_id)
+        )
     ).first()
     if alarm is None:
         return None
@@ -365,7 +425,9 @@ def apply_report(session: Session, report: ProviderReport, now: datetime) -> Ala
         if current == S.SENT and report.state in ("delivered", "read"):
             values.update(notification_status=S.DELIVERED, delivered_at=now)
     if values:
-        _update(session, and_(Alarm.id == alarm.id, Alarm.notification_status == current), updated_at=now, **values)
+        _update(
+            session, and_(_ALARMS.c.id == alarm.id, _ALARMS.c.notification_status == current), updated_at=now, **values
+        )
     return alarm
 
 
@@ -381,11 +443,11 @@ def _reroute(session: Session, alarm: Alarm, report: ProviderReport, now: dateti
         return False
     moved = _update(
         session,
-        and_(Alarm.id == alarm.id, Alarm.notification_status == S.SENT, Alarm.rerouted_at.is_(None)),
+        and_(_ALARMS.c.id == alarm.id, _ALARMS.c.notification_status == S.SENT, _ALARMS.c.rerouted_at.is_(None)),
         notification_status=S.ERROR,
         notification_error=report.error or "The provider reported the message undeliverable.",
         provider_status="failed",
-        plan_position=Alarm.plan_position + 1,
+        plan_position=_ALARMS.c.plan_position + 1,
         channel_attempts=0,
         next_attempt_at=now,
         rerouted_at=now,
@@ -395,10 +457,9 @@ def _reroute(session: Session, alarm: Alarm, report: ProviderReport, now: dateti
     )
     if moved:
         session.execute(
-            update(DeliveryAttempt)
-            .where(DeliveryAttempt.alarm_id == alarm.id, DeliveryAttempt.provider_message_id == report.message_id)
+            update(_ATTEMPTS)
+            .where(_ATTEMPTS.c.alarm_id == alarm.id, _ATTEMPTS.c.provider_message_id == report.message_id)
             .values(outcome="undelivered", error_message=report.error)
-            .execution_options(synchronize_session=False)
         )
     return moved
 
@@ -406,17 +467,16 @@ def _reroute(session: Session, alarm: Alarm, report: ProviderReport, now: dateti
 def release_dead_claims(session: Session, host: str, alive: set[str], now: datetime) -> int:
     """Expire PROCESSING leases held by this host's dead worker processes (checked at worker start)."""
     held = session.execute(
-        select(Alarm.id, Alarm.claimed_by).where(
-            Alarm.notification_status == S.PROCESSING, Alarm.claimed_by.like(f"{host}:%")
+        select(_ALARMS.c.id, _ALARMS.c.claimed_by).where(
+            _ALARMS.c.notification_status == S.PROCESSING, _ALARMS.c.claimed_by.like(f"{host}:%")
         )
     ).all()
     dead_ids = [row.id for row in held if row.claimed_by not in alive]
     if dead_ids:
         session.execute(
-            update(Alarm)
-            .where(Alarm.id.in_(dead_ids), Alarm.notification_status == S.PROCESSING)
+            update(_ALARMS)
+            .where(_ALARMS.c.id.in_(dead_ids), _ALARMS.c.notification_status == S.PROCESSING)
             .values(claimed_until=now - timedelta(seconds=1))
-            .execution_options(synchronize_session=False)
         )
     return len(dead_ids)
 
