@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any, ClassVar
 
 import requests
@@ -26,8 +27,16 @@ logger = logging.getLogger(__name__)
 PROVIDER = "Meta WhatsApp"
 DEFAULT_TIMEOUT = (3.0, 10.0)  # connect, read: an alarm must fall back quickly when Meta is slow
 
-# One keep-alive connection pool per process: a worker sends many alarms to one host.
-_SESSION = requests.Session()
+# One keep-alive session per thread: a worker's delivery threads each send many alarms to one
+# host, and a requests.Session is not documented as safe to share between threads.
+_LOCAL = threading.local()
+
+
+def _thread_session() -> requests.Session:
+    session = getattr(_LOCAL, "session", None)
+    if session is None:
+        session = _LOCAL.session = requests.Session()
+    return session
 
 
 class MetaWhatsApp:
@@ -47,12 +56,16 @@ class MetaWhatsApp:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         self.settings = settings
-        self.session = session or _SESSION
+        self._session = session  # None: the calling thread's own (`_thread_session`)
         self.timeout = timeout
 
     def is_configured(self) -> bool:
         """True when the phone number id and the access token are set."""
         return all(getattr(self.settings, field) for field in self.required)
+
+    @property
+    def session(self) -> requests.Session:
+        return self._session or _thread_session()
 
     @property
     def endpoint(self) -> str:

@@ -28,9 +28,9 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, insert, null, or_, select, update
+from sqlalchemy import and_, bindparam, insert, null, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from appliance.store.models import Alarm, AlarmStatus, Custodian, DeliveryAttempt, SystemParameter
 
@@ -54,9 +54,13 @@ def due(now: datetime, retry_grace: timedelta = timedelta(0)) -> ColumnElement[b
     claim whose lease ran out (PROCESSING). The claim uses no grace; the sweeper gives the
     worker's own wake-up message a head start.
     """
+    return _due(now, now - retry_grace)
+
+
+def _due(now: datetime | BindParameter, retry_from: datetime | BindParameter) -> ColumnElement[bool]:
     return or_(
         _ALARMS.c.notification_status == S.PENDING,
-        and_(_ALARMS.c.notification_status == S.ERROR, _ALARMS.c.next_attempt_at <= now - retry_grace),
+        and_(_ALARMS.c.notification_status == S.ERROR, _ALARMS.c.next_attempt_at <= retry_from),
         and_(_ALARMS.c.notification_status == S.PROCESSING, _ALARMS.c.claimed_until < now),
     )
 
@@ -104,6 +108,27 @@ def _claimed_columns() -> list[ColumnElement]:
     return [*own, language.label("custodian_language"), chosen.label("chosen_channel")]
 
 
+# The statements of a successful delivery, built once with named parameters: building and keying a
+# statement on every call cost the worker more CPU than running it (bench/README.md). The names
+# are not column names (a parameter named like a column would add it to an UPDATE's SET).
+_TIME = _ALARMS.c.updated_at.type
+_ALARM, _OWNER, _NOW = bindparam("alarm"), bindparam("owner"), bindparam("now", type_=_TIME)
+_UNTIL = bindparam("until", type_=_TIME)
+_CLAIM = (
+    update(_ALARMS)
+    .where(_ALARMS.c.id == _ALARM, _due(_NOW, _NOW))
+    .values(
+        notification_status=S.PROCESSING,
+        claimed_by=_OWNER,
+        claimed_until=_UNTIL,
+        enqueued_at=None,  # the message that brought the worker here is used up
+        updated_at=_NOW,
+    )
+)
+_CLAIM_RETURNING = _CLAIM.returning(*_claimed_columns())
+_READ_CLAIMED = select(*_claimed_columns()).where(_ALARMS.c.id == _ALARM)
+
+
 def claim_for_delivery(session: Session, alarm_id: int, now: datetime, owner: str, lease: timedelta) -> Claimed | None:
     """Move the alarm to PROCESSING for `owner`, held for `lease`, unless someone else holds it or it is done.
 
@@ -111,21 +136,11 @@ def claim_for_delivery(session: Session, alarm_id: int, now: datetime, owner: st
     (UPDATE ... RETURNING: SQLite 3.35 and later, PostgreSQL), else from a SELECT in the same
     transaction; None when the claim did not match.
     """
-    statement = (
-        update(_ALARMS)
-        .where(_ALARMS.c.id == alarm_id, due(now))
-        .values(
-            notification_status=S.PROCESSING,
-            claimed_by=owner,
-            claimed_until=now + lease,
-            enqueued_at=None,  # the message that brought the worker here is used up
-            updated_at=now,
-        )
-    )
+    params = {"alarm": alarm_id, "owner": owner, "now": now, "until": now + lease}
     if session.get_bind().dialect.update_returning:
-        row = session.execute(statement.returning(*_claimed_columns())).first()
-    elif session.execute(statement).rowcount == 1:
-        row = session.execute(select(*_claimed_columns()).where(_ALARMS.c.id == alarm_id)).first()
+        row = session.execute(_CLAIM_RETURNING, params).first()
+    elif session.execute(_CLAIM, params).rowcount == 1:
+        row = session.execute(_READ_CLAIMED, {"alarm": alarm_id}).first()
     else:
         row = None
     return None if row is None else Claimed(**row._mapping)
@@ -133,8 +148,7 @@ def claim_for_delivery(session: Session, alarm_id: int, now: datetime, owner: st
 
 def read_claimed(session: Session, alarm_id: int) -> Claimed:
     """The same view of an alarm this worker holds, again after its plan moved on."""
-    row = session.execute(select(*_claimed_columns()).where(_ALARMS.c.id == alarm_id)).one()
-    return Claimed(**row._mapping)
+    return Claimed(**session.execute(_READ_CLAIMED, {"alarm": alarm_id}).one()._mapping)
 
 
 def claim(session: Session, alarm_id: int, now: datetime, owner: str, lease: timedelta) -> bool:
@@ -147,15 +161,20 @@ def _update(session: Session, condition: ColumnElement[bool], **values: object) 
     return session.execute(update(_ALARMS).where(condition).values(**values)).rowcount == 1
 
 
-def _held(alarm_id: int, owner: str) -> ColumnElement[bool]:
+def _held(alarm_id: int | BindParameter, owner: str | BindParameter) -> ColumnElement[bool]:
     return and_(_ALARMS.c.id == alarm_id, _ALARMS.c.notification_status == S.PROCESSING, _ALARMS.c.claimed_by == owner)
 
 
 def fix_plan(session: Session, alarm_id: int, owner: str, plan: list[int]) -> None:
     """Record the channel order at the first claim, so that later retries keep it."""
-    session.execute(
-        update(_ALARMS).where(_held(alarm_id, owner), _ALARMS.c.channel_plan.is_(None)).values(channel_plan=plan)
-    )
+    session.execute(_FIX_PLAN, {"alarm": alarm_id, "owner": owner, "plan": plan})
+
+
+_FIX_PLAN = (
+    update(_ALARMS)
+    .where(_held(_ALARM, _OWNER), _ALARMS.c.channel_plan.is_(None))
+    .values(channel_plan=bindparam("plan", type_=_ALARMS.c.channel_plan.type))
+)
 
 
 @dataclass(frozen=True)
@@ -179,30 +198,37 @@ def begin_send(
     Returns the attempt's id, or None when `owner` no longer holds the alarm (then nothing may
     be sent). The attempt counts here, once, whatever its outcome turns out to be.
     """
-    held = _update(
-        session,
-        _held(alarm_id, owner),
-        claimed_until=started_at + lease,
-        notification_attempts=_ALARMS.c.notification_attempts + 1,
-        last_attempt=started_at,
-        updated_at=started_at,
-    )
-    if not held:
+    params = {"alarm": alarm_id, "owner": owner, "now": started_at, "until": started_at + lease}
+    if session.execute(_BEGIN_SEND, params).rowcount != 1:
         return None
-    row = dict(alarm_id=alarm_id, channel=channel, started_at=started_at, outcome="in_flight")
-    return session.execute(insert(_ATTEMPTS).values(row)).inserted_primary_key[0]
+    row = {"alarm_id": alarm_id, "channel": channel, "started_at": started_at, "outcome": "in_flight"}
+    return session.execute(_NEW_ATTEMPT, row).inserted_primary_key[0]
+
+
+_BEGIN_SEND = (
+    update(_ALARMS)
+    .where(_held(_ALARM, _OWNER))
+    .values(
+        claimed_until=_UNTIL,
+        notification_attempts=_ALARMS.c.notification_attempts + 1,
+        last_attempt=_NOW,
+        updated_at=_NOW,
+    )
+)
+_NEW_ATTEMPT = insert(_ATTEMPTS)
+_ACCEPTED = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("attempt"))
+    .values(outcome="sent", provider_message_id=bindparam("message"), duration_ms=bindparam("took"))
+)
 
 
 def record_accepted(session: Session, attempt_id: int, message_id: str, duration_ms: float) -> None:
-    """The provider accepted the send: its message id, in the attempt row, before anything else.
+    """The provider accepted the send: its message id, in the attempt row.
 
     Unconditional: whoever holds the alarm now, this is what the provider did.
     """
-    session.execute(
-        update(_ATTEMPTS)
-        .where(_ATTEMPTS.c.id == attempt_id)
-        .values(outcome="sent", provider_message_id=message_id, duration_ms=duration_ms)
-    )
+    session.execute(_ACCEPTED, {"attempt": attempt_id, "message": message_id, "took": duration_ms})
 
 
 def accepted_attempt(session: Session, alarm_id: int) -> DeliveryAttempt | None:
@@ -270,21 +296,28 @@ def mark_sent(
 ) -> bool:
     """The provider accepted the message on `channel`: SENT with its id in the channel's column `id_field`.
 
-    Earlier channels' errors stay as a note. The attempt row already says "sent" (`record_accepted`).
+    Earlier channels' errors stay as a note. The attempt row says "sent" (`record_accepted`).
     """
-    return _update(
-        session,
-        _held(alarm_id, owner),
+    params = {"alarm": alarm_id, "owner": owner, "number": channel, "message": message_id, "now": now}
+    return session.execute(_MARK_SENT[id_field], params).rowcount == 1
+
+
+_MARK_SENT = {  # by the channel's id column (`Channel.message_id_field`)
+    id_field: update(_ALARMS)
+    .where(_held(_ALARM, _OWNER))
+    .values(
         notification_status=S.SENT,
         notification_sent=True,
-        channel=channel,
-        sent_at=now,
+        channel=bindparam("number"),
+        sent_at=_NOW,
         claimed_by=None,
         claimed_until=None,
         next_attempt_at=None,
-        updated_at=now,
-        **{id_field: message_id},
+        updated_at=_NOW,
+        **{id_field: bindparam("message")},
     )
+    for id_field in ("whatsapp_message_id", "message_sid")
+}
 
 
 def mark_retry(
