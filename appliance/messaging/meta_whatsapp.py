@@ -27,17 +27,6 @@ logger = logging.getLogger(__name__)
 PROVIDER = "Meta WhatsApp"
 DEFAULT_TIMEOUT = (3.0, 10.0)  # connect, read: an alarm must fall back quickly when Meta is slow
 
-# One keep-alive session per thread: a worker's delivery threads each send many alarms to one
-# host, and a requests.Session is not documented as safe to share between threads.
-_LOCAL = threading.local()
-
-
-def _thread_session() -> requests.Session:
-    session = getattr(_LOCAL, "session", None)
-    if session is None:
-        session = _LOCAL.session = requests.Session()
-    return session
-
 
 class MetaWhatsApp:
     """Sends the approved template (subject name, time) to the custodian's WhatsApp."""
@@ -56,7 +45,8 @@ class MetaWhatsApp:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         self.settings = settings
-        self._session = session  # None: the calling thread's own (`_thread_session`)
+        self._session = session  # None: the calling thread's own (`session`)
+        self._local = threading.local()
         self.timeout = timeout
 
     def is_configured(self) -> bool:
@@ -65,7 +55,22 @@ class MetaWhatsApp:
 
     @property
     def session(self) -> requests.Session:
-        return self._session or _thread_session()
+        """A keep-alive session per delivery thread (a requests.Session is not documented as thread-safe).
+
+        What requests would read from the environment on every send (proxies for this endpoint,
+        the CA bundle) is read once, when the thread's session is made: the worker's environment
+        does not change, and reading it took more CPU than the rest of the request.
+        """
+        if self._session is not None:
+            return self._session
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            found = session.merge_environment_settings(self.endpoint, {}, None, None, None)
+            session.proxies, session.verify = found["proxies"], found["verify"]
+            session.trust_env = False
+            self._local.session = session
+        return session
 
     @property
     def endpoint(self) -> str:

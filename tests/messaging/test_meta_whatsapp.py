@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
+from collections import Counter
 from collections.abc import Callable
 
 import pytest
@@ -81,6 +83,36 @@ def test_keep_alive_session_reuses_one_connection_for_many_sends(
         channel.send(notification)
     assert len(standin.accepted) == 5
     assert len({r.client_port for r in standin.accepted}) == 1
+
+
+def test_each_delivery_thread_keeps_its_own_connection(
+    channel: MetaWhatsApp, standin: ProviderStandIn, notification: Notification
+) -> None:
+    def three_sends() -> None:
+        for _ in range(3):
+            channel.send(notification)
+
+    threads = [threading.Thread(target=three_sends) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ports = Counter(request.client_port for request in standin.accepted)
+    assert sorted(ports.values()) == [3, 3]
+
+
+def test_a_proxy_set_in_the_environment_is_used(
+    make_settings: Callable[..., Settings], standin: ProviderStandIn, notification: Notification, monkeypatch
+) -> None:
+    with socket.socket() as closed:  # a port nobody listens on: the proxy is down
+        closed.bind(("127.0.0.1", 0))
+        proxy = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(TransientSendError):
+        MetaWhatsApp(make_settings(), timeout=FAST).send(notification)
+    assert standin.accepted == []
 
 
 # Meta error code -> expected classification (DESIGN principle 7); the stand-in answers with Meta's HTTP status.
