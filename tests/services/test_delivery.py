@@ -154,6 +154,34 @@ def test_delivering_the_same_alarm_twice_sends_once(live, standin):
     assert len(standin.requests) == 1
 
 
+def test_a_first_send_is_three_transactions_and_reads_nothing_beside_the_claim(live, standin):
+    # The claim's UPDATE returns what the delivery needs; SENT and the provider's id share one transaction.
+    alarm_id = _alarm(live, 1)
+    statements: list[str] = []
+    commits: list[object] = []
+
+    def on_statement(_conn, _cursor, statement: str, *_rest) -> None:
+        statements.append(statement.split()[0].upper())
+
+    def on_commit(_conn) -> None:
+        commits.append(_conn)
+
+    engines = {live.store.engine, live.store._read_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", on_statement)
+        event.listen(engine, "commit", on_commit)
+    try:
+        assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", on_statement)
+            event.remove(engine, "commit", on_commit)
+    assert len(commits) == 3  # the claim; the in-flight attempt; SENT with the provider's id
+    writes = [word for word in statements if word not in ("BEGIN", "COMMIT")]
+    assert writes == ["UPDATE", "UPDATE", "UPDATE", "INSERT", "UPDATE", "UPDATE"]  # no SELECT at all
+    assert len(standin.requests) == 1
+
+
 def test_concurrent_deliveries_of_one_alarm_send_once(live, standin):
     standin.script("meta", [{"delay": 0.3}])
     alarm_id = _alarm(live, 1)
