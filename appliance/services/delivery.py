@@ -145,10 +145,14 @@ def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryRe
     # Not durable on its own: a claim lost in a power cut is made again. What must be on disk
     # is, at its time: the in-flight record before the send; the outcome before the task's ack.
     with kiosk.store.session(durable=False) as session:
-        alarm = alarm_state.claim_for_delivery(session, alarm_id, now, owner, claim_lease(kiosk))
+        alarm = alarm_state.claim(session, alarm_id, now, owner, claim_lease(kiosk))
         if alarm is None:
             logger.info("Alarm %s not claimed: already handled or held by another worker", alarm_id)
             return DeliveryResult(None)
+        if alarm.channel_plan is None:
+            plan = channel_plan(kiosk, channel_number(alarm.chosen_channel))
+            alarm_state.fix_plan(session, alarm_id, owner, plan)
+            alarm = replace(alarm, channel_plan=plan)
         if alarm.notification_attempts:  # none yet: no send can be open or accepted (`begin_send` counts each)
             accepted = alarm_state.accepted_attempt(session, alarm_id)
             if accepted is not None:
@@ -156,10 +160,6 @@ def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryRe
             if alarm_state.close_interrupted(session, alarm_id, owner, now):
                 logger.warning("Alarm %s: a send was cut off before the provider answered; sending again", alarm_id)
                 alarm = None  # its tries on the channel changed: read again below
-        if alarm is not None and alarm.channel_plan is None:
-            plan = channel_plan(kiosk, channel_number(alarm.chosen_channel))
-            alarm_state.fix_plan(session, alarm_id, owner, plan)
-            alarm = replace(alarm, channel_plan=plan)
     while True:
         if alarm is None:  # after the claim's own view: the plan moved on, or interrupted tries counted
             with kiosk.store.read() as session:

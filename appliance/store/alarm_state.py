@@ -129,7 +129,7 @@ _CLAIM_RETURNING = _CLAIM.returning(*_claimed_columns())
 _READ_CLAIMED = select(*_claimed_columns()).where(_ALARMS.c.id == _ALARM)
 
 
-def claim_for_delivery(session: Session, alarm_id: int, now: datetime, owner: str, lease: timedelta) -> Claimed | None:
+def claim(session: Session, alarm_id: int, now: datetime, owner: str, lease: timedelta) -> Claimed | None:
     """Move the alarm to PROCESSING for `owner`, held for `lease`, unless someone else holds it or it is done.
 
     Returns what the delivery reads of it, from the same statement where the database can
@@ -149,11 +149,6 @@ def claim_for_delivery(session: Session, alarm_id: int, now: datetime, owner: st
 def read_claimed(session: Session, alarm_id: int) -> Claimed:
     """The same view of an alarm this worker holds, again after its plan moved on."""
     return Claimed(**session.execute(_READ_CLAIMED, {"alarm": alarm_id}).one()._mapping)
-
-
-def claim(session: Session, alarm_id: int, now: datetime, owner: str, lease: timedelta) -> bool:
-    """`claim_for_delivery` for a caller that only needs to know whether the claim matched."""
-    return claim_for_delivery(session, alarm_id, now, owner, lease) is not None
 
 
 def _update(session: Session, condition: ColumnElement[bool], **values: object) -> bool:

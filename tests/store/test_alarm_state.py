@@ -64,3 +64,15 @@ def test_an_accepted_send_is_found_by_the_next_claim_and_finished_with_its_id(st
     with store.session() as session:
         alarm = session.get(Alarm, alarm_id)
         assert (alarm.notification_status, alarm.whatsapp_message_id) == (AlarmStatus.SENT, "wamid.X")
+
+
+def test_a_claim_reads_the_same_alarm_where_the_database_has_no_update_returning(store, monkeypatch):
+    alarm_id = _alarm(store)
+    with store.session() as session:
+        returned = alarm_state.claim(session, alarm_id, NOW, "one:1", LEASE)
+    assert returned is not None and returned.subject_name == "Ana" and returned.channel_plan is None
+    monkeypatch.setattr(store.engine.dialect, "update_returning", False)  # SQLite before 3.35
+    later = NOW + LEASE + timedelta(seconds=1)
+    with store.session() as session:
+        assert alarm_state.claim(session, alarm_id, later, "two:2", LEASE) == returned
+        assert alarm_state.claim(session, alarm_id, later, "three:3", LEASE) is None
