@@ -28,6 +28,7 @@ from appliance.services.alarms import AlarmsState, SubjectChoice, alarms_state, 
 from appliance.services.kiosk import Kiosk
 from appliance.services.views import AlarmView
 from appliance.web.language import speaking
+from appliance.web.render import json_text
 from appliance.web.shared_reads import shared_read
 
 ENTRIES = 64  # filter combinations kept (the first pages, a few filters, a few deep pages)
@@ -82,6 +83,7 @@ class _Entry:
     marker: tuple[object, ...]
     alarms: list[AlarmView]
     tables: dict[str, Markup] = field(default_factory=dict)  # by language
+    records: str | None = None  # the list as `GET /api/alarms` answers it (the same in every language)
 
 
 class AlarmListCache:
@@ -96,9 +98,16 @@ class AlarmListCache:
         self._lock = threading.Lock()
         self.hits = self.misses = self.renders = 0
 
-    def alarms(self, filters: Filters) -> list[AlarmView]:
-        """What `list_alarms(kiosk, **dict(filters))` returns now (runs in a worker thread)."""
-        return self._entry(filters)[1].alarms
+    def records(self, filters: Filters) -> str:
+        """`list_alarms(kiosk, **dict(filters))` as now, as the JSON API's text (a worker thread)."""
+        entry = self._entry(filters)[1]
+        with self._lock:
+            text = entry.records
+        if text is None:
+            text = json_text([alarm.record() for alarm in entry.alarms])
+            with self._lock:
+                entry.records = text
+        return text
 
     def table(self, filters: Filters, language: str) -> AlarmTable:
         """The counts, the list for `filters` and its table in `language`, as of now (a worker thread)."""
@@ -154,10 +163,10 @@ class AlarmListCache:
 ALARM_LISTS = web.AppKey("alarm_lists", AlarmListCache)
 
 
-async def cached_alarms(request: web.Request, **filters: Any) -> list[AlarmView]:
-    """The alarm list for these filters, off the event loop, from the cache when nothing changed."""
+async def cached_records(request: web.Request, **filters: Any) -> str:
+    """The alarm list for these filters as JSON text, off the event loop, from the cache when nothing changed."""
     cache, key = request.app[ALARM_LISTS], filter_key(**filters)
-    return await shared_read(request, ("alarm list", key), lambda: cache.alarms(key))
+    return await shared_read(request, ("alarm records", key), lambda: cache.records(key))
 
 
 async def cached_table(request: web.Request, language: str, **filters: Any) -> AlarmTable:

@@ -46,12 +46,18 @@ class SharedReads:
             waiting = self._waiting.get(key)
             if waiting is None:
                 waiting = self._waiting[key] = _Waiting()
-                waiting.task = asyncio.ensure_future(asyncio.to_thread(self._start, key, waiting, read))
+                waiting.task = asyncio.ensure_future(self._run(key, waiting, read))
                 self.started += 1
             else:
                 self.joined += 1
             task = waiting.task
         return await asyncio.shield(task)  # one caller giving up does not cancel the others' read
+
+    async def _run(self, key: Hashable, waiting: _Waiting, read: Callable[[], T]) -> T:
+        # Handed to the thread on the loop's next turn, so the requests of this turn can still join.
+        # Not `to_thread`: the read runs without the first caller's context (its language, its
+        # request), so that its answer can only depend on what the key names.
+        return await asyncio.get_running_loop().run_in_executor(None, self._start, key, waiting, read)
 
     def _start(self, key: Hashable, waiting: _Waiting, read: Callable[[], T]) -> T:
         with self._lock:  # from now on, a new request starts a new read

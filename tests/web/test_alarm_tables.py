@@ -124,3 +124,18 @@ async def test_the_subject_filter_follows_renames_and_new_subjects(kiosk, admin,
     assert f'<option value="{subject_id}">Ana María López</option>' in page
     assert f'<option value="{added}">Beto Nuevo</option>' in page
     assert "selected>Ana" not in page
+
+
+async def test_the_api_list_is_kept_too_and_shows_a_change_at_once(kiosk, admin, client):
+    make_alarms(kiosk, 2)
+    first = await (await client.get("/api/alarms")).json()
+    assert await (await client.get("/api/alarms")).json() == first
+
+    _, card = make_subject(kiosk, "Beto Nuevo")
+    new = record_scan(kiosk, card, ScanSource.CAMERA)
+    records = await (await client.get("/api/alarms")).json()
+    assert [record["id"] for record in records] == [new.alarm_id] + [record["id"] for record in first]
+    with kiosk.store.session() as session:
+        alarm_state.claim(session, new.alarm_id, kiosk.clock.now(), "w:1", timedelta(minutes=1))
+    records = await (await client.get("/api/alarms")).json()
+    assert records[0]["notification_status"] == "PROCESSING"

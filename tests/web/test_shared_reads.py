@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from contextvars import ContextVar
 
 import pytest
 
@@ -65,3 +66,10 @@ async def test_a_failed_read_fails_every_request_that_shared_it_and_the_next_one
     answers = await asyncio.gather(*(reads("marker", broken) for _ in range(3)), return_exceptions=True)
     assert all(isinstance(answer, OSError) for answer in answers)
     assert await reads("marker", lambda: "back") == "back"
+
+
+async def test_a_shared_read_does_not_see_the_context_of_the_request_that_started_it():
+    reads = SharedReads()
+    whose = ContextVar("whose", default="nobody's")
+    whose.set("the first request's")  # a language or a user, say: the answer must not depend on it
+    assert await reads("k", whose.get) == "nobody's"
