@@ -61,6 +61,7 @@ def _templates(app: web.Application, kiosk: Kiosk) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the package: no stat() of each file on every page
     )
     language.install(env, kiosk.zone)
     remember_static_urls(env)
