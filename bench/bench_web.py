@@ -1,7 +1,8 @@
 """Admin page benchmark: response times of the dashboard, the alarm list and /api/alarms with
-100,000 alarms in the database, under concurrent load from wrk (Debian's `wrk`), the time the
-server spent on each page (its `Server-Timing` header, median of 20 requests one at a time; the
-largest page's printed last), and the web process's memory.
+100,000 alarms in the database, under concurrent load from wrk (Debian's `wrk`), the web
+process's CPU time per request under that load (the figure a busy machine disturbs least), the
+time the server spent on each page (its `Server-Timing` header, median of 20 requests one at a
+time; the largest page's printed last), and the web process's memory.
 
 Real parts only: a SQLite file filled through the models, a real `keryu web` subprocess, wrk
 on loopback. Requests carry the admin's session cookie, as a logged-in browser's do.
@@ -27,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests
-from measure import rss_mb
+from measure import cpu_seconds, rss_mb
 from sqlalchemy import insert
 
 from appliance.config import load_settings
@@ -41,9 +42,11 @@ from tests.conftest import ServiceProcess, free_port, wait_until
 TOKEN = "bench-token-" + "x" * 20
 PASSWORD = "bench password"
 STATUS_MIX = [AlarmStatus.DELIVERED] * 70 + [AlarmStatus.SENT] * 25 + [AlarmStatus.FAILED] * 4 + [AlarmStatus.ERROR]
-FLOOR = "floor: /api/health?self=1"  # every middleware (session, login, CSRF), no database, no page
+FLOOR = "floor: /api/health?self=1"  # every middleware, the session lookup (one read), no page
+BARE = "floor without the cookie"  # the same without a session: no database at all
 TARGETS = {
     FLOOR: "/api/health?self=1",
+    BARE: "/api/health?self=1",
     "dashboard": "/",
     "alarm list": "/alarms",
     "alarm list, FAILED only": "/alarms?status=FAILED",
@@ -108,7 +111,9 @@ def admin_cookie(base: str) -> str:
     return "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
 
 
-def run_wrk(url: str, duration: int, connections: int, cookie: str) -> dict[str, float]:
+def run_wrk(url: str, duration: int, connections: int, cookie: str, pid: int) -> dict[str, float]:
+    """wrk's latencies and rate for `url`, and the CPU the web process (`pid`) spent per request."""
+    cpu_before = cpu_seconds(pid)
     output = subprocess.run(
         [
             "wrk",
@@ -116,30 +121,36 @@ def run_wrk(url: str, duration: int, connections: int, cookie: str) -> dict[str,
             f"-c{connections}",
             f"-d{duration}s",
             "--latency",
-            "-H",
-            f"Cookie: {cookie}",
+            *(["-H", f"Cookie: {cookie}"] if cookie else []),
             url,
         ],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+    cpu = cpu_seconds(pid) - cpu_before
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
     requests_per_s = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    answered = int(re.search(r"(\d+) requests in", output).group(1))
     return {
         "p50_ms": round(_ms(latency["50"]), 1),
         "p99_ms": round(_ms(latency["99"]), 1),
         "req_per_s": round(requests_per_s, 1),
         "non_2xx": int(errors.group(1)) if errors else 0,
+        "cpu_ms_per_request": round(cpu * 1000 / max(answered, 1), 2),
     }
+
+
+def _cookie_header(cookie: str) -> dict[str, str]:
+    return {"Cookie": cookie} if cookie else {}
 
 
 def server_time(url: str, cookie: str, times: int = 20) -> tuple[float, int]:
     """Median of the server's own time for `url` (Server-Timing), and the page's size in bytes."""
     samples, size = [], 0
     for _ in range(times):
-        answer = requests.get(url, headers={"Cookie": cookie}, timeout=30, allow_redirects=False)
+        answer = requests.get(url, headers=_cookie_header(cookie), timeout=30, allow_redirects=False)
         samples.append(float(answer.headers["Server-Timing"].partition("dur=")[2]))
         size = len(answer.content)
     return round(statistics.median(samples), 2), size
@@ -186,14 +197,15 @@ def main() -> int:
         idle = rss_mb(web.pid)
         cookie = admin_cookie(base)
         results, server = {}, {}
+        cookies = {name: "" if name == BARE else cookie for name in TARGETS}
         for name, path in TARGETS.items():
-            server[name] = server_time(base + path.format(deep=deep), cookie)
+            server[name] = server_time(base + path.format(deep=deep), cookies[name])
         for connections in levels:
             for name, path in TARGETS.items():
                 url = base + path.format(deep=deep)
-                answer = requests.get(url, headers={"Cookie": cookie}, timeout=30, allow_redirects=False)
+                answer = requests.get(url, headers=_cookie_header(cookies[name]), timeout=30, allow_redirects=False)
                 assert answer.status_code == 200, (url, answer.status_code)
-                results[f"{name} (c={connections})"] = run_wrk(url, args.duration, connections, cookie)
+                results[f"{name} (c={connections})"] = run_wrk(url, args.duration, connections, cookies[name], web.pid)
         loaded = rss_mb(web.pid)
     finally:
         web.stop()
@@ -218,13 +230,17 @@ def main() -> int:
         f"{args.alarms} alarms ({report['database_mb']} MiB SQLite), wrk with {args.connections} connections, "
         f"{args.duration} s per page"
     )
-    print(f"{'page':36} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'non-2xx':>8} {'p99/floor':>9}")
+    print(
+        f"{'page':36} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'non-2xx':>8} {'p99/floor':>9}"
+        f" {'CPU ms/req':>10} {'CPU/floor':>9}"
+    )
     for name, figures in results.items():
         floor = results[f"{FLOOR} (c={name.rpartition('=')[2]}"]
         ratio = figures["p99_ms"] / max(floor["p99_ms"], 0.1)
+        cpu_ratio = figures["cpu_ms_per_request"] / max(floor["cpu_ms_per_request"], 0.01)
         print(
             f"{name:36} {figures['p50_ms']:8} {figures['p99_ms']:8} {figures['req_per_s']:8} {figures['non_2xx']:8}"
-            f" {ratio:9.1f}"
+            f" {ratio:9.1f} {figures['cpu_ms_per_request']:10} {cpu_ratio:9.1f}"
         )
     print(f"{'page, one request at a time':36} {'server ms':>9} {'bytes':>8}")
     for name, (ms, size) in server.items():

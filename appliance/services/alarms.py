@@ -68,13 +68,32 @@ def get_alarm(kiosk: Kiosk, alarm_id: int) -> AlarmView:
     return found[0]
 
 
+# Two subqueries, not one SELECT of both: SQLite reads a lone max() from its index's end.
+_NEWEST = select(select(func.max(Alarm.id)).scalar_subquery(), select(func.max(Alarm.updated_at)).scalar_subquery())
+_COUNTS = select(AlarmStatusCount.status, AlarmStatusCount.count)
+
+
+@dataclass(frozen=True)
+class AlarmsState:
+    """Counts by status and the change marker, from one snapshot (one read for the dashboard)."""
+
+    counts: dict[str, int]  # every status, zeros included
+    marker: tuple[object, ...]  # see `change_marker`
+
+
+def alarms_state(kiosk: Kiosk) -> AlarmsState:
+    """The counts by status (six rows kept by triggers) and the newest id and change, in one read."""
+    with kiosk.store.reading() as connection:
+        newest = connection.execute(_NEWEST).one()
+        rows = sorted(connection.execute(_COUNTS).all())
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update({status: count for status, count in rows})
+    return AlarmsState(counts=counts, marker=(*newest, *(tuple(row) for row in rows)))
+
+
 def alarm_counts(kiosk: Kiosk) -> dict[str, int]:
     """Alarms by notification status, every status present (zeros included); six rows, kept by triggers."""
-    with kiosk.store.read() as session:
-        rows = session.execute(select(AlarmStatusCount.status, AlarmStatusCount.count))
-        counts = dict.fromkeys(STATUSES, 0)
-        counts.update({status: count for status, count in rows})
-    return counts
+    return alarms_state(kiosk).counts
 
 
 def change_marker(kiosk: Kiosk) -> tuple[object, ...]:
@@ -84,13 +103,7 @@ def change_marker(kiosk: Kiosk) -> tuple[object, ...]:
     whether what it showed a moment ago is still true (a status change moves the counts even
     where two changes share a timestamp).
     """
-    with kiosk.store.read() as session:
-        # Two subqueries, not one SELECT of both: SQLite reads a lone max() from its index's end.
-        newest = session.execute(
-            select(select(func.max(Alarm.id)).scalar_subquery(), select(func.max(Alarm.updated_at)).scalar_subquery())
-        ).one()
-        counts = session.execute(select(AlarmStatusCount.status, AlarmStatusCount.count)).all()
-    return (*newest, *sorted(counts))
+    return alarms_state(kiosk).marker
 
 
 @dataclass(frozen=True)
@@ -103,8 +116,8 @@ class SubjectChoice:
 
 def subject_choices(kiosk: Kiosk, limit: int = 1000) -> list[SubjectChoice]:
     """Subjects by name for the alarm list's filter: two columns, not every subject's custodian and cards."""
-    with kiosk.store.read() as session:
-        rows = session.execute(
+    with kiosk.store.reading() as connection:
+        rows = connection.execute(
             select(Subject.id, Subject.name).order_by(func.lower(Subject.name), Subject.id).limit(limit)
         )
         return [SubjectChoice(subject_id, name) for subject_id, name in rows]

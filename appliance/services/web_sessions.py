@@ -43,8 +43,10 @@ def session_is_active(kiosk: Kiosk, token: str) -> bool:
     """True while the session of `token` has not been ended or expired (one primary-key read)."""
     key = _digest(token)
     now = kiosk.clock.now()
-    with kiosk.store.read() as session:
-        row = session.get(WebSession, key)
+    with kiosk.store.reading() as connection:  # a plain read: every admin page asks this first
+        row = connection.execute(
+            select(WebSession.created_at, WebSession.last_seen_at).where(WebSession.id == key)
+        ).first()
     if row is None or row.created_at <= now - LIFETIME:
         return False
     if row.last_seen_at <= now - TOUCH_EVERY:

@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from appliance.errors import DatabaseMissing
@@ -114,6 +114,15 @@ class Store:
         """A read-only snapshot for pages and reports; never takes SQLite's write lock."""
         with self._read_sessions() as session:
             yield session  # closing the session rolls the snapshot back
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """Like `read`, for a few Core statements: a plain connection, without an ORM session's cost.
+
+        A page's small reads (a session check, the alarms' change marker) take about half the time.
+        """
+        with self._read_engine.connect() as connection:
+            yield connection  # closing the connection rolls the snapshot back
 
     def require_schema(self) -> None:
         """Raise `DatabaseMissing` unless `keryu init` has created the tables."""

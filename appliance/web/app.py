@@ -32,9 +32,11 @@ from appliance.web.middlewares import (
     hide_server_version,
     upload_limit_middleware,
 )
-from appliance.web.page_cache import ALARM_LISTS, AlarmListCache
+from appliance.web.page_cache import ALARM_LISTS, AlarmListCache, Renderers
 from appliance.web.refusals import RefusalLog
 from appliance.web.routes import setup_routes
+from appliance.web.shared_reads import SHARED_READS, SharedReads
+from appliance.web.static_urls import remember_static_urls
 from appliance.web.timing import server_timing_middleware
 from appliance.web.views.finder import FINDER_GUARD
 
@@ -51,7 +53,7 @@ class SessionStorage(SecureFollowsScheme, EncryptedCookieStorage):
     """The encrypted session cookie, `Secure` when the page was opened over https."""
 
 
-def _templates(app: web.Application, kiosk: Kiosk) -> None:
+def _templates(app: web.Application, kiosk: Kiosk) -> jinja2.Environment:
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("appliance.web", "templates"),
@@ -59,13 +61,16 @@ def _templates(app: web.Application, kiosk: Kiosk) -> None:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the package: no stat() of each file on every page
     )
     language.install(env, kiosk.zone)
+    remember_static_urls(env)
     env.globals["channel_names"] = channel_names()
     env.globals.setdefault("_", str)  # identity until the translations branch (issue 13) is merged
     env.globals["password_in_env"] = kiosk.settings.admin_password_hash is not None
     env.globals["config_problem"] = kiosk.settings.config_problem  # a banner on every page
     env.globals.setdefault("_", lambda text: text)  # until the i18n branch installs gettext
+    return env
 
 
 async def _live_feed(app: web.Application) -> AsyncIterator[None]:
@@ -122,8 +127,8 @@ def create_app(
     )
     app[FEED] = AlarmFeed(kiosk, interval=live_interval)
     app[FINDER_GUARD] = FinderGuard(key=secret, clock=kiosk.clock)
-    app[ALARM_LISTS] = AlarmListCache(kiosk)
-    _templates(app, kiosk)
+    app[SHARED_READS] = SharedReads()
+    app[ALARM_LISTS] = AlarmListCache(kiosk, Renderers(_templates(app, kiosk)))
     setup_routes(app)
     app.on_response_prepare.append(hide_server_version)
     app.cleanup_ctx.append(_live_feed)

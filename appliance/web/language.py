@@ -7,7 +7,8 @@ being answered (each request runs in its own asyncio task, so languages never mi
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, tzinfo
 
@@ -27,6 +28,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def current_language() -> str:
     """The language of the request being answered."""
     return _current.get()
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Write in `language` inside the block: work done for requests outside their task (a worker thread)."""
+    token = _current.set(language)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def _(message: str) -> str:

@@ -20,6 +20,7 @@ from appliance.services.auth import TooManyAttempts, has_admin_password
 from appliance.services.web_sessions import session_is_active
 from appliance.web.keys import KIOSK, STATE
 from appliance.web.language import _
+from appliance.web.shared_reads import shared_read
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +128,10 @@ async def _admin_ready(request: web.Request) -> bool:
 async def _is_admin(request: web.Request) -> bool:
     """Only a session the database still holds is the admin's: logout and password changes end them."""
     token = (await get_session(request)).get(ADMIN_SESSION)
-    return isinstance(token, str) and await asyncio.to_thread(session_is_active, request.app[KIOSK], token)
+    if not isinstance(token, str):
+        return False
+    kiosk = request.app[KIOSK]
+    return await shared_read(request, ("admin session", token), lambda: session_is_active(kiosk, token))
 
 
 def _check_bearer(request: web.Request, token: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, NoReturn
 
 import aiohttp_jinja2
@@ -12,6 +13,11 @@ from appliance import __version__
 from appliance.services.kiosk import Kiosk
 from appliance.web.keys import KIOSK
 from appliance.web.middlewares import AUTH_KIND, csrf_token
+
+
+def json_text(value: object) -> str:
+    """JSON as the API writes it: UTF-8 text as is, datetimes and the like as strings."""
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def kiosk_of(request: web.Request) -> Kiosk:

@@ -9,22 +9,30 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
+from markupsafe import Markup
 
 from appliance.errors import UserError
 from appliance.services.alarms import (
     STATUSES,
-    alarm_counts,
     get_alarm,
     resolve_alarm,
     retry_alarm,
     retry_blocker,
-    subject_choices,
 )
 from appliance.services.kiosk import Kiosk
 from appliance.web.keys import FEED
-from appliance.web.language import _
-from appliance.web.page_cache import cached_alarms
+from appliance.web.language import _, current_language
+from appliance.web.page_cache import (
+    ALARM_LISTS,
+    AlarmListCache,
+    AlarmTable,
+    Filters,
+    cached_table,
+    filter_key,
+    shows_new_alarms,
+)
 from appliance.web.render import flash, kiosk_of, redirect, render
+from appliance.web.shared_reads import shared_read
 
 logger = logging.getLogger(__name__)
 
@@ -82,32 +90,39 @@ def _alarm_id(request: web.Request) -> int:
 
 
 async def dashboard(request: web.Request) -> web.Response:
-    kiosk = kiosk_of(request)
-    counts = await asyncio.to_thread(alarm_counts, kiosk)
-    recent = await cached_alarms(request, limit=10)
-    return await render(request, "dashboard.html", {"counts": counts, "alarms": recent, "live": True})
+    table = await cached_table(request, current_language(), limit=10)  # the counts come with it: one read
+    return await render(request, "dashboard.html", {"counts": table.counts, "alarm_table": table.html, "live": True})
+
+
+def _list_and_subjects(
+    cache: AlarmListCache, filters: Filters, language: str, subject_id: int | None
+) -> tuple[AlarmTable, Markup]:
+    """The alarm list page's reads, in one trip to a worker thread."""
+    return cache.table(filters, language), cache.subject_options(subject_id)
 
 
 async def alarms_page(request: web.Request) -> web.Response:
-    kiosk = kiosk_of(request)
-    filters = alarm_filters(kiosk, request.query)
-    alarms = await cached_alarms(request, limit=PAGE_SIZE, **filters)
-    subjects = await asyncio.to_thread(subject_choices, kiosk)
+    filters = alarm_filters(kiosk_of(request), request.query)
+    cache, key, language = request.app[ALARM_LISTS], filter_key(limit=PAGE_SIZE, **filters), current_language()
+    subject_id = filters["subject_id"]
+    table, subject_options = await shared_read(
+        request,
+        ("alarm list page", key, language),  # the key holds the subject too
+        lambda: _list_and_subjects(cache, key, language, subject_id),
+    )
+    alarms = table.alarms
     next_query = None
     if len(alarms) == PAGE_SIZE:
         next_query = _without_before(request.query)
         next_query["before"] = str(alarms[-1].id)
     context = {
-        "alarms": alarms,
-        "subjects": subjects,
-        "selected_subject": filters["subject_id"],
+        "alarm_table": table.html,
+        "subject_options": subject_options,
         "statuses": STATUSES,
         "query": dict(request.query),
         "next_query": next_query,
         "first_query": _without_before(request.query) if filters["before_id"] else None,
-        # New alarms are added live only where they belong: the first page, no subject or date filter.
-        "live": not (filters["before_id"] or filters["subject_id"] or filters["since"] or filters["until"]),
-        "status_filter": filters["status"] or "",
+        "live": shows_new_alarms(filters),
     }
     return await render(request, "alarms.html", context)
 

@@ -13,13 +13,13 @@ from appliance.services.alarms import get_alarm, resolve_alarm, retry_alarm
 from appliance.services.scans import ScanSource, handle_scan
 from appliance.services.subjects import list_subjects
 from appliance.web.language import current_language
-from appliance.web.page_cache import cached_alarms
-from appliance.web.render import kiosk_of
+from appliance.web.page_cache import cached_records
+from appliance.web.render import json_text, kiosk_of
 from appliance.web.views.alarms import PAGE_SIZE, alarm_filters, whole_number
 
 
 def _json(value: object, status: int = 200) -> web.Response:
-    return web.json_response(value, status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False, default=str))
+    return web.json_response(value, status=status, dumps=json_text)
 
 
 async def alarms(request: web.Request) -> web.Response:
@@ -27,8 +27,8 @@ async def alarms(request: web.Request) -> web.Response:
     kiosk = kiosk_of(request)
     limit = whole_number(request.query.get("limit"), "limit")
     filters = alarm_filters(kiosk, request.query)
-    found = await cached_alarms(request, limit=PAGE_SIZE if limit is None else limit, **filters)
-    return _json([alarm.record() for alarm in found])
+    records = await cached_records(request, limit=PAGE_SIZE if limit is None else limit, **filters)
+    return web.json_response(text=records)
 
 
 async def alarm(request: web.Request) -> web.Response:
