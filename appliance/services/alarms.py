@@ -123,13 +123,29 @@ def last_change(kiosk: Kiosk) -> datetime | None:
 
 
 def changes_since(kiosk: Kiosk, updated_after: datetime, after_id: int = 0, limit: int = 100) -> list[AlarmView]:
-    """Alarms changed after a point (for live updates), in the order they changed."""
+    """Alarms changed after a point (for live updates), in the order they changed (`changed_at`).
+
+    A change to one of an alarm's notifications (another custodian's, the on-duty contact's) is
+    a change of the alarm: its page shows them all.
+    """
+    root = func.coalesce(Alarm.parent_id, Alarm.id)
+    changed = (
+        select(root.label("root"), func.max(Alarm.updated_at).label("changed_at"))
+        .where(Alarm.updated_at >= updated_after)
+        .group_by(root)
+        .subquery()
+    )
     return _views(
         kiosk,
         select(Alarm)
-        .where(or_(Alarm.updated_at > updated_after, and_(Alarm.updated_at == updated_after, Alarm.id > after_id)))
-        .where(Alarm.parent_id.is_(None))
-        .order_by(Alarm.updated_at, Alarm.id)
+        .join(changed, Alarm.id == changed.c.root)
+        .where(
+            or_(
+                changed.c.changed_at > updated_after,
+                and_(changed.c.changed_at == updated_after, Alarm.id > after_id),
+            )
+        )
+        .order_by(changed.c.changed_at, Alarm.id)
         .limit(limit),
     )
 

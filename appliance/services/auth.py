@@ -158,6 +158,7 @@ class LoginThrottle:
     pause: float = 60.0
     max_pause: float = 3600.0
     clock: Clock = field(default_factory=SystemClock)
+    what: str = "logins"  # in the journal's warning
     refusal: str = N_("Too many failed logins; try again in {seconds} seconds.")  # its msgid, with {seconds}
     concurrent: int = VERIFICATIONS_AT_ONCE
     _by_address: dict[str, _Failures] = field(default_factory=dict)

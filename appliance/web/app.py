@@ -120,6 +120,7 @@ def create_app(
         bearer_throttle=LoginThrottle(
             limit=BEARER_GUESSES,
             clock=kiosk.clock,
+            what="API token attempts",
             refusal=N_("Too many failed API token attempts; try again in {seconds} seconds."),
         ),
         refusals=RefusalLog(clock=kiosk.clock),

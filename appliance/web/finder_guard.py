@@ -45,6 +45,7 @@ class FinderGuard:
             limit=PRESSES_PER_ADDRESS,
             pause=PAUSE,
             clock=self.clock,
+            what="alerts",
             refusal=N_("Too many alerts; try again in {seconds} seconds."),
         )
         # A key of its own, derived from the device's secret: the session cookie's key signs nothing public.
