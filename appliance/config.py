@@ -22,7 +22,7 @@ from pydantic import AliasChoices, Field, PrivateAttr, ValidationError, field_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from appliance.errors import ConfigError
-from appliance.i18n import DEFAULT_LANGUAGE, REGIONAL, Language
+from appliance.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, REGIONAL, Language, Sentence
 
 DEVICE_ENV_FILE = Path("/etc/keryu/keryu.env")
 CHECKOUT_ENV_FILE = Path(".env")
@@ -198,10 +198,10 @@ class Settings(BaseSettings):
     journal_stream: str | None = Field(None, validation_alias=_env("JOURNAL_STREAM"))
 
     # The configuration error `keryu web` started despite (`load_settings_despite_errors`).
-    _config_problem: str | None = PrivateAttr(default=None)
+    _config_problem: Sentence | None = PrivateAttr(default=None)
 
     @property
-    def config_problem(self) -> str | None:
+    def config_problem(self) -> Sentence | None:
         """The sentence naming the unusable variable, or None when every setting is valid."""
         return self._config_problem
 
@@ -209,21 +209,21 @@ class Settings(BaseSettings):
     @classmethod
     def _camera_spec(cls, value: str) -> str:
         if not _CAMERA_RE.match(value):
-            raise ValueError("must be auto, none, picamera2, opencv:N, dir:PATH or video:PATH")
+            raise ValueError(Sentence("must be auto, none, picamera2, opencv:N, dir:PATH or video:PATH"))
         return value
 
     @field_validator("whatsapp_api_url", "twilio_api_url", "public_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http:// or https:// URL")
+            raise ValueError(Sentence("must be an http:// or https:// URL"))
         return value.rstrip("/")
 
     @field_validator("redis_url", "celery_broker_url", "celery_result_backend")
     @classmethod
     def _redis_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^(redis|rediss|memory|sqla\+\w+|db\+\w+)://", value):
-            raise ValueError("must be a redis:// URL")
+            raise ValueError(Sentence("must be a redis:// URL"))
         return value
 
     @field_validator("timezone")
@@ -235,14 +235,14 @@ class Settings(BaseSettings):
             try:
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError("must be an IANA time zone such as America/Mexico_City") from exc
+                raise ValueError(Sentence("must be an IANA time zone such as America/Mexico_City")) from exc
         return value or None
 
     @field_validator("duty_phone")
     @classmethod
     def _duty_phone(cls, value: str | None) -> str | None:
         if value and not re.match(r"^\+[1-9]\d{6,14}$", value.strip()):
-            raise ValueError("must be a phone number in E.164 form, such as +525512345678")
+            raise ValueError(Sentence("must be a phone number in E.164 form, such as +525512345678"))
         return value.strip() if value else None
 
     @field_validator("api_token")
@@ -250,8 +250,11 @@ class Settings(BaseSettings):
     def _long_token(cls, value: str | None) -> str | None:
         if value and len(value) < MIN_API_TOKEN_LENGTH:
             raise ValueError(
-                f"must be at least {MIN_API_TOKEN_LENGTH} characters (make one with "
-                "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`) or be left unset"
+                Sentence(
+                    "must be at least {count} characters (make one with "
+                    "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`) or be left unset",
+                    count=MIN_API_TOKEN_LENGTH,
+                )
             )
         return value or None
 
@@ -265,7 +268,9 @@ class Settings(BaseSettings):
             try:
                 extract_parameters(value)
             except (InvalidHashError, ValueError):
-                raise ValueError("must be an argon2 hash ($argon2id$...), as `keryu hash-password` prints") from None
+                raise ValueError(
+                    Sentence("must be an argon2 hash ($argon2id$...), as `keryu hash-password` prints")
+                ) from None
         return value
 
     @field_validator("reboot_window")
@@ -274,7 +279,7 @@ class Settings(BaseSettings):
         if value is None or value.strip().lower() in ("", "off"):
             return None
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value.strip()):
-            raise ValueError("must be a time range such as 03:00-04:00, or off")
+            raise ValueError(Sentence("must be a time range such as 03:00-04:00, or off"))
         return value.strip()
 
     @field_validator("allowed_hosts")
@@ -283,7 +288,7 @@ class Settings(BaseSettings):
         if value is not None and not all(
             re.fullmatch(r"[A-Za-z0-9.:\[\]_-]+", name.strip()) for name in value.split(",")
         ):
-            raise ValueError("must be host names separated by commas, such as keryu.local,kiosk.example.org")
+            raise ValueError(Sentence("must be host names separated by commas, such as keryu.local,kiosk.example.org"))
         return value
 
     @model_validator(mode="after")
@@ -349,23 +354,44 @@ def _env_files(overrides: dict[str, object]) -> list[Path]:
     return [Path(file) for file in files]  # type: ignore[union-attr]
 
 
-def _check_names(names: Iterable[str], where: str) -> None:
+def _check_names(names: Iterable[str], where: Sentence) -> None:
     """Raise for the first of our variables in `names` that no setting reads, with the closest known name."""
     known = {name.upper() for name in known_variables()} | TOOL_VARIABLES
     for name in names:
         upper = name.upper()
         if upper.startswith(OWN_PREFIXES) and upper not in known:
             close = difflib.get_close_matches(upper, sorted(known - TOOL_VARIABLES), n=1, cutoff=0.8)
-            hint = f"; did you mean {close[0]}?" if close else "; see the configuration table in the README."
-            raise ConfigError(f"{name} ({where}) is not a Keryu setting{hint}")
+            if close:
+                raise ConfigError(
+                    "{name} ({where}) is not a Keryu setting; did you mean {close}?",
+                    name=name,
+                    where=where,
+                    close=close[0],
+                )
+            raise ConfigError(
+                "{name} ({where}) is not a Keryu setting; see the configuration table in the README.",
+                name=name,
+                where=where,
+            )
 
 
 def check_unknown_variables(overrides: dict[str, object]) -> None:
     """Stop on a misspelt variable in the env files or the environment, which would otherwise be ignored."""
     for path in _env_files(overrides):
         if path.is_file():
-            _check_names(dotenv_values(path).keys(), f"in {path}")
-    _check_names(os.environ, "in the environment")
+            _check_names(dotenv_values(path).keys(), Sentence("in {path}", path=str(path)))
+    _check_names(os.environ, Sentence("in the environment"))
+
+
+def language_despite_errors(**overrides: object) -> str:
+    """KERYU_LANGUAGE, read leniently: the language to tell someone that the configuration is wrong in."""
+    values: dict[str, str | None] = {}
+    for path in _env_files(overrides):
+        if path.is_file():
+            values.update((name.upper(), value) for name, value in dotenv_values(path).items())
+    values.update((name.upper(), value) for name, value in os.environ.items())
+    language = str(overrides.get("language") or values.get("KERYU_LANGUAGE") or DEFAULT_LANGUAGE)
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def _is_secret(name: str, value: object) -> bool:
@@ -373,15 +399,46 @@ def _is_secret(name: str, value: object) -> bool:
     return name in SECRET_VARIABLES or any(word in name for word in _SECRET_WORDS) or "@" in str(value)
 
 
-def _sentence(error: dict) -> str:
+# pydantic's error types as the words people read after the variable's name (`ctx` gives the fields).
+PROBLEMS = {
+    "int_parsing": N_("must be a whole number"),
+    "int_from_float": N_("must be a whole number"),
+    "float_parsing": N_("must be a number"),
+    "bool_parsing": N_("must be true or false"),
+    "greater_than_equal": N_("must be at least {ge}"),
+    "greater_than": N_("must be more than {gt}"),
+    "less_than_equal": N_("must be at most {le}"),
+    "less_than": N_("must be less than {lt}"),
+    "string_too_short": N_("must have at least {min_length} characters"),
+    "string_too_long": N_("must have at most {max_length} characters"),
+    "literal_error": N_("must be one of {expected}"),
+}
+
+
+def _problem(error: dict) -> str:
+    """What is wrong with the value: our validator's `Sentence`, pydantic's error type in words, else its text."""
+    context = error.get("ctx") or {}
+    raised = context.get("error")
+    if isinstance(raised, ValueError) and raised.args and isinstance(raised.args[0], Sentence):
+        return raised.args[0]
+    if error["type"] == "literal_error":
+        field = _field_of(error["loc"])
+        choices = get_args(Settings.model_fields[field].annotation) if field else ()
+        expected = ", ".join(map(repr, choices)) if choices else context.get("expected", "")
+        return Sentence(PROBLEMS["literal_error"], expected=expected)
+    if error["type"] in PROBLEMS:
+        return Sentence(PROBLEMS[error["type"]], **{key: str(value) for key, value in context.items()})
+    return error["msg"].removeprefix("Value error, ")
+
+
+def _sentence(error: dict) -> Sentence:
     """One validation error as the sentence users read: the variable, its problem, the value."""
     name = _variable_name(error["loc"])
     value = error.get("input")
-    shown = f" (got {value!r})" if isinstance(value, str | int | float) and len(str(value)) < 80 else ""
-    if _is_secret(name, value):
-        shown = ""  # a mistyped secret must not end up in the journal or on a page
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{name} {message}{shown}."
+    problem = _problem(error)
+    if isinstance(value, str | int | float) and len(str(value)) < 80 and not _is_secret(name, value):
+        return Sentence("{name} {problem} (got {value!r}).", name=name, problem=problem, value=value)
+    return Sentence("{name} {problem}.", name=name, problem=problem)  # a secret is never repeated
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -413,7 +470,7 @@ def load_settings_despite_errors(**overrides: object) -> Settings:
     try:
         return load_settings(**overrides)
     except ConfigError as exc:
-        problem = str(exc)
+        problem = exc.sentence
     fallback = dict(overrides)
     for _ in Settings.model_fields:
         try:

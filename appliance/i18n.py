@@ -30,6 +30,54 @@ def N_(message: str) -> str:
     return message
 
 
+class Sentence(str):
+    """A sentence for a person, written in English and translated by whoever shows it.
+
+    Deep code (services, adapters, the configuration) does not know who will read it: it
+    raises or returns a `Sentence`, the English msgid and its `{fields}`. Wherever a `str`
+    goes (logs, JSON, the journal) it is the English text; the edge that knows the reader
+    (a page's request, the CLI's `KERYU_LANGUAGE`) calls `in_language`. A field that is itself
+    a `Sentence` is translated with it. `Sentence("...")` is a pybabel keyword (babel.cfg).
+    """
+
+    __slots__ = ("msgid", "params")
+    msgid: str
+    params: dict[str, object]
+
+    def __new__(cls, msgid: str, /, **params: object) -> Sentence:
+        self = super().__new__(cls, _fill(msgid, params, None))
+        self.msgid = msgid
+        self.params = params
+        return self
+
+    def __reduce__(self) -> tuple[object, ...]:  # pickled (Celery, multiprocessing) with its fields
+        return (_sentence, (self.msgid, self.params))
+
+    def in_language(self, language: str) -> str:
+        """The sentence in `language` (the English text when the catalog has no translation)."""
+        return _fill(gettext(language, self.msgid), self.params, language)
+
+
+def _sentence(msgid: str, params: dict[str, object]) -> Sentence:
+    return Sentence(msgid, **params)
+
+
+def _fill(text: str, params: dict[str, object], language: str | None) -> str:
+    """`text` with its fields; a field that is a `Sentence` in `language` too (None: English)."""
+    if not params:
+        return text
+    values = {
+        name: value.in_language(language) if language and isinstance(value, Sentence) else value
+        for name, value in params.items()
+    }
+    return text.format(**values)
+
+
+def in_language(text: object, language: str) -> str:
+    """Anything shown to a person: a `Sentence` translated, any other value as it is."""
+    return text.in_language(language) if isinstance(text, Sentence) else str(text)
+
+
 @lru_cache(maxsize=len(LANGUAGES))
 def translations(language: str) -> NullTranslations:
     """The compiled catalog of `language`; a missing `.mo` is a build mistake, so it raises."""

@@ -51,12 +51,12 @@ def test_env_files_are_read_and_the_process_environment_wins(monkeypatch, tmp_pa
 @pytest.mark.parametrize(
     ("variable", "value", "words"),
     [
-        ("KERYU_WEB_PORT", "eighty", "valid integer"),
-        ("KERYU_WEB_PORT", "70000", "less than or equal to 65535"),
+        ("KERYU_WEB_PORT", "eighty", "must be a whole number"),
+        ("KERYU_WEB_PORT", "70000", "must be at most 65535"),
         ("KERYU_CAMERA", "webcam", "auto, none, picamera2"),
-        ("KERYU_DECODER", "tesseract", "auto"),
-        ("KERYU_LED_GREEN_PIN", "41", "less than or equal to 27"),
-        ("KERYU_SCAN_COOLDOWN", "-1", "greater than or equal to 0"),
+        ("KERYU_DECODER", "tesseract", "must be one of 'auto', 'zxing'"),
+        ("KERYU_LED_GREEN_PIN", "41", "must be at most 27"),
+        ("KERYU_SCAN_COOLDOWN", "-1", "must be at least 0"),
         ("WHATSAPP_API_URL", "graph.facebook.com", "http:// or https://"),
         ("REDIS_URL", "localhost:6379", "redis://"),
         ("KERYU_TIMEZONE", "Mars/Olympus", "IANA time zone"),

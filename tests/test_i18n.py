@@ -6,7 +6,9 @@ translation, every marked string is in both catalogs, and both are complete.
 
 from __future__ import annotations
 
+import ast
 import io
+import pickle
 import re
 import shutil
 import subprocess
@@ -15,6 +17,7 @@ import zipfile
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
+from string import Formatter
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -26,10 +29,11 @@ from jinja2 import nodes
 
 from appliance import i18n
 from appliance.config import load_settings
-from appliance.errors import ConfigError
+from appliance.errors import ConfigError, InvalidPhoneNumber, NotFound
 from appliance.messaging.base import Notification
 from appliance.messaging.format import format_timestamp, message_text
 from appliance.messaging.meta_whatsapp import MetaWhatsApp
+from appliance.messaging.phone import read_phone
 from appliance.services import delivery
 from appliance.services.cards import card_sheet_pdf
 from appliance.services.kiosk import Kiosk
@@ -60,15 +64,20 @@ def test_each_catalog_is_complete(language: str) -> None:
     assert [m.id for m in messages if not translated(m)] == []
 
 
-def _extracted(tmp_path: Path) -> set[str]:
-    """What `./startup.sh i18n` would extract from the code now (same babel.cfg, same keywords)."""
-    keywords = subprocess.run(
+def _babel_keywords() -> list[str]:
+    """The `-k` options `./startup.sh i18n` gives pybabel (scripts/startup/i18n.sh)."""
+    return subprocess.run(
         ["bash", "-c", 'source scripts/startup/i18n.sh && printf "%s\\n" "${BABEL_KEYWORDS[@]}"'],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
+
+
+def _extracted(tmp_path: Path) -> set[str]:
+    """What `./startup.sh i18n` would extract from the code now (same babel.cfg, same keywords)."""
+    keywords = _babel_keywords()
     pot = tmp_path / "messages.pot"
     pybabel = Path(sys.executable).parent / "pybabel"
     subprocess.run(
@@ -352,3 +361,116 @@ def test_a_card_png_carries_its_caption_in_the_kiosk_language(kiosk: Kiosk) -> N
     assert png == captioned_png(qr_png(card.scan_url), spanish)
     english = [how_to_use("en", phone_scan=False), card_label("en", card.scan_url)]
     assert png != captioned_png(qr_png(card.scan_url), english)
+
+
+# ---- what the services tell a person ----------------------------------------------------------------
+# Errors a page or the CLI shows as they are raised (appliance/errors.py): their sentence must be a
+# msgid with fields, never English already filled in (an f-string, `%`, `+` or `.format()`).
+SHOWN_ERROR_ROOTS = {"KeryuError", "UserError", "ConfigError", "DatabaseMissing"}
+APPLIANCE = ROOT / "appliance"
+
+
+def _shown_error_classes() -> set[str]:
+    """UserError, ConfigError, DatabaseMissing and every class the code derives from them."""
+    bases: dict[str, set[str]] = {}
+    for path in APPLIANCE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                bases[node.name] = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases}
+    found = set(SHOWN_ERROR_ROOTS - {"KeryuError"})
+    while True:
+        more = {name for name, parents in bases.items() if parents & found} - found
+        if not more:
+            return found | {"KeryuError"}
+        found |= more
+
+
+def _called_name(call: ast.Call) -> str:
+    return call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", "")
+
+
+def filled_in_sentences(source: str, classes: set[str]) -> list[str]:
+    """Where `source` raises one of `classes` (or builds a `Sentence`) with English already filled in."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and _called_name(node) in classes | {"Sentence"} and node.args:
+            first = node.args[0]
+            formatted = isinstance(first, ast.Call) and _called_name(first) == "format"
+            if isinstance(first, ast.JoinedStr | ast.BinOp) or formatted:
+                found.append(f"line {node.lineno}: {ast.unparse(first)[:80]}")
+    return found
+
+
+def test_the_filled_in_check_finds_what_it_should() -> None:
+    sample = (
+        'raise UserError(f"No alarm {n}.")\nraise NotFound("No {what}.".format(what=w))\n'
+        'raise UserError("Too " + "many")\nraise UserError("There is no alarm with id {id}.", id=n)\n'
+        "raise UserError(PASSWORD_IN_ENV)\nraise SendError(f'provider said {x}')\nSentence(f'{x} left')\n"
+    )
+    assert [hit.split(":")[0] for hit in filled_in_sentences(sample, {"UserError", "NotFound"})] == [
+        "line 1",
+        "line 2",
+        "line 3",
+        "line 7",
+    ]
+
+
+@pytest.mark.parametrize("path", sorted(str(p.relative_to(ROOT)) for p in APPLIANCE.rglob("*.py")))
+def test_errors_shown_to_a_person_are_raised_as_sentences_to_translate(path: str) -> None:
+    """An English sentence baked into an error would reach a Spanish page or CLI untranslated."""
+    assert filled_in_sentences((ROOT / path).read_text(encoding="utf-8"), _shown_error_classes()) == []
+
+
+def test_every_error_shown_to_a_person_is_a_pybabel_keyword() -> None:
+    """Else `raise NewError("...")` would never reach the catalogs (scripts/startup/i18n.sh, SHOWN_ERRORS)."""
+    assert sorted((_shown_error_classes() | {"Sentence"}) - set(_babel_keywords())) == []
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_each_translation_keeps_the_fields_of_its_sentence(language: str) -> None:
+    """A Spanish sentence naming a field its English one does not have would fail when shown."""
+    fields = Formatter()
+    for message in catalog(language):
+        if message.id and "{" in str(message.id) and not message.pluralizable:
+            try:
+                wanted = {name for _, name, _, _ in fields.parse(message.id) if name}
+                written = {name for _, name, _, _ in fields.parse(message.string) if name}
+            except ValueError:  # literal braces (a JSON example): shown as they are, never filled in
+                continue
+            assert written <= wanted, message.id
+
+
+def test_a_bad_phone_number_is_told_in_the_readers_language() -> None:
+    with pytest.raises(InvalidPhoneNumber) as caught:
+        read_phone("12ab")
+    assert str(caught.value) == "'12ab' is not a phone number."  # the journal's English
+    assert caught.value.in_language("es") == "'12ab' no es un número telefónico."
+    assert caught.value.in_language("en") == "'12ab' is not a phone number."
+
+
+def test_a_configuration_problem_is_told_in_the_readers_language() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(KERYU_SCAN_COOLDOWN="soon")
+    assert caught.value.in_language("es") == "KERYU_SCAN_COOLDOWN debe ser un número (se recibió 'soon')."
+    assert caught.value.in_language("en") == "KERYU_SCAN_COOLDOWN must be a number (got 'soon')."
+
+
+def test_a_sentence_survives_pickling_with_its_fields() -> None:
+    """Errors cross processes (Celery): the far side can still translate them."""
+    error = pickle.loads(pickle.dumps(NotFound("There is no alarm with id {id}.", id=7)))
+    assert (str(error), error.in_language("es")) == (
+        "There is no alarm with id 7.",
+        "No existe ninguna alarma con el id 7.",
+    )
+
+
+def test_flash_messages_on_pages_are_translated() -> None:
+    """Every flash message a handler shows goes through `_()` (a bare string or f-string would stay English)."""
+    untranslated = []
+    for path in (APPLIANCE / "web").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and _called_name(node) == "flash" and len(node.args) >= 2:
+                message = node.args[1]
+                if isinstance(message, ast.Constant | ast.JoinedStr):
+                    untranslated.append(f"{path.name}:{node.lineno}")
+    assert untranslated == []

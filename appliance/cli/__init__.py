@@ -2,7 +2,8 @@
 
 Each module in `COMMAND_MODULES` has `register(subparsers)`, which adds its commands and sets
 `handler(args, ctx) -> int` on each. User mistakes (`UserError`, `ConfigError`,
-`DatabaseMissing`) are printed as one sentence on stderr with exit code 2, never a traceback.
+`DatabaseMissing`) are printed as one sentence on stderr, in `KERYU_LANGUAGE`, with exit code 2,
+never a traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 
 from appliance import __version__
 from appliance.cli.context import CliContext
+from appliance.cli.language import shown
 from appliance.errors import ConfigError, DatabaseMissing, UserError
 
 COMMAND_MODULES = (
@@ -47,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with CliContext() as ctx:
             return int(args.handler(args, ctx) or 0)
     except (UserError, ConfigError, DatabaseMissing) as exc:
-        print(f"keryu: {exc}", file=sys.stderr)
+        print(f"keryu: {shown(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130

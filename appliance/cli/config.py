@@ -15,6 +15,7 @@ import sys
 import threading
 
 from appliance.cli.context import CliContext
+from appliance.cli.language import shown
 from appliance.config import load_settings, load_settings_despite_errors
 from appliance.errors import ConfigError
 
@@ -35,7 +36,7 @@ def run_check_config(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
         load_settings()
     except ConfigError as exc:
-        print(f"keryu: {exc}", file=sys.stderr)
+        print(f"keryu: {shown(exc)}", file=sys.stderr)
         return 1
     print(CONFIG_OK)
     return 0

@@ -87,7 +87,7 @@ def cmd_card_new(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _writable(path: Path) -> Path:
     if not path.parent.exists():
-        raise UserError(f"The folder {path.parent} does not exist.")
+        raise UserError("The folder {folder} does not exist.", folder=str(path.parent))
     return path
 
 

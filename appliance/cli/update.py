@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from appliance.cli.context import CliContext
+from appliance.cli.language import shown
 from appliance.errors import UserError
 
 NEEDS_ROOT = "keryu update changes /opt/keryu and restarts the kiosk: run it as root (sudo keryu update ...)."
@@ -92,7 +93,7 @@ def cmd_update(args: argparse.Namespace, ctx: CliContext) -> int:
         try:
             print(updater.install(bundle))
         except UserError as refusal:  # recorded for the admin page; the unit itself did its job
-            print(f"keryu: {refusal}", file=sys.stderr)
+            print(f"keryu: {shown(refusal)}", file=sys.stderr)
         finally:
             bundle.unlink(missing_ok=True)
         return 0

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 import phonenumbers
 
 from appliance.errors import InvalidPhoneNumber
+from appliance.i18n import N_
 
 MEXICO = 52
 _SEPARATORS = re.compile(r"[\s().\-/]")
 _OLD_MEXICAN_MOBILE = re.compile(r"^\+521(\d{10})$")  # +52 1 55 1234 5678 → +52 55 1234 5678
 _OLD_MEXICAN_PREFIX = re.compile(r"^(?:044|045|01)(\d{10})$")  # dialled inside Mexico before 2019
-NOT_A_NUMBER = "{typed!r} is not a phone number."
-NOT_VALID = "{typed!r} is not a valid phone number; include the country code, e.g. +52 55 1234 5678."
+NOT_A_NUMBER = N_("{typed!r} is not a phone number.")
+NOT_VALID = N_("{typed!r} is not a valid phone number; include the country code, e.g. +52 55 1234 5678.")
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,9 @@ def read_phone(text: str, default_region: str = "MX", language: str = "en") -> P
     try:
         number = phonenumbers.parse(compact, region)
     except phonenumbers.NumberParseException:
-        raise InvalidPhoneNumber(NOT_A_NUMBER.format(typed=typed)) from None
+        raise InvalidPhoneNumber(NOT_A_NUMBER, typed=typed) from None
     if not _acceptable(number):
-        raise InvalidPhoneNumber(NOT_VALID.format(typed=typed))
+        raise InvalidPhoneNumber(NOT_VALID, typed=typed)
     from phonenumbers import geocoder  # country names: loaded by the pages that show them, not the worker
 
     return PhoneReading(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.config import Settings
+from appliance.i18n import Sentence
 
 logger = logging.getLogger(__name__)
 
@@ -98,11 +99,11 @@ def read_scanner_status(settings: Settings, *, now: float | None = None) -> dict
     try:
         data = json.loads(heartbeat_path(settings).read_text())
     except FileNotFoundError:
-        return {"status": "down", "error": "the scanner has not run (no heartbeat file)"}
+        return {"status": "down", "error": Sentence("the scanner has not run (no heartbeat file)")}
     except (OSError, ValueError) as exc:
-        return {"status": "down", "error": f"unreadable heartbeat file ({exc})"}
+        return {"status": "down", "error": Sentence("unreadable heartbeat file ({problem})", problem=str(exc))}
     if not isinstance(data, dict):
-        return {"status": "down", "error": "unreadable heartbeat file"}
+        return {"status": "down", "error": Sentence("unreadable heartbeat file")}
     age = now - float(data.get("written_at", 0))
     state = str(data.get("state", "unknown"))
     health = _health(state)
@@ -119,7 +120,9 @@ def read_scanner_status(settings: Settings, *, now: float | None = None) -> dict
         if data.get(key) is not None:
             component[key] = data[key]
     if age > STALE_SECONDS and state != ScannerState.STOPPED:
-        component.update(status="down", error=f"no heartbeat for {age:.0f} s (scanner not running or stuck)")
+        component.update(
+            status="down", error=Sentence("no heartbeat for {age:.0f} s (scanner not running or stuck)", age=age)
+        )
     if health == "degraded" and data.get("detail"):
         component.setdefault("error", data["detail"])
     return component

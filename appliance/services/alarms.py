@@ -9,6 +9,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from appliance.errors import NotFound, UserError
+from appliance.i18n import N_, Sentence
 from appliance.queue import enqueue_delivery
 from appliance.services.clock_sync import corrected_time
 from appliance.services.kiosk import Kiosk
@@ -20,7 +21,10 @@ from appliance.store.models import Alarm, AlarmStatus, AlarmStatusCount, Subject
 
 MAX_PAGE = 500
 MAX_NOTES = 2000
-NO_CHANNEL_FOR_RETRY = "No channel has credentials, so a retry cannot send anything; configure a channel first."
+NO_CHANNEL_FOR_RETRY = Sentence(
+    "No channel has credentials, so a retry cannot send anything; configure a channel first."
+)
+ONLY_FAILED = N_("Alarm {id} is {status}; only a FAILED alarm can be retried.")
 STATUSES: tuple[str, ...] = tuple(status.value for status in AlarmStatus)
 
 
@@ -43,11 +47,13 @@ def list_alarms(
 ) -> list[AlarmView]:
     """Alarms newest first; keyset paging with `before_id` stays fast at any depth."""
     if not 1 <= limit <= MAX_PAGE:
-        raise UserError(f"The limit must be between 1 and {MAX_PAGE}.")
+        raise UserError("The limit must be between 1 and {most}.", most=MAX_PAGE)
     query = select(Alarm).where(Alarm.parent_id.is_(None)).order_by(Alarm.id.desc()).limit(limit)
     if status:
         if status not in STATUSES:
-            raise UserError(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}.")
+            raise UserError(
+                "Unknown status {status!r}; use one of {statuses}.", status=status, statuses=", ".join(STATUSES)
+            )
         query = query.where(Alarm.notification_status == status)
     if subject_id is not None:
         query = query.where(Alarm.subject_id == subject_id)
@@ -64,7 +70,7 @@ def get_alarm(kiosk: Kiosk, alarm_id: int) -> AlarmView:
     """One alarm with its delivery attempts."""
     found = _views(kiosk, select(Alarm).where(Alarm.id == alarm_id))
     if not found:
-        raise NotFound(f"There is no alarm with id {alarm_id}.")
+        raise NotFound("There is no alarm with id {id}.", id=alarm_id)
     return found[0]
 
 
@@ -130,13 +136,29 @@ def last_change(kiosk: Kiosk) -> datetime | None:
 
 
 def changes_since(kiosk: Kiosk, updated_after: datetime, after_id: int = 0, limit: int = 100) -> list[AlarmView]:
-    """Alarms changed after a point (for live updates), in the order they changed."""
+    """Alarms changed after a point (for live updates), in the order they changed (`changed_at`).
+
+    A change to one of an alarm's notifications (another custodian's, the on-duty contact's) is
+    a change of the alarm: its page shows them all.
+    """
+    root = func.coalesce(Alarm.parent_id, Alarm.id)
+    changed = (
+        select(root.label("root"), func.max(Alarm.updated_at).label("changed_at"))
+        .where(Alarm.updated_at >= updated_after)
+        .group_by(root)
+        .subquery()
+    )
     return _views(
         kiosk,
         select(Alarm)
-        .where(or_(Alarm.updated_at > updated_after, and_(Alarm.updated_at == updated_after, Alarm.id > after_id)))
-        .where(Alarm.parent_id.is_(None))
-        .order_by(Alarm.updated_at, Alarm.id)
+        .join(changed, Alarm.id == changed.c.root)
+        .where(
+            or_(
+                changed.c.changed_at > updated_after,
+                and_(changed.c.changed_at == updated_after, Alarm.id > after_id),
+            )
+        )
+        .order_by(changed.c.changed_at, Alarm.id)
         .limit(limit),
     )
 
@@ -144,15 +166,15 @@ def changes_since(kiosk: Kiosk, updated_after: datetime, after_id: int = 0, limi
 def _row(session: Session, alarm_id: int) -> Alarm:
     alarm = session.get(Alarm, alarm_id)
     if alarm is None:
-        raise NotFound(f"There is no alarm with id {alarm_id}.")
+        raise NotFound("There is no alarm with id {id}.", id=alarm_id)
     return alarm
 
 
-def retry_blocker(kiosk: Kiosk, alarm: AlarmView) -> str | None:
+def retry_blocker(kiosk: Kiosk, alarm: AlarmView) -> Sentence | None:
     """Why a retry of this alarm cannot work now (None: it can), so the page offers only retries that work."""
     failed = alarm.notification_status == AlarmStatus.FAILED
     if not failed and not any(note.status == AlarmStatus.FAILED for note in alarm.notifications):
-        return f"Alarm {alarm.id} is {alarm.notification_status}; only a FAILED alarm can be retried."
+        return Sentence(ONLY_FAILED, id=alarm.id, status=alarm.notification_status)
     if not any(channel.is_configured() for channel in kiosk.channels.values()):
         return NO_CHANNEL_FOR_RETRY
     return None
@@ -169,7 +191,7 @@ def retry_alarm(kiosk: Kiosk, alarm_id: int) -> AlarmView:
         rows = [alarm_id, *(child.id for child in alarm.children if child.role == "custodian")]
         requeued = [row for row in rows if alarm_state.requeue_failed(session, row, kiosk.clock.now())]
         if not requeued:  # changed since the check
-            raise UserError(f"Alarm {alarm_id} is {alarm.notification_status}; only a FAILED alarm can be retried.")
+            raise UserError(ONLY_FAILED, id=alarm_id, status=alarm.notification_status)
     for row in requeued:
         if not enqueue_delivery(kiosk.celery, row):
             mark_not_enqueued(kiosk, row)

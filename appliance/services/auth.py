@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from appliance.clock import Clock, SystemClock
 from appliance.errors import UserError
+from appliance.i18n import N_
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import get_parameter, set_parameter
 from appliance.services.web_sessions import delete_all_sessions
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 ADMIN_PASSWORD_HASH = "admin_password_hash"
 SESSION_SECRET = "web_session_secret"
 SETUP_CODE = "setup_code"  # the one-time code first-run setup asks for (services/setup_code.py)
-PASSWORD_IN_ENV = "The admin password is set by KERYU_ADMIN_PASSWORD_HASH in keryu.env; change it there."
+PASSWORD_IN_ENV = N_("The admin password is set by KERYU_ADMIN_PASSWORD_HASH in keryu.env; change it there.")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 
@@ -41,8 +42,8 @@ class AdminAlreadySet(UserError):
 class TooManyAttempts(UserError):
     """Too many failed logins from one address; the message says how long to wait."""
 
-    def __init__(self, message: str, retry_after: float):
-        super().__init__(message)
+    def __init__(self, message: str, /, *, retry_after: float, **params: object):
+        super().__init__(message, **params)
         self.retry_after = retry_after
 
 
@@ -50,9 +51,9 @@ def _check_password(password: str, confirm: str | None) -> None:
     if confirm is not None and password != confirm:
         raise UserError("The two passwords are not the same.")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+        raise UserError("The password must have at least {count} characters.", count=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise UserError(f"The password must have at most {MAX_PASSWORD_LENGTH} characters.")
+        raise UserError("The password must have at most {count} characters.", count=MAX_PASSWORD_LENGTH)
 
 
 def has_admin_password(kiosk: Kiosk) -> bool:
@@ -157,7 +158,8 @@ class LoginThrottle:
     pause: float = 60.0
     max_pause: float = 3600.0
     clock: Clock = field(default_factory=SystemClock)
-    what: str = "logins"
+    what: str = "logins"  # in the journal's warning
+    refusal: str = N_("Too many failed logins; try again in {seconds} seconds.")  # its msgid, with {seconds}
     concurrent: int = VERIFICATIONS_AT_ONCE
     _by_address: dict[str, _Failures] = field(default_factory=dict)
     verifying: asyncio.Semaphore = field(init=False)
@@ -172,9 +174,7 @@ class LoginThrottle:
             return
         remaining = entry.paused_until - self.clock.monotonic()
         if remaining > 0:
-            raise TooManyAttempts(
-                f"Too many failed {self.what}; try again in {int(remaining) + 1} seconds.", retry_after=remaining
-            )
+            raise TooManyAttempts(self.refusal, seconds=int(remaining) + 1, retry_after=remaining)
 
     def attempt(self, address: str) -> None:
         """Count an attempt as failed before checking it (`succeeded` takes it back); raise while paused."""

@@ -170,12 +170,14 @@ def backup_to(kiosk: Kiosk, path: Path | str) -> BackupInfo:
     """Write a consistent copy of the live database's data (no device secrets) to `path`, one file."""
     source_path = database_path(kiosk)
     if not source_path.is_file():
-        raise DatabaseMissing(f"There is no database at {source_path} to back up; run `keryu init` first.")
+        raise DatabaseMissing(
+            "There is no database at {path} to back up; run `keryu init` first.", path=str(source_path)
+        )
     target = Path(path)
     if target.resolve() == source_path.resolve():
         raise UserError("The backup file must not be the live database itself.")
     if not target.parent.is_dir():
-        raise UserError(f"Cannot write the backup: the folder {target.parent} does not exist.")
+        raise UserError("Cannot write the backup: the folder {folder} does not exist.", folder=str(target.parent))
     staged = target.with_name(f".{target.name}.staged")
     staged.unlink(missing_ok=True)
     try:

@@ -49,10 +49,10 @@ def get_card(kiosk: Kiosk, card_uuid: str) -> CardView:
 def _card_row(session: Session, card_uuid: str) -> Card:
     text = (card_uuid or "").strip().lower()
     if not is_card_uuid(text):
-        raise UserError(f"{card_uuid!r} is not a card UUID.")
+        raise UserError("{uuid!r} is not a card UUID.", uuid=card_uuid)
     card = session.scalars(select(Card).where(Card.uuid == text)).first()
     if card is None:
-        raise UnknownCard(f"There is no card {text}.")
+        raise UnknownCard("There is no card {uuid}.", uuid=text)
     return card
 
 

@@ -16,29 +16,11 @@ from sqlalchemy.orm import Session
 from appliance.errors import NotFound, UserError
 from appliance.messaging.phone import normalize_phone
 from appliance.services.kiosk import Kiosk
-from appliance.services.subjects import subject_row
+from appliance.services.subjects import CUSTODIAN_NAME, clean_name, subject_row
 from appliance.services.views import CustodianView
 from appliance.store.models import Alarm, AlarmStatus, Custodian, Subject
 
 LANGUAGES = ("es", "en")
-MAX_NAME = 120
-
-MESSAGES = {
-    "empty_name": "The custodian's name must not be empty.",
-    "long_name": f"The custodian's name must be at most {MAX_NAME} characters.",
-    "language": "The language must be es or en.",
-    "unknown": "There is no custodian with id {id}.",
-    "last": "{name} is the only custodian of this subject; add another before removing them.",
-}
-
-
-def _clean_name(name: str) -> str:
-    cleaned = " ".join((name or "").split())
-    if not cleaned:
-        raise UserError(MESSAGES["empty_name"])
-    if len(cleaned) > MAX_NAME:
-        raise UserError(MESSAGES["long_name"])
-    return cleaned
 
 
 def _active(session: Session, subject_id: int) -> list[Custodian]:
@@ -60,10 +42,10 @@ def _point_at_first(session: Session, subject: Subject) -> None:
 
 def add_custodian(kiosk: Kiosk, subject_id: int, name: str, phone: str, language: str = "es") -> CustodianView:
     """Add a custodian after the subject's others; they are told of every alarm from now on."""
-    cleaned = _clean_name(name)
+    cleaned = clean_name(name, CUSTODIAN_NAME)
     number = normalize_phone(phone, kiosk.settings.default_region)
     if language not in LANGUAGES:
-        raise UserError(MESSAGES["language"])
+        raise UserError("The language must be es or en.")
     with kiosk.store.session() as session:
         subject = subject_row(session, subject_id)
         last = session.scalar(select(func.max(Custodian.position)).where(Custodian.subject_id == subject.id))
@@ -93,9 +75,11 @@ def remove_custodian(kiosk: Kiosk, custodian_id: int) -> CustodianView:
     with kiosk.store.session() as session:
         custodian = session.get(Custodian, custodian_id)
         if custodian is None or not custodian.active or custodian.subject_id is None:
-            raise NotFound(MESSAGES["unknown"].format(id=custodian_id))
+            raise NotFound("There is no custodian with id {id}.", id=custodian_id)
         if len(_active(session, custodian.subject_id)) <= 1:
-            raise UserError(MESSAGES["last"].format(name=custodian.name))
+            raise UserError(
+                "{name} is the only custodian of this subject; add another before removing them.", name=custodian.name
+            )
         custodian.active = False
         session.flush()
         _point_at_first(session, subject_row(session, custodian.subject_id))

@@ -17,6 +17,7 @@ from enum import StrEnum
 from sqlalchemy import select
 
 from appliance.errors import NotFound, UserError
+from appliance.i18n import N_
 from appliance.messaging.phone import normalize_phone
 from appliance.payload import is_card_uuid
 from appliance.services.kiosk import Kiosk
@@ -26,8 +27,8 @@ from appliance.store.models import Alarm, Card
 logger = logging.getLogger(__name__)
 
 NOTE_MAX = 500
-NO_SUCH_CARD = "There is no such card."  # the same for unknown and deactivated: a finder learns nothing
-NOTE_TOO_LONG = f"The note must be at most {NOTE_MAX} characters."
+NO_SUCH_CARD = N_("There is no such card.")  # the same for unknown and deactivated: a finder learns nothing
+NOTE_TOO_LONG = N_("The note must be at most {most} characters.")
 
 # Check-then-record must not interleave: the web is one process, its handlers run in threads.
 _alerting = threading.Lock()
@@ -58,7 +59,7 @@ def finder_report(kiosk: Kiosk, note: str, phone: str) -> FinderReport:
     """The finder's typed note and number, checked; `InvalidPhoneNumber` says what is wrong with the number."""
     cleaned = " ".join((note or "").split())
     if len(cleaned) > NOTE_MAX:
-        raise UserError(NOTE_TOO_LONG)
+        raise UserError(NOTE_TOO_LONG, most=NOTE_MAX)
     number = normalize_phone(phone, kiosk.settings.default_region) if (phone or "").strip() else None
     return FinderReport(note=cleaned or None, phone=number)
 

@@ -1,6 +1,7 @@
 """The kiosk's health, as `GET /api/health` and `keryu status --json` show it.
 
-Each component answers {"status": "ok"|"degraded"|"down", ...details}. The whole kiosk is
+Each component answers {"status": "ok"|"degraded"|"down", ...details}; a detail written for a
+person is an `i18n.Sentence` (English in JSON, the reader's language on the health page). The whole kiosk is
 "down" when the database is unusable (nothing can be recorded) or a setting is wrong (only the
 admin page runs), "degraded" when anything else is wrong (alarms are recorded but may wait),
 else "ok".
@@ -20,6 +21,7 @@ import requests
 from sqlalchemy import func, select, text
 
 from appliance import __version__
+from appliance.i18n import N_, Sentence
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import get_channel
 from appliance.services.receipts import NO_WEBHOOK, confirms_delivery
@@ -31,10 +33,10 @@ BEAT_STALE_SECONDS = 60
 LOW_DISK_BYTES = 200 * 1024 * 1024
 LATE_ALARM = timedelta(minutes=2)
 Component = dict[str, Any]
-NO_CHANNEL = (
+NO_CHANNEL = N_(
     "No channel has credentials: alarms are recorded but nobody is told. Set WHATSAPP_* or TWILIO_* in keryu.env."
 )
-CHOSEN_UNCONFIGURED = (
+CHOSEN_UNCONFIGURED = N_(
     "The chosen channel {number} ({name}) has no credentials: alarms go by {fallback} instead. "
     "Set its variables in keryu.env, or choose another channel."
 )
@@ -63,7 +65,12 @@ def check_database(kiosk: Kiosk) -> Component:
     except Exception as exc:
         return {"status": "down", "error": _one_line(exc), "url": kiosk.store.display_url}
     if revision != head:
-        return {"status": "down", "error": f"schema at {revision}, code needs {head}; run `keryu init`"}
+        return {
+            "status": "down",
+            "error": Sentence(
+                "schema at {revision}, code needs {head}; run `keryu init`", revision=revision, head=head
+            ),
+        }
     status = "degraded" if outstanding else "ok"
     return {
         "status": status,
@@ -90,7 +97,7 @@ def check_worker(kiosk: Kiosk) -> Component:
         return {"status": "down", "error": _one_line(exc)}
     names = sorted(name for reply in replies for name in reply)
     if not names:
-        return {"status": "down", "error": "no worker answered a ping within 1 s"}
+        return {"status": "down", "error": Sentence("no worker answered a ping within 1 s")}
     return {"status": "ok", "workers": names}
 
 
@@ -99,7 +106,7 @@ def check_beat(kiosk: Kiosk) -> Component:
     try:
         age = time.time() - path.stat().st_mtime
     except FileNotFoundError:
-        return {"status": "down", "error": "the beat has never run"}
+        return {"status": "down", "error": Sentence("the beat has never run")}
     status = "ok" if age < BEAT_STALE_SECONDS else "down"
     return {"status": status, "last_run_seconds_ago": round(age, 1)}
 
@@ -116,14 +123,14 @@ def check_channels(kiosk: Kiosk) -> Component:
     found: Component = {"status": "ok", "chosen": chosen, "configured": configured}
     if not configured:
         found["status"] = "degraded"
-        found["reason"] = NO_CHANNEL
+        found["reason"] = Sentence(NO_CHANNEL)
     elif chosen not in configured:
         found["status"] = "degraded"
-        found["reason"] = CHOSEN_UNCONFIGURED.format(
-            number=chosen, name=names.get(chosen, chosen), fallback=names[configured[0]]
+        found["reason"] = Sentence(
+            CHOSEN_UNCONFIGURED, number=chosen, name=names.get(chosen, chosen), fallback=names[configured[0]]
         )
     if configured and not confirms_delivery(kiosk, chosen):
-        found["receipts"] = NO_WEBHOOK  # not a fault: how a LAN kiosk works (services/receipts.py)
+        found["receipts"] = Sentence(NO_WEBHOOK)  # not a fault: how a LAN kiosk works (services/receipts.py)
     return found
 
 
@@ -136,7 +143,10 @@ def check_scanner(kiosk: Kiosk) -> Component:
 def check_feedback(scanner: Component) -> Component:
     """The LEDs and buzzer, as the scanner (which drives them) reports them in its heartbeat."""
     if scanner["status"] == "down" or "feedback" not in scanner:
-        return {"status": "down", "error": "the scanner is not running, so nothing drives the LEDs and buzzer"}
+        return {
+            "status": "down",
+            "error": Sentence("the scanner is not running, so nothing drives the LEDs and buzzer"),
+        }
     if scanner.get("feedback_problem"):
         return {"status": "down", "pins": scanner["feedback"], "error": scanner["feedback_problem"]}
     return {"status": "ok", "pins": scanner["feedback"]}

@@ -43,7 +43,7 @@ def set_channel(session: Session, value: str | int) -> int:
     text = str(value).strip()
     number = _registered_number(text)
     if number is None:
-        raise UserError(f"Channel must be {channel_choices()}, not {text!r}.")
+        raise UserError("Channel must be {choices}, not {typed!r}.", choices=channel_choices(), typed=text)
     set_parameter(session, CHANNEL, str(number))
     return number
 

@@ -123,16 +123,27 @@ def _check_schema(path: Path | str, found: dict[str, SchemaObject], revision: st
         wanted = expected.get(name)
         if wanted is None or (wanted.type, wanted.table) != (obj.type, obj.table):
             raise NotAKeryuDatabase(
-                f"{path} holds a {obj.type} {name!r} that this version of Keryu does not create; nothing was restored."
+                "{path} holds a {kind} {name!r} that this version of Keryu does not create; nothing was restored.",
+                path=str(path),
+                kind=obj.type,
+                name=name,
             )
         if obj.columns != wanted.columns:
             odd = sorted(obj.columns ^ wanted.columns)
             raise NotAKeryuDatabase(
-                f"{path} has a table {name!r} whose columns differ from this version's ({', '.join(odd)});"
-                " nothing was restored."
+                "{path} has a table {name!r} whose columns differ from this version's ({columns});"
+                " nothing was restored.",
+                path=str(path),
+                name=name,
+                columns=", ".join(odd),
             )
     for name in sorted(expected.keys() - found.keys()):
-        raise NotAKeryuDatabase(f"{path} lacks the {expected[name].type} {name!r} of its schema; nothing was restored.")
+        raise NotAKeryuDatabase(
+            "{path} lacks the {kind} {name!r} of its schema; nothing was restored.",
+            path=str(path),
+            kind=expected[name].type,
+            name=name,
+        )
 
 
 def check_backup(file: Path | str, label: str | None = None) -> BackupInfo:
@@ -141,33 +152,41 @@ def check_backup(file: Path | str, label: str | None = None) -> BackupInfo:
     file = Path(file)
     path = label or str(file)
     if not file.is_file():
-        raise NotAKeryuDatabase(f"{path} is not a Keryu database: there is no such file.")
+        raise NotAKeryuDatabase("{path} is not a Keryu database: there is no such file.", path=path)
     with file.open("rb") as handle:
         if handle.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-            raise NotAKeryuDatabase(f"{path} is not a Keryu database: it is not an SQLite file.")
+            raise NotAKeryuDatabase("{path} is not a Keryu database: it is not an SQLite file.", path=path)
     try:
         conn = _open_untrusted(file)
     except sqlite3.Error as exc:
-        raise NotAKeryuDatabase(f"{path} is not a Keryu database: SQLite cannot open it ({exc}).") from None
+        raise NotAKeryuDatabase(
+            "{path} is not a Keryu database: SQLite cannot open it ({problem}).", path=path, problem=str(exc)
+        ) from None
     try:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         missing = [name for name in REQUIRED_TABLES if name not in tables]
         if missing:
-            raise NotAKeryuDatabase(f"{path} is not a Keryu database: it has no {' or '.join(missing)} table.")
+            raise NotAKeryuDatabase(
+                "{path} is not a Keryu database: it has no {tables} table.", path=path, tables=" or ".join(missing)
+            )
         problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
         if problems != ["ok"]:
-            raise NotAKeryuDatabase(f"{path} is damaged: SQLite's integrity check found {problems[0]!r}.")
+            raise NotAKeryuDatabase(
+                "{path} is damaged: SQLite's integrity check found {problem!r}.", path=path, problem=problems[0]
+            )
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         revision = row[0] if row else None
         known = {script.revision for script in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()}
         if revision not in known:
             raise NotAKeryuDatabase(
-                f"{path} comes from a different Keryu version (schema revision {revision}); update this kiosk first."
+                "{path} comes from a different Keryu version (schema revision {revision}); update this kiosk first.",
+                path=path,
+                revision=revision,
             )
         _check_schema(path, _schema(conn), revision)
         return describe(conn, file)
     except sqlite3.DatabaseError as exc:
-        raise NotAKeryuDatabase(f"{path} is not a Keryu database: {exc}.") from None
+        raise NotAKeryuDatabase("{path} is not a Keryu database: {problem}.", path=path, problem=str(exc)) from None
     finally:
         conn.close()
 
@@ -203,7 +222,12 @@ def _fill_from_backup(staged: Path, backup: Path, revision: str, label: str) -> 
         conn.execute("DETACH DATABASE backup")
         broken = conn.execute("PRAGMA foreign_key_check").fetchone()
         if broken:
-            raise NotAKeryuDatabase(f"{label} has a row in {broken[0]} that points at a missing {broken[2]} row.")
+            raise NotAKeryuDatabase(
+                "{path} has a row in {table} that points at a missing {parent} row.",
+                path=label,
+                table=broken[0],
+                parent=broken[2],
+            )
     finally:
         conn.close()
 
@@ -226,7 +250,9 @@ def _keep_device_rows(staged: Path, live: Path) -> None:
         conn.execute("COMMIT")
     except sqlite3.Error as exc:
         raise UserError(
-            f"The live database at {live} cannot be read ({exc}); move it aside and restore again."
+            "The live database at {path} cannot be read ({problem}); move it aside and restore again.",
+            path=str(live),
+            problem=str(exc),
         ) from None
     finally:
         conn.close()
@@ -259,7 +285,9 @@ def _replace_pages(staged: Path, live: Path) -> None:
     try:
         source.backup(target)  # every page in one transaction: the other processes see old or new
     except sqlite3.Error as exc:
-        raise UserError(f"Could not write the restored database into {live}: {exc}.") from None
+        raise UserError(
+            "Could not write the restored database into {path}: {problem}.", path=str(live), problem=str(exc)
+        ) from None
     finally:
         target.close()
         source.close()

@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from appliance.errors import NotFound, UserError
+from appliance.i18n import N_
 from appliance.messaging.phone import normalize_phone
 from appliance.payload import new_card_uuid
 from appliance.services.kiosk import Kiosk
@@ -27,12 +28,29 @@ class SubjectInput:
     notes: str = ""
 
 
-def _clean_name(name: str, what: str) -> str:
+@dataclass(frozen=True)
+class NameRules:
+    """What a person is told when a name is empty or too long (msgids, the second with {most})."""
+
+    empty: str
+    too_long: str
+
+
+SUBJECT_NAME = NameRules(
+    N_("The subject name must not be empty."), N_("The subject name must be at most {most} characters.")
+)
+CUSTODIAN_NAME = NameRules(
+    N_("The custodian's name must not be empty."), N_("The custodian's name must be at most {most} characters.")
+)
+
+
+def clean_name(name: str, rules: NameRules) -> str:
+    """A name with its spaces tidied, or `UserError` saying why it cannot be one."""
     cleaned = " ".join((name or "").split())
     if not cleaned:
-        raise UserError(f"The {what} name must not be empty.")
+        raise UserError(rules.empty)
     if len(cleaned) > MAX_NAME:
-        raise UserError(f"The {what} name must be at most {MAX_NAME} characters.")
+        raise UserError(rules.too_long, most=MAX_NAME)
     return cleaned
 
 
@@ -40,15 +58,15 @@ def subject_row(session: Session, subject_id: int) -> Subject:
     """The subject's row inside a service's unit of work (for services that change it or its cards)."""
     subject = session.get(Subject, subject_id)
     if subject is None:
-        raise NotFound(f"There is no subject with id {subject_id}.")
+        raise NotFound("There is no subject with id {id}.", id=subject_id)
     return subject
 
 
 def add_subject(kiosk: Kiosk, data: SubjectInput) -> CardView:
     """Create a subject, its custodian and its first active card; the card is the answer."""
-    name = _clean_name(data.name, "subject")
+    name = clean_name(data.name, SUBJECT_NAME)
     phone = normalize_phone(data.phone, kiosk.settings.default_region)
-    custodian_name = _clean_name(data.custodian_name, "custodian") if data.custodian_name.strip() else "Custodian"
+    custodian_name = clean_name(data.custodian_name, CUSTODIAN_NAME) if data.custodian_name.strip() else "Custodian"
     with kiosk.store.session() as session:
         custodian = Custodian(name=custodian_name, phone=phone)
         subject = Subject(name=name, custodian=custodian, notes=data.notes.strip(), active=True)
@@ -63,11 +81,11 @@ def update_subject(kiosk: Kiosk, subject_id: int, data: SubjectInput) -> Subject
     """Change a subject's name, notes and custodian details."""
     with kiosk.store.session() as session:
         subject = subject_row(session, subject_id)
-        subject.name = _clean_name(data.name, "subject")
+        subject.name = clean_name(data.name, SUBJECT_NAME)
         subject.notes = data.notes.strip()
         subject.custodian.phone = normalize_phone(data.phone, kiosk.settings.default_region)
         if data.custodian_name.strip():
-            subject.custodian.name = _clean_name(data.custodian_name, "custodian")
+            subject.custodian.name = clean_name(data.custodian_name, CUSTODIAN_NAME)
         return SubjectView.of(subject, kiosk.settings.public_url)
 
 

@@ -158,6 +158,7 @@ class AlarmView:
     resolution_notes: str | None
     updated_at: datetime
     attempts: tuple[AttemptView, ...]
+    changed_at: datetime | None = None  # the latest change to it or any of its notifications (live updates)
     notifications: tuple[NotificationView, ...] = ()  # one per custodian, the first is this row's own
     escalation: NotificationView | None = None  # the on-duty contact's message, once told
     status_note: str | None = None  # e.g. "delivery not confirmed (no webhook)" (services/receipts.py)
@@ -206,6 +207,7 @@ class AlarmView:
             resolution_notes=alarm.resolution_notes,
             updated_at=alarm.updated_at,
             attempts=tuple(AttemptView.of(attempt) for attempt in alarm.attempts),
+            changed_at=max([alarm.updated_at, *(row.updated_at for row in alarm.children)]),
             notifications=(
                 NotificationView.of(alarm, zone),
                 *(NotificationView.of(row, zone) for row in alarm.children if row.role == "custodian"),
@@ -219,6 +221,17 @@ class AlarmView:
         record["created_at"] = _iso(self.created_at)
         record["last_attempt"] = _iso(self.last_attempt)
         record["notifications"] = [notification.as_json() for notification in self.notifications]
+        return record
+
+    def live_record(self) -> dict[str, object]:
+        """What an open page redraws from (`/events`): the record, each notification's tries, the escalation."""
+        record = self.record()
+        record["notifications"] = [
+            {**entry, "attempts": note.attempts}
+            for entry, note in zip(record["notifications"], self.notifications, strict=True)  # type: ignore[call-overload]
+        ]
+        duty = self.escalation
+        record["escalation"] = None if duty is None else {**duty.as_json(), "reason": duty.reason}
         return record
 
     def record_with_attempts(self) -> dict[str, object]:

@@ -127,7 +127,7 @@ class Store:
     def require_schema(self) -> None:
         """Raise `DatabaseMissing` unless `keryu init` has created the tables."""
         if not inspect(self.engine).has_table("alarms"):
-            raise DatabaseMissing(f"The database at {self.display_url} is not set up; run `keryu init` first.")
+            raise DatabaseMissing("The database at {url} is not set up; run `keryu init` first.", url=self.display_url)
 
     @property
     def display_url(self) -> str:

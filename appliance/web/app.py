@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
+from appliance.i18n import N_
 from appliance.messaging.registry import channel_names
 from appliance.services.auth import LoginThrottle, session_secret
 from appliance.services.kiosk import Kiosk
@@ -121,7 +122,12 @@ def create_app(
     app[STATE] = WebState(
         throttle=throttle or LoginThrottle(clock=kiosk.clock),
         metrics=make_registry(kiosk),
-        bearer_throttle=LoginThrottle(limit=BEARER_GUESSES, clock=kiosk.clock, what="API token attempts"),
+        bearer_throttle=LoginThrottle(
+            limit=BEARER_GUESSES,
+            clock=kiosk.clock,
+            what="API token attempts",
+            refusal=N_("Too many failed API token attempts; try again in {seconds} seconds."),
+        ),
         refusals=RefusalLog(clock=kiosk.clock),
         api_token=api_token if api_token is not None else kiosk.settings.api_token,
     )

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from appliance.clock import Clock, SystemClock
+from appliance.i18n import N_
 from appliance.services.auth import LoginThrottle
 from appliance.web.hosts import split_host
 from appliance.web.middlewares import client_address
@@ -40,7 +41,13 @@ class FinderGuard:
     _signing_key: bytes = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.throttle = LoginThrottle(limit=PRESSES_PER_ADDRESS, pause=PAUSE, clock=self.clock, what="alerts")
+        self.throttle = LoginThrottle(
+            limit=PRESSES_PER_ADDRESS,
+            pause=PAUSE,
+            clock=self.clock,
+            what="alerts",
+            refusal=N_("Too many alerts; try again in {seconds} seconds."),
+        )
         # A key of its own, derived from the device's secret: the session cookie's key signs nothing public.
         self._signing_key = hmac.new(self.key, b"keryu finder form tokens", hashlib.sha256).digest()
 

@@ -2,7 +2,9 @@
 
 A middleware puts the request's language in a context variable, which the Jinja `i18n`
 extension's `_()` and the handlers' `_()` read: both write in the language of the request
-being answered (each request runs in its own asyncio task, so languages never mix).
+being answered (each request runs in its own asyncio task, so languages never mix). The
+services' sentences (`i18n.Sentence`: errors, health reasons, the configuration problem) are
+translated here too: `shown()` in handlers, and on their own wherever a template prints one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import jinja2
 from aiohttp import web
 
 from appliance import i18n
+from appliance.errors import KeryuError
 
 # Answers whose words depend on the language (pages, JSON errors); static files do not vary.
 WRITTEN_TYPES = frozenset({"text/html", "application/json"})
@@ -45,6 +48,18 @@ def _(message: str) -> str:
     return i18n.gettext(_current.get(), message)
 
 
+def shown(text: object) -> str:
+    """A service's sentence or error in the request's language (`Sentence`, `KeryuError`); other text as it is."""
+    if isinstance(text, KeryuError):
+        return text.in_language(_current.get())
+    return i18n.in_language(text, _current.get())
+
+
+def _finalize(value: object) -> object:
+    """Jinja's last step before printing: a `Sentence` in the request's language; other values untouched."""
+    return value.in_language(_current.get()) if isinstance(value, i18n.Sentence) else value
+
+
 def ngettext(singular: str, plural: str, count: int) -> str:
     """The singular or plural form of a message in the request's language."""
     return i18n.ngettext(_current.get(), singular, plural, count)
@@ -72,6 +87,7 @@ def language_middleware(default: str) -> Callable[[web.Request, Handler], Awaita
 def install(env: jinja2.Environment, zone: tzinfo | None) -> None:
     """Give templates `_()`/`ngettext()`, `lang()`, language names and a `when` filter writing times the local way."""
     env.add_extension("jinja2.ext.i18n")
+    env.finalize = _finalize
     env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
         lambda message: _(message), lambda singular, plural, n: ngettext(singular, plural, n), newstyle=True
     )

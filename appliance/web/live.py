@@ -80,13 +80,14 @@ class AlarmFeed:
         for _ in range(50):  # bounded: at most 10,000 changes per poll
             changed = changes_since(self.kiosk, start, after_id, limit=BATCH)
             for alarm in changed:
-                if self._sent.get(alarm.id) != alarm.updated_at:
-                    self._sent[alarm.id] = alarm.updated_at
-                    records.append(alarm.record())
-                self._cursor = max(self._cursor, alarm.updated_at)
+                stamp = alarm.changed_at or alarm.updated_at
+                if self._sent.get(alarm.id) != stamp:
+                    self._sent[alarm.id] = stamp
+                    records.append(alarm.live_record())
+                self._cursor = max(self._cursor, stamp)
             if len(changed) < BATCH:
                 break
-            start, after_id = changed[-1].updated_at, changed[-1].id
+            start, after_id = changed[-1].changed_at or changed[-1].updated_at, changed[-1].id
         horizon = self._cursor - OVERLAP
         self._sent = {key: stamp for key, stamp in self._sent.items() if stamp >= horizon}
         return records

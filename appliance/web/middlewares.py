@@ -19,7 +19,7 @@ from appliance.errors import NotFound, UserError
 from appliance.services.auth import TooManyAttempts, has_admin_password
 from appliance.services.web_sessions import session_is_active
 from appliance.web.keys import KIOSK, STATE
-from appliance.web.language import _
+from appliance.web.language import _, shown
 from appliance.web.shared_reads import shared_read
 
 logger = logging.getLogger(__name__)
@@ -88,9 +88,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except NotFound as exc:
-        return _error_response(request, 404, str(exc))
+        return _error_response(request, 404, shown(exc))
     except UserError as exc:
-        return _error_response(request, 400, str(exc))
+        return _error_response(request, 400, shown(exc))
     except web.HTTPNotFound:
         return _error_response(request, 404, _("There is no such page on this kiosk."))
 
@@ -143,7 +143,7 @@ def _check_bearer(request: web.Request, token: str) -> None:
     except TooManyAttempts as exc:
         state.refusals.warning(address, "Refused API token attempts from %s: paused", address)
         raise web.HTTPTooManyRequests(
-            text=json.dumps({"error": str(exc)}),
+            text=json.dumps({"error": shown(exc)}),
             content_type="application/json",
             headers={"Retry-After": str(int(exc.retry_after) + 1)},
         ) from None

@@ -13,10 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from appliance.config import Settings
+from appliance.i18n import N_
 
 ACTIONS = {
-    "restart": "Restarting the kiosk's services (about half a minute)",
-    "reboot": "Rebooting the kiosk (about a minute)",
+    "restart": N_("Restarting the kiosk's services (about half a minute)"),
+    "reboot": N_("Rebooting the kiosk (about a minute)"),
 }
 RUNTIME_DIR = Path("/run/keryu-power")
 UNIT_DIRS = (Path("/etc/systemd/system"), Path("/usr/lib/systemd/system"), Path("/lib/systemd/system"))

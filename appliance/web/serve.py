@@ -41,7 +41,12 @@ async def serve(kiosk: Kiosk, host: str, port: int, notifier: sdnotify.SystemdNo
         listener, _ = await listen(runner, host, port)
     except OSError as exc:
         await runner.cleanup()
-        raise UserError(f"The admin page cannot listen on {host}:{port} ({exc.strerror or exc}).") from None
+        raise UserError(
+            "The admin page cannot listen on {host}:{port} ({problem}).",
+            host=host,
+            port=port,
+            problem=exc.strerror or str(exc),
+        ) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -10,7 +10,15 @@
 
 LOCALE_DIR=appliance/locale
 # i18n.gettext(language, message) and ngettext(language, singular, plural, n) take the language first.
-BABEL_KEYWORDS=(-k gettext:2 -k 'ngettext:2,3')
+# A `Sentence("...", field=...)` and every error a person is shown (`UserError("...")` and its kin,
+# see appliance/errors.py) carry their msgid as the first argument; tests/test_i18n.py checks that
+# each such error class is listed here.
+SHOWN_ERRORS=(KeryuError ConfigError UserError InvalidPhoneNumber NotFound UnknownCard DatabaseMissing
+	AdminAlreadySet TooManyAttempts NotAKeryuDatabase UpdateRefused)
+BABEL_KEYWORDS=(-k gettext:2 -k 'ngettext:2,3' -k Sentence)
+for error in "${SHOWN_ERRORS[@]}"; do
+	BABEL_KEYWORDS+=(-k "$error")
+done
 
 # compile_catalogs: .po -> .mo for every language, quietly (the install step runs it each start).
 compile_catalogs() {

@@ -21,12 +21,12 @@ from tests.conftest import KERYU, free_port, wait_until
 def test_check_config_exits_1_naming_the_variable(keryu):  # noqa: F811
     bad = keryu("check-config", KERYU_SCAN_COOLDOWN="soon")
     assert bad.returncode == 1  # 1-254: systemd skips the unit, it does not fail it
-    assert (
-        bad.stderr.strip()
-        == "keryu: KERYU_SCAN_COOLDOWN Input should be a valid number, unable to parse string as a number (got 'soon')."
-    )
+    # KERYU_LANGUAGE is es by default: the sentence is Spanish
+    assert bad.stderr.strip() == "keryu: KERYU_SCAN_COOLDOWN debe ser un número (se recibió 'soon')."
+    english = keryu("check-config", KERYU_SCAN_COOLDOWN="soon", KERYU_LANGUAGE="en")
+    assert english.stderr.strip() == "keryu: KERYU_SCAN_COOLDOWN must be a number (got 'soon')."
     typo = keryu("check-config", KERYU_SCAN_COOLDOWNN="30")
-    assert typo.returncode == 1 and "did you mean KERYU_SCAN_COOLDOWN?" in typo.stderr
+    assert typo.returncode == 1 and "¿quiso decir KERYU_SCAN_COOLDOWN?" in typo.stderr
     good = keryu("check-config")
     assert good.returncode == 0 and good.stderr == ""
 

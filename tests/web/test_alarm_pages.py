@@ -49,6 +49,7 @@ async def test_filters_by_status_subject_and_dates(kiosk, admin: Admin):
     assert _ids(await admin.page(f"/alarms?since={tomorrow}")) == []
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 @pytest.mark.parametrize(
     ("query", "message"),
     [
@@ -91,6 +92,7 @@ async def test_retry_puts_a_failed_alarm_back_in_the_queue(kiosk, admin: Admin):
         assert session.get(Alarm, alarm_id).notification_status == AlarmStatus.PENDING
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 async def test_retry_refuses_an_alarm_that_was_sent(kiosk, admin: Admin):
     [alarm_id] = make_alarms(kiosk, 1, status=AlarmStatus.SENT, notification_sent=True)
     await admin.page(f"/alarms/{alarm_id}")
@@ -111,6 +113,7 @@ async def test_resolve_keeps_the_notes(kiosk, admin: Admin):
     assert "Picked up by her aunt" in await admin.page(f"/alarms/{alarm_id}")
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 async def test_unknown_alarm_is_404(admin: Admin):
     assert "There is no alarm with id 4242." in await admin.page("/alarms/4242", status=404)
 
@@ -140,6 +143,7 @@ async def test_simulated_scan_of_a_deactivated_card_raises_no_alarm(kiosk, admin
         assert session.query(Alarm).count() == 0
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 async def test_unknown_card_page_is_404(admin: Admin):
     assert "There is no card" in await admin.page("/scan/0b8c6f4e-1f2a-4c3d-9e8f-1a2b3c4d5e6f", status=404)
 

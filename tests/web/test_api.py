@@ -62,6 +62,7 @@ async def test_alarms_filters_and_paging(ready, client):
     assert [r["id"] for r in records] == [failed[0]]
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 @pytest.mark.parametrize("limit", ["0", "501", "-1", "ten"])
 async def test_bad_limit_is_400_json(ready, client, limit):
     response = await client.get(f"/api/alarms?limit={limit}", headers=AUTH)
@@ -69,6 +70,7 @@ async def test_bad_limit_is_400_json(ready, client, limit):
     assert "limit" in (await response.json())["error"]
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 async def test_one_alarm_with_its_attempts(ready, client):
     [alarm_id] = make_alarms(ready, 1)
     record = await (await client.get(f"/api/alarms/{alarm_id}", headers=AUTH)).json()

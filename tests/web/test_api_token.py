@@ -51,6 +51,7 @@ async def test_the_api_token_still_opens_the_api_and_the_metrics(kiosk, client, 
     assert (await client.get(path, headers=BEARER)).status == 200
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 async def test_twenty_wrong_api_tokens_are_paused_with_retry_after(kiosk, client, fake_clock):
     set_up_admin(kiosk, PASSWORD)
     statuses = []

@@ -3,6 +3,7 @@ names the error on every page and in /api/health, without repeating a secret's v
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,15 @@ async def test_every_page_names_the_wrong_setting(kiosk, client, admin: Admin):
         text = await admin.page(path)
         assert "Configuration error" in text and "KERYU_SCAN_COOLDOWN" in text, path
         assert "half a minute" in text  # not a secret: the owner sees what they typed
+
+
+@pytest.mark.page_language("es")
+async def test_a_mexican_admin_reads_the_wrong_setting_and_the_health_details_in_spanish(admin: Admin):
+    text = html.unescape(await admin.page("/health"))
+    assert "Error de configuración" in text
+    assert "KERYU_SCAN_COOLDOWN debe ser un número (se recibió 'half a minute')." in text
+    assert "el escáner no se ha ejecutado (no hay archivo de latido)" in text  # a health detail, translated
+    assert "must be a number" not in text
 
 
 async def test_the_login_page_of_a_new_card_names_it_too(client):

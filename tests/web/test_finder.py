@@ -166,6 +166,7 @@ async def test_a_token_for_one_card_does_not_press_another(kiosk, client, card):
     assert status == 403 and _alarms(kiosk) == []
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 async def test_one_address_pressing_again_and_again_is_paused(kiosk, client, card):
     finder = Finder(client, card)
     for _ in range(PRESSES_PER_ADDRESS):

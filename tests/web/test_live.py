@@ -102,3 +102,34 @@ async def test_shutdown_ends_open_streams(kiosk, admin: Admin):
     admin.client.app[FEED].close()
     body = await asyncio.wait_for(response.content.read(), 5)
     assert body.startswith(b"retry: 3000")
+
+
+async def test_a_second_custodians_message_changing_is_a_change_of_its_alarm(kiosk):
+    """The alarm page shows every custodian's status: a change to the second one's row reaches the feed
+    as its alarm's record, with that custodian's new status and tries."""
+    from appliance.services.custodians import add_custodian
+    from appliance.services.scans import ScanSource, record_scan
+    from appliance.services.subjects import SubjectInput, add_subject
+
+    card = add_subject(kiosk, SubjectInput("Ana López", "55 1234 5678", "María"))
+    add_custodian(kiosk, card.subject_id, "Jorge", "55 8765 4321")
+    alarm_id = record_scan(kiosk, card.uuid, ScanSource.FILE).alarm_id
+    feed = AlarmFeed(kiosk)
+    feed._start_cursor()
+    feed.poll()
+    assert feed.poll() == []
+    with kiosk.store.session() as session:
+        stamp = kiosk.clock.now() + timedelta(seconds=2)
+        session.execute(
+            update(Alarm)
+            .where(Alarm.parent_id == alarm_id)
+            .values(notification_status=AlarmStatus.SENT, notification_attempts=1, updated_at=stamp)
+        )
+    [record] = feed.poll()
+    assert record["id"] == alarm_id and record["notification_status"] == "PENDING"
+    assert [(n["custodian"], n["status"], n["attempts"]) for n in record["notifications"]] == [
+        ("María", "PENDING", 0),
+        ("Jorge", "SENT", 1),
+    ]
+    assert record["escalation"] is None
+    assert feed.poll() == []  # sent once

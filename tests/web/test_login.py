@@ -32,6 +32,7 @@ async def test_first_run_sets_the_password_and_logs_in(kiosk, client):
     assert (await client.get("/subjects", allow_redirects=False)).status == 200
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 @pytest.mark.parametrize(
     ("password", "confirm", "message"),
     [
@@ -92,6 +93,7 @@ async def test_wrong_password_is_refused(kiosk, client):
     assert (await client.get("/", allow_redirects=False)).status == 303
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 async def test_five_failures_pause_the_address_even_for_the_right_password(kiosk, client, throttle_clock):
     set_up_admin(kiosk, PASSWORD)
     browser = Admin(client)
@@ -147,6 +149,7 @@ class CountingHasher:
         return getattr(self.real, name)
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 async def test_sixty_concurrent_wrong_logins_verify_at_most_five(kiosk, client, monkeypatch):
     set_up_admin(kiosk, PASSWORD)
     hasher = CountingHasher(auth_service._hasher)
@@ -163,6 +166,7 @@ async def test_sixty_concurrent_wrong_logins_verify_at_most_five(kiosk, client, 
     assert hasher.calls == 5
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 async def test_a_good_login_clears_the_counted_attempts(kiosk, client):
     set_up_admin(kiosk, PASSWORD)
     browser = Admin(client)

@@ -33,6 +33,7 @@ async def test_with_a_password_hash_in_keryu_env_setup_cannot_be_claimed(kiosk, 
     assert not verify_admin_password(kiosk, "attacker password")
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 async def test_a_password_from_keryu_env_is_not_changed_from_the_page(kiosk, client):
     admin = Admin(client)
     await admin.login(PASSWORD)

@@ -105,6 +105,7 @@ async def test_a_confirmation_restores_only_the_upload_this_browser_was_shown(
     assert len(uploads(kiosk)) == 1
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 @pytest.mark.parametrize(
     ("statement", "name"),
     [

@@ -33,6 +33,7 @@ async def test_channel_can_be_changed(kiosk, admin: Admin):
     assert 'value="3" checked' in text and "canal 3, Twilio SMS" in text
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 @pytest.mark.parametrize("value", ["0", "4", "", "sms"])
 async def test_a_bad_channel_is_refused(kiosk, admin: Admin, value):
     await admin.page("/settings")
@@ -64,6 +65,7 @@ async def test_test_message_records_a_test_alarm(kiosk, admin: Admin):
     assert "en cola para +525512345678" in await admin.page(response.headers["Location"])
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 async def test_test_message_to_a_bad_number_is_a_clear_400(kiosk, admin: Admin):
     await admin.page("/settings")
     response = await admin.submit("/settings/test-message", {"phone": "123"})

@@ -57,6 +57,7 @@ async def test_a_stranger_cannot_claim_setup_before_any_code_exists(kiosk, clien
     assert not has_admin_password(kiosk)
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 async def test_guessing_the_setup_code_is_throttled_like_a_login(kiosk, client, setup_code, throttle_clock):
     for _ in range(5):
         assert (await _claim(client, setup_code="2222-2222-2222-2222")).status == 403

@@ -40,6 +40,7 @@ async def test_add_subject_stores_the_number_in_e164_and_issues_a_card(kiosk, ad
     assert stored in text
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 @pytest.mark.parametrize(
     ("name", "phone", "message"),
     [
@@ -88,6 +89,7 @@ async def test_edit_changes_details_and_keeps_the_card(kiosk, admin: Admin):
         assert [c.uuid for c in session.query(Card).filter_by(subject_id=subject_id, active=True)] == [card]
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 async def test_edit_with_a_bad_phone_changes_nothing(kiosk, admin: Admin):
     subject_id, _ = make_subject(kiosk)
     await admin.page(f"/subjects/{subject_id}")
@@ -108,6 +110,7 @@ async def test_deactivate_and_reactivate(kiosk, admin: Admin):
     assert _subjects(kiosk)[0].active
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 async def test_unknown_subject_is_404(admin: Admin):
     text = await admin.page("/subjects/999", status=404)
     assert "There is no subject with id 999." in text
@@ -142,6 +145,7 @@ async def test_card_sheet_is_a_pdf_of_active_cards(kiosk, admin: Admin):
     assert (await response.read()).startswith(b"%PDF-")
 
 
+@pytest.mark.page_language("en")  # the message is checked in English
 async def test_card_sheet_without_cards_says_so(admin: Admin):
     text = await admin.page("/cards/sheet.pdf", status=404)
     assert "no active cards" in text

@@ -48,9 +48,13 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
             else load_pem_private_key(data, password=None)
         )
     except (OSError, ValueError, TypeError) as exc:
-        raise UserError(f"{path} is not a readable, unencrypted Ed25519 private key ({exc}).") from None
+        raise UserError(
+            "{path} is not a readable, unencrypted Ed25519 private key ({problem}).", path=str(path), problem=str(exc)
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise UserError(f"{path} is not an Ed25519 key (make one: openssl genpkey -algorithm ed25519 -out {path}).")
+        raise UserError(
+            "{path} is not an Ed25519 key (make one: openssl genpkey -algorithm ed25519 -out {path}).", path=str(path)
+        )
     return key
 
 
@@ -60,7 +64,9 @@ def image_target(source: Path) -> Target:
     arch = re.search(r'^ARCH="([^"]+)"', config, re.MULTILINE)
     python = re.search(r'^TARGET_PYTHON="([^"]+)"', config, re.MULTILINE)
     if not arch or not python:
-        raise UserError(f"{source}/image/config names no ARCH or TARGET_PYTHON; give --arch and --python.")
+        raise UserError(
+            "{source}/image/config names no ARCH or TARGET_PYTHON; give --arch and --python.", source=str(source)
+        )
     return Target(arch=ARCH_NAMES.get(arch.group(1), arch.group(1)), python=python.group(1))
 
 
@@ -111,7 +117,7 @@ def project_version(wheels: Path) -> str:
     """The Keryu version among `wheels` (exactly one project wheel)."""
     found = [match.group(1) for path in wheels.glob("keryu-*.whl") if (match := _PROJECT_WHEEL.fullmatch(path.name))]
     if len(found) != 1:
-        raise UserError(f"Expected one keryu wheel in {wheels}, found {len(found)}.")
+        raise UserError("Expected one keryu wheel in {folder}, found {count}.", folder=str(wheels), count=len(found))
     return found[0]
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.errors import UserError
+from appliance.i18n import Sentence
 from appliance.services.update import database, errors, journal, status, venvs
 from appliance.services.update.errors import UpdateRefused
 from appliance.services.update.journal import Entry
@@ -115,9 +116,9 @@ class Updater:
             entry = self._step(entry.at("started"))
             detail = self._watch(version, already_bad)
         except Exception as exc:  # any failure is undone; a power cut (nothing runs) is undone at boot
-            return self._undo(entry, errors.STEP_FAILED.format(step=_step_name(entry), detail=_detail(exc)))
+            return self._undo(entry, Sentence(errors.STEP_FAILED, step=_step_name(entry), detail=_detail(exc)))
         if detail is not None:
-            return self._undo(entry, errors.UNHEALTHY.format(grace=self.grace, detail=detail))
+            return self._undo(entry, Sentence(errors.UNHEALTHY, grace=self.grace, detail=detail))
         return self._finish(entry)
 
     def _migrate(self, entry: Entry) -> None:
@@ -209,7 +210,7 @@ class Updater:
         entry = journal.read(self.paths.journal)
         if entry is None:
             return None
-        return self._undo(entry, errors.INTERRUPTED, restart=False)
+        return self._undo(entry, Sentence(errors.INTERRUPTED), restart=False)
 
     # --- helpers --------------------------------------------------------------------------
     def _entry(self, version: str, previous: str, kind: str) -> Entry:
@@ -225,7 +226,11 @@ class Updater:
     def _running(self) -> str:
         running = venvs.current(self.paths)
         if running is None:
-            raise UserError(f"{self.paths.link} is not a link to {self.paths.venvs}/<version>; nothing was changed.")
+            raise UserError(
+                "{link} is not a link to {venvs}/<version>; nothing was changed.",
+                link=str(self.paths.link),
+                venvs=str(self.paths.venvs),
+            )
         return running
 
     def _schema(self) -> str | None:

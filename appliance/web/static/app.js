@@ -59,6 +59,35 @@
     });
   }
 
+  function fillNote(root, note) {
+    // One person's message on the alarm page: a custodian's row, or the on-duty contact's line.
+    root.querySelectorAll("[data-note-field]").forEach(function (el) {
+      var field = el.dataset.noteField;
+      if (field === "status") {
+        el.textContent = note.status;
+        el.className = "badge " + note.status.toLowerCase();
+      } else if (field === "channel") {
+        el.textContent = CHANNELS[note.channel] || "";
+      } else if (field === "message_id") {
+        el.textContent = note.whatsapp_message_id || note.message_sid || "";
+      } else if (field in note) {
+        el.textContent = note[field] === null ? "" : String(note[field]);
+      }
+    });
+  }
+
+  function fillNotifications(alarm) {
+    document.querySelectorAll('[data-notifications-of="' + alarm.id + '"] tr[data-notification]').forEach(function (row) {
+      var note = (alarm.notifications || [])[Number(row.dataset.notification)];
+      if (note) fillNote(row, note);
+    });
+    document.querySelectorAll('[data-escalation-of="' + alarm.id + '"]').forEach(function (line) {
+      if (!alarm.escalation) return;
+      fillNote(line, alarm.escalation);
+      line.hidden = false;
+    });
+  }
+
   function addRow(table, alarm) {
     var filter = table.dataset.statusFilter;
     if (filter && filter !== alarm.notification_status) return;
@@ -81,6 +110,7 @@
   }
 
   function onAlarm(alarm) {
+    fillNotifications(alarm);
     var seen = false;
     document.querySelectorAll('[data-alarm-id="' + alarm.id + '"]').forEach(function (el) {
       seen = true;

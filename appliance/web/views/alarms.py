@@ -12,6 +12,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from appliance.errors import UserError
+from appliance.i18n import N_, Sentence
 from appliance.services.alarms import (
     STATUSES,
     get_alarm,
@@ -45,15 +46,18 @@ MAX_WHOLE_NUMBER = 2**63 - 1
 
 
 def whole_number(value: str | None, what: str) -> int | None:
-    """A query or path number, checked: anything but a whole number SQLite can hold is a 400."""
+    """A query or path number, checked: anything but a whole number SQLite can hold is a 400.
+
+    `what`: the number's name in the sentence a person reads, a msgid (`N_("alarm id")`).
+    """
     if value in (None, ""):
         return None
     try:
         number = int(value)
     except ValueError:
-        raise UserError(f"The {what} must be a whole number.") from None
+        raise UserError("The {what} must be a whole number.", what=Sentence(what)) from None
     if abs(number) > MAX_WHOLE_NUMBER:
-        raise UserError(f"The {what} is too large.")
+        raise UserError("The {what} is too large.", what=Sentence(what))
     return number
 
 
@@ -63,19 +67,19 @@ def _day(value: str | None, what: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise UserError(f"The {what} must be a date like 2026-01-31.") from None
+        raise UserError("The {what} must be a date like 2026-01-31.", what=Sentence(what)) from None
 
 
 def alarm_filters(kiosk: Kiosk, query) -> dict[str, Any]:
     """The list's filters from the query string, checked; the date range is in the kiosk's zone."""
-    since, until = _day(query.get("since"), "start date"), _day(query.get("until"), "end date")
+    since, until = _day(query.get("since"), N_("start date")), _day(query.get("until"), N_("end date"))
     zone = kiosk.zone or datetime.now().astimezone().tzinfo
     return {
         "status": (query.get("status") or "").upper() or None,
-        "subject_id": whole_number(query.get("subject_id"), "subject"),
+        "subject_id": whole_number(query.get("subject_id"), N_("subject")),
         "since": datetime.combine(since, time(), zone) if since else None,
         "until": datetime.combine(until + timedelta(days=1), time(), zone) if until else None,
-        "before_id": whole_number(query.get("before"), "page position"),
+        "before_id": whole_number(query.get("before"), N_("page position")),
     }
 
 
@@ -84,7 +88,7 @@ def _without_before(query) -> dict[str, str]:
 
 
 def _alarm_id(request: web.Request) -> int:
-    value = whole_number(request.match_info["alarm_id"], "alarm id")
+    value = whole_number(request.match_info["alarm_id"], N_("alarm id"))
     assert value is not None
     return value
 

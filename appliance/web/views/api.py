@@ -8,6 +8,7 @@ import json
 from aiohttp import web
 
 from appliance.errors import UserError
+from appliance.i18n import N_
 from appliance.messaging.phone import read_phone
 from appliance.services.alarms import get_alarm, resolve_alarm, retry_alarm
 from appliance.services.scans import ScanSource, handle_scan
@@ -25,21 +26,21 @@ def _json(value: object, status: int = 200) -> web.Response:
 async def alarms(request: web.Request) -> web.Response:
     """Newest first; `limit` (1-500), `status`, `subject_id`, `since`/`until` (dates), `before` (an id)."""
     kiosk = kiosk_of(request)
-    limit = whole_number(request.query.get("limit"), "limit")
+    limit = whole_number(request.query.get("limit"), N_("limit"))
     filters = alarm_filters(kiosk, request.query)
     records = await cached_records(request, limit=PAGE_SIZE if limit is None else limit, **filters)
     return web.json_response(text=records)
 
 
 async def alarm(request: web.Request) -> web.Response:
-    alarm_id = whole_number(request.match_info["alarm_id"], "alarm id")
+    alarm_id = whole_number(request.match_info["alarm_id"], N_("alarm id"))
     found = await asyncio.to_thread(get_alarm, kiosk_of(request), alarm_id)
     return _json(found.record_with_attempts())
 
 
 async def alarm_retry(request: web.Request) -> web.Response:
     """Send a FAILED alarm again from its first channel; the answer is its record, now PENDING."""
-    alarm_id = whole_number(request.match_info["alarm_id"], "alarm id")
+    alarm_id = whole_number(request.match_info["alarm_id"], N_("alarm id"))
     found = await asyncio.to_thread(retry_alarm, kiosk_of(request), alarm_id)
     return _json(found.record_with_attempts())
 
@@ -55,7 +56,7 @@ async def alarm_resolve(request: web.Request) -> web.Response:
         note = body.get("note", "") if isinstance(body, dict) else None
         if not isinstance(note, str):
             raise UserError('The body must be JSON like {"note": "Picked up by her father"}, or empty.')
-    alarm_id = whole_number(request.match_info["alarm_id"], "alarm id")
+    alarm_id = whole_number(request.match_info["alarm_id"], N_("alarm id"))
     found = await asyncio.to_thread(resolve_alarm, kiosk_of(request), alarm_id, note)
     return _json(found.record_with_attempts())
 

@@ -15,7 +15,7 @@ from appliance.services.auth import TooManyAttempts, change_admin_password, set_
 from appliance.services.setup_code import setup_code_matches
 from appliance.services.web_sessions import end_session, start_session
 from appliance.web.keys import STATE
-from appliance.web.language import _
+from appliance.web.language import _, shown
 from appliance.web.middlewares import ADMIN_SESSION, client_address
 from appliance.web.render import flash, kiosk_of, redirect, render
 
@@ -56,7 +56,7 @@ async def setup_submit(request: web.Request) -> web.Response:
     try:
         throttle.attempt(address)  # counted before the check, as for a login
     except TooManyAttempts as exc:
-        response = await render(request, "setup.html", {"error": str(exc)}, status=429)
+        response = await render(request, "setup.html", {"error": shown(exc)}, status=429)
         response.headers["Retry-After"] = str(int(exc.retry_after) + 1)
         return response
     if not await asyncio.to_thread(setup_code_matches, kiosk_of(request), str(form.get("setup_code", ""))):
@@ -68,7 +68,7 @@ async def setup_submit(request: web.Request) -> web.Response:
             set_up_admin, kiosk_of(request), str(form.get("password", "")), str(form.get("confirm", ""))
         )
     except UserError as exc:
-        return await render(request, "setup.html", {"error": str(exc)}, status=400)
+        return await render(request, "setup.html", {"error": shown(exc)}, status=400)
     request.app[STATE].admin_ready = True
     await _start_session(request)
     await flash(request, _("The admin password is set. Next: add a subject."))
@@ -88,7 +88,7 @@ async def login_submit(request: web.Request) -> web.Response:
     try:
         throttle.attempt(address)  # counted before the check: concurrent guesses cannot pass the limit
     except TooManyAttempts as exc:
-        response = await render(request, "login.html", {"error": str(exc), "next": target}, status=429)
+        response = await render(request, "login.html", {"error": shown(exc), "next": target}, status=429)
         response.headers["Retry-After"] = str(int(exc.retry_after) + 1)
         return response
     async with throttle.verifying:

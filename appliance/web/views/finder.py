@@ -20,6 +20,7 @@ from appliance.services.auth import TooManyAttempts
 from appliance.services.finder import FinderOutcome, alert_from_phone, finder_report, require_alertable_card
 from appliance.web.finder_guard import FinderGuard, finder_address, sent_from_another_site
 from appliance.web.keys import STATE
+from appliance.web.language import shown
 from appliance.web.middlewares import AUTH_KIND
 from appliance.web.render import kiosk_of
 from appliance.web.views.cards import card_page
@@ -85,7 +86,7 @@ async def alert_submit(request: web.Request) -> web.Response:
     try:
         report = finder_report(kiosk, typed["note"], typed["phone"])
     except UserError as exc:
-        return _page(request, {"refusal": BAD_INPUT, "detail": str(exc), "form": typed}, status=400)
+        return _page(request, {"refusal": BAD_INPUT, "detail": shown(exc), "form": typed}, status=400)
     alert = await asyncio.to_thread(alert_from_phone, kiosk, card_uuid, report)
     if alert.outcome is FinderOutcome.ALERTED:
         logger.info("A finder's phone (%s) raised alarm %s for card %s", address, alert.alarm_id, card_uuid)

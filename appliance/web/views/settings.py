@@ -109,7 +109,7 @@ async def restore_upload_submit(request: web.Request) -> web.Response:
     """Step one of a restore: keep the uploaded file and show what it holds; nothing changes yet."""
     upload = (await request.post()).get("backup")
     if not isinstance(upload, web.FileField) or not upload.filename:
-        raise UserError(_("Choose a backup file to upload."))
+        raise UserError("Choose a backup file to upload.")
     kiosk = kiosk_of(request)
     name = upload.filename[-100:]
     pending = await asyncio.to_thread(receive_upload, kiosk, upload.file, name)
@@ -127,7 +127,7 @@ async def restore_confirm_submit(request: web.Request) -> web.Response:
     session = await get_session(request)
     pending = session.get(PENDING_RESTORE)
     if not isinstance(pending, dict) or pending.get("token") != token:
-        raise UserError(_("This upload is no longer waiting; upload the backup again."))
+        raise UserError("This upload is no longer waiting; upload the backup again.")
     del session[PENDING_RESTORE]
     result = await asyncio.to_thread(restore_upload, kiosk_of(request), token, str(pending.get("name", "")))
     logger.info("Backup restored from the admin page by %s", request.remote)
@@ -152,7 +152,9 @@ async def update_upload_submit(request: web.Request) -> web.Response:
     logger.info("Update bundle %s uploaded by %s", upload.filename[-100:], request.remote)
     await flash(
         request,
-        "Update uploaded. It is checked and installed now; the kiosk restarts, and this page says how it went "
-        "(if it is not healthy within two minutes, it goes back on its own).",
+        _(
+            "Update uploaded. It is checked and installed now; the kiosk restarts, and this page says how it went "
+            "(if it is not healthy within two minutes, it goes back on its own)."
+        ),
     )
     redirect(request, "settings")

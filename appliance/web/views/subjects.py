@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 
 from appliance.errors import UserError
+from appliance.i18n import N_
 from appliance.services.cards import issue_card
 from appliance.services.subjects import (
     SubjectInput,
@@ -17,7 +18,7 @@ from appliance.services.subjects import (
     update_subject,
 )
 from appliance.services.views import SubjectView
-from appliance.web.language import _
+from appliance.web.language import _, shown
 from appliance.web.render import flash, kiosk_of, redirect, render
 from appliance.web.views.alarms import whole_number
 
@@ -42,7 +43,7 @@ def _form_of(subject: SubjectView) -> dict[str, str]:
 
 
 def _subject_id(request: web.Request) -> int:
-    value = whole_number(request.match_info["subject_id"], "subject id")
+    value = whole_number(request.match_info["subject_id"], N_("subject id"))
     assert value is not None  # the route admits digits only
     return value
 
@@ -63,7 +64,7 @@ async def create_subject(request: web.Request) -> web.Response:
     try:
         card = await asyncio.to_thread(add_subject, kiosk_of(request), data)
     except UserError as exc:
-        context = {"form": data.__dict__, "subject": None, "error": str(exc)}
+        context = {"form": data.__dict__, "subject": None, "error": shown(exc)}
         return await render(request, "subject_form.html", context, status=400)
     await flash(request, _("{name} added with a new card.").format(name=" ".join(data.name.split())))
     redirect(request, "subject", subject_id=str(card.subject_id))
@@ -82,7 +83,7 @@ async def update_subject_submit(request: web.Request) -> web.Response:
         await asyncio.to_thread(update_subject, kiosk_of(request), subject_id, data)
     except UserError as exc:
         subject = await asyncio.to_thread(get_subject, kiosk_of(request), subject_id)
-        context = {"subject": subject, "form": data.__dict__, "error": str(exc)}
+        context = {"subject": subject, "form": data.__dict__, "error": shown(exc)}
         return await render(request, "subject.html", context, status=400)
     await flash(request, _("Changes saved."))
     redirect(request, "subject", subject_id=str(subject_id))

@@ -18,6 +18,7 @@ from appliance.clock import utcnow
 from appliance.scanner import desk
 from appliance.scanner.heartbeat import read_scanner_status
 from appliance.services.logs import export_logs
+from appliance.web.language import _
 from appliance.web.power import ACTIONS, power_available, request_power
 from appliance.web.render import flash, kiosk_of, redirect, render
 
@@ -123,12 +124,16 @@ async def power_submit(request: web.Request) -> web.Response:
     await asyncio.to_thread(request_power, settings, action)
     logger.warning("%s asked from the admin page by %s", action.capitalize(), request.remote)
     if await asyncio.to_thread(power_available):
-        await flash(request, f"{ACTIONS[action]}. This page comes back by itself when it is done.")
+        await flash(
+            request, _("{action}. This page comes back by itself when it is done.").format(action=_(ACTIONS[action]))
+        )
     else:
         await flash(
             request,
-            "Nothing carries this out here: the kiosk's systemd units are not installed "
-            "(a checkout run by ./startup.sh; use ./startup.sh restart).",
+            _(
+                "Nothing carries this out here: the kiosk's systemd units are not installed "
+                "(a checkout run by ./startup.sh; use ./startup.sh restart)."
+            ),
             "error",
         )
     redirect(request, "tools")
