@@ -68,6 +68,13 @@ def get_alarm(kiosk: Kiosk, alarm_id: int) -> AlarmView:
     return found[0]
 
 
+def alarms_by_id(kiosk: Kiosk, ids: set[int]) -> dict[int, AlarmView]:
+    """Several alarms in one read (a publisher's batch); ids that no longer exist are left out."""
+    if not ids:
+        return {}
+    return {view.id: view for view in _views(kiosk, select(Alarm).where(Alarm.id.in_(sorted(ids))))}
+
+
 def alarm_counts(kiosk: Kiosk) -> dict[str, int]:
     """Alarms by notification status, every status present (zeros included); six rows, kept by triggers."""
     with kiosk.store.read() as session:

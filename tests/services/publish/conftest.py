@@ -1,0 +1,128 @@
+"""A real Mosquitto broker on a loopback port with a password file, and a subscriber that records what arrives."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paho.mqtt.client as paho
+import pytest
+
+from tests.conftest import free_port, wait_until
+
+BROKER_USER = "kiosk"
+BROKER_PASSWORD = "s3cret-Broker-pw"
+
+
+class Mosquitto:
+    """Debian's mosquitto, stopped and started again on the same port with its persistence file.
+
+    Persistence keeps a subscriber's session (clean_session off, QoS 1) across a restart, as a
+    Home Assistant broker does, so that a message published before the subscriber is back waits for it.
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+        passwords = workdir / "passwords"
+        passwords.touch(mode=0o600)
+        for user, password in ((BROKER_USER, BROKER_PASSWORD), ("recorder", "recorder-pw")):
+            subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True)
+        user_line = "user root\n" if os.geteuid() == 0 else ""
+        (workdir / "mosquitto.conf").write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
+            f"persistence true\npersistence_location {workdir}/\n{user_line}"
+            f"log_dest file {workdir}/mosquitto.log\nlog_type all\n"
+        )
+
+    def url(self, user: str = BROKER_USER, password: str = BROKER_PASSWORD) -> str:
+        return f"mqtt://{user}:{password}@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(binary).exists():
+            pytest.fail("mosquitto is not installed (apt-get install mosquitto)")
+        self.process = subprocess.Popen(
+            [binary, "-c", str(self.workdir / "mosquitto.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_until(self._listening, timeout=10, what="mosquitto to listen")
+
+    def _listening(self) -> bool:
+        import socket
+
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()  # saves the persistence file
+            self.process.wait(10)
+        self.process = None
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    server = Mosquitto(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Received:
+    topic: str
+    payload: bytes
+    retain: bool
+
+    def json(self) -> object:
+        return json.loads(self.payload)
+
+
+@dataclass
+class Recorder:
+    """A subscriber to everything (`#`, QoS 1, persistent session) that keeps each message in arrival order."""
+
+    port: int
+    messages: list[Received] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> Recorder:
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="recorder", clean_session=False)
+        self.client.username_pw_set("recorder", "recorder-pw")
+        self.client.reconnect_delay_set(0.1, 0.5)
+        self.client.on_connect = lambda client, *_: client.subscribe("#", qos=1)
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", self.port)
+        self.client.loop_start()
+        return self
+
+    def _on_message(self, _client, _userdata, message) -> None:
+        with self._lock:
+            self.messages.append(Received(message.topic, bytes(message.payload), bool(message.retain)))
+
+    def on(self, topic: str) -> list[Received]:
+        with self._lock:
+            return [message for message in self.messages if message.topic == topic]
+
+    def wait_for(self, topic: str, count: int = 1, timeout: float = 20) -> list[Received]:
+        wait_until(lambda: len(self.on(topic)) >= count, timeout, what=f"{count} messages on {topic}")
+        return self.on(topic)
+
+    def stop(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture
+def recorder(broker: Mosquitto) -> Iterator[Recorder]:
+    found = Recorder(broker.port).start()
+    wait_until(found.client.is_connected, timeout=10, what="the recorder to connect")
+    yield found
+    found.stop()
