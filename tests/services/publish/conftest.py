@@ -90,11 +90,12 @@ class Recorder:
     """A subscriber to everything (`#`, QoS 1, persistent session) that keeps each message in arrival order."""
 
     port: int
+    client_id: str = "recorder"
     messages: list[Received] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> Recorder:
-        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="recorder", clean_session=False)
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=False)
         self.client.username_pw_set("recorder", "recorder-pw")
         self.client.reconnect_delay_set(0.1, 0.5)
         self.client.on_connect = lambda client, *_: client.subscribe("#", qos=1)

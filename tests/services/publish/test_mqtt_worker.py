@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from appliance.services.publish.device import device_id
@@ -9,7 +11,7 @@ from appliance.services.scans import ScanSource, handle_scan
 from appliance.services.subjects import SubjectInput, add_subject
 from appliance.store.models import Alarm
 from tests.conftest import wait_until
-from tests.services.publish.conftest import BROKER_PASSWORD, BROKER_USER
+from tests.services.publish.conftest import BROKER_PASSWORD, BROKER_USER, Recorder
 
 pytestmark = pytest.mark.integration
 
@@ -119,3 +121,28 @@ def test_home_assistants_button_sends_a_test_notification_to_the_duty_phone(mqtt
     recorder.client.publish(f"{PREFIX}/notify_test", "PRESS", qos=1)
     request = standin.wait_for(1, timeout=20)[0]
     assert request.body["to"] == DUTY.removeprefix("+")  # Meta writes the number without its plus
+
+
+def _configs(messages) -> dict[str, bytes]:
+    """The last payload seen on each discovery config topic."""
+    return {
+        m.topic: m.payload for m in messages if m.topic.startswith("homeassistant/") and m.topic.endswith("/config")
+    }
+
+
+def test_discovery_is_retained_and_turning_it_off_removes_it(kiosk, service_process, broker, recorder):
+    env = {"KERYU_MQTT_URL": broker.url(), "KERYU_MQTT_PREFIX": PREFIX, "KERYU_DUTY_PHONE": DUTY}
+    announcing = service_process("worker", " ready.", **env)
+    wait_until(lambda: len(_configs(recorder.messages)) == 12, 20, what="twelve discovery documents")
+    assert all(json.loads(payload)["device"]["identifiers"] for payload in _configs(recorder.messages).values())
+    announcing.stop()
+    assert recorder.wait_for(f"{PREFIX}/status")[-1].payload == b"offline"  # a clean stop says so itself
+    service_process("worker", " ready.", KERYU_HA_DISCOVERY="0", **env)
+    wait_until(lambda: set(_configs(recorder.messages).values()) == {b""}, 20, what="every config emptied")
+    latecomer = Recorder(broker.port, client_id="latecomer").start()
+    try:
+        wait_until(lambda: any(m.topic == f"{PREFIX}/status" for m in latecomer.messages), 10, what="retained status")
+        assert _configs(latecomer.messages) == {}  # nothing retained under homeassistant/ any more
+        assert latecomer.on(f"{PREFIX}/status")[-1].payload == b"online"
+    finally:
+        latecomer.stop()
