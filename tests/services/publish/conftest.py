@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
 
+from appliance.services.publish.signing import HEADER
 from tests.conftest import free_port, wait_until
 
 BROKER_USER = "kiosk"
@@ -127,3 +130,64 @@ def recorder(broker: Mosquitto) -> Iterator[Recorder]:
     wait_until(found.client.is_connected, timeout=10, what="the recorder to connect")
     yield found
     found.stop()
+
+
+# --- the outbound webhook's receiver ---------------------------------------------------------
+
+DOC = Path(__file__).parents[3] / "docs" / "home-assistant.md"
+SECRET = "webhook-secret-for-tests-0123456789"
+
+
+def documented_verifier():
+    """`verify_keryu_signature` exactly as docs/home-assistant.md prints it."""
+    text = DOC.read_text()
+    block = re.search(r"<!-- verify-snippet:start -->\n```python\n(.*?)```\n<!-- verify-snippet:end -->", text, re.S)
+    assert block, "the verification snippet is missing from docs/home-assistant.md"
+    namespace: dict = {}
+    exec(compile(block.group(1), str(DOC), "exec"), namespace)
+    return namespace["verify_keryu_signature"]
+
+
+verify = documented_verifier()
+
+
+@dataclass
+class Receiver:
+    """A loopback webhook receiver: answers the scripted statuses (then 204), records what verified."""
+
+    port: int = field(default_factory=free_port)
+    answers: list[int] = field(default_factory=list)
+    taken: list[dict] = field(default_factory=list)  # bodies it answered 2xx, signature checked
+    seen: list[tuple[int, bool]] = field(default_factory=list)  # (answer, signature valid) of every request
+
+    def __post_init__(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                valid = verify(SECRET, body, self.headers.get(HEADER, ""))
+                status = (receiver.answers.pop(0) if receiver.answers else 204) if valid else 401
+                receiver.seen.append((status, valid))
+                if 200 <= status < 300:
+                    receiver.taken.append(json.loads(body))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/keryu?token=abc"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    yield found
+    found.server.shutdown()

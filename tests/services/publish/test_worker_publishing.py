@@ -1,4 +1,4 @@
-"""A kiosk with MQTT on: a real `keryu worker` publishing to a real Mosquitto, the scans made in the test."""
+"""A kiosk publishing: a real `keryu worker` to a real Mosquitto and to a loopback webhook receiver."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from appliance.services.scans import ScanSource, handle_scan
 from appliance.services.subjects import SubjectInput, add_subject
 from appliance.store.models import Alarm
 from tests.conftest import wait_until
-from tests.services.publish.conftest import BROKER_PASSWORD, BROKER_USER, Recorder
+from tests.services.publish.conftest import BROKER_PASSWORD, BROKER_USER, SECRET, Receiver, Recorder
 
 pytestmark = pytest.mark.integration
 
@@ -146,3 +146,16 @@ def test_discovery_is_retained_and_turning_it_off_removes_it(kiosk, service_proc
         assert latecomer.on(f"{PREFIX}/status")[-1].payload == b"online"
     finally:
         latecomer.stop()
+
+
+def test_the_webhook_receives_each_status_change_signed_and_in_order(kiosk, service_process, standin):
+    receiver = Receiver()
+    try:
+        service_process("worker", " ready.", KERYU_WEBHOOK_URL=receiver.url, KERYU_WEBHOOK_SECRET=SECRET)
+        _card, alarm_id = _scan(kiosk)
+        wait_until(lambda: [b["event"]["status"] for b in receiver.taken][-1:] == ["SENT"], 20, what="SENT")
+        assert [body["event"]["status"] for body in receiver.taken] == ["PENDING", "PROCESSING", "SENT"]
+        assert {body["id"] for body in receiver.taken} == {alarm_id}
+        assert all(valid for _status, valid in receiver.seen)
+    finally:
+        receiver.server.shutdown()
