@@ -206,6 +206,7 @@ class Settings(BaseSettings):
     mqtt_url: str | None = Field(
         None,
         validation_alias=_env("KERYU_MQTT_URL"),
+        repr=False,  # holds a password or token: never in a repr, a log line or a traceback
         description="MQTT broker for scans, alarms and Home Assistant discovery: mqtt://user:pass@host:1883 or mqtts://.",
     )
     mqtt_prefix: str | None = Field(
@@ -226,11 +227,13 @@ class Settings(BaseSettings):
     webhook_url: str | None = Field(
         None,
         validation_alias=_env("KERYU_WEBHOOK_URL"),
+        repr=False,  # holds a password or token: never in a repr, a log line or a traceback
         description="URL that receives every alarm event as a signed JSON POST.",
     )
     webhook_secret: str | None = Field(
         None,
         validation_alias=_env("KERYU_WEBHOOK_SECRET"),
+        repr=False,  # holds a password or token: never in a repr, a log line or a traceback
         validate_default=True,
         description="Key of the webhook's HMAC-SHA256 signature (X-Keryu-Signature).",
     )

@@ -22,6 +22,7 @@ from sqlalchemy import func, select, text
 from appliance import __version__
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import get_channel
+from appliance.services.publish.status import publishing_health
 from appliance.services.receipts import NO_WEBHOOK, confirms_delivery
 from appliance.store.models import Alarm, AlarmStatus
 
@@ -185,6 +186,7 @@ def check_health(kiosk: Kiosk, *, include_web: bool = True, schema: bool = True)
         "disk": check_disk(kiosk),
     }
     components["feedback"] = check_feedback(components["scanner"])
+    components.update(publishing_health(kiosk))  # mqtt, webhook: only when configured
     if include_web:
         components["web"] = check_web(kiosk)
     if components["database"]["status"] == "down" or components["config"]["status"] == "down":

@@ -17,7 +17,6 @@ import threading
 import time
 from datetime import timedelta
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
 
@@ -27,6 +26,7 @@ from appliance.services.publish import discovery
 from appliance.services.publish.device import device_id, mqtt_prefix
 from appliance.services.publish.events import Message, Reader, render
 from appliance.services.publish.summary import alarm_summary
+from appliance.services.publish.urls import Broker
 
 logger = logging.getLogger(__name__)
 
@@ -36,21 +36,6 @@ KEEPALIVE = 30
 # A tag scanned event starts automations (a light, an announcement): not for a scan this old,
 # published late after an outage. The scan message itself is always published.
 TAG_FRESH = timedelta(minutes=5)
-
-
-def _address(url: str) -> tuple[str, int, str | None, str | None, bool]:
-    """host, port, user, password, TLS of an mqtt:// or mqtts:// URL."""
-    parts = urlsplit(url)
-    tls = parts.scheme == "mqtts"
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    return parts.hostname or "localhost", parts.port or (8883 if tls else 1883), user, password, tls
-
-
-def display_url(url: str) -> str:
-    """The broker's URL without user or password, for logs and health."""
-    host, port, _user, _password, tls = _address(url)
-    return f"{'mqtts' if tls else 'mqtt'}://{host}:{port}"
 
 
 class MqttSink:
@@ -71,19 +56,19 @@ class MqttSink:
         self._latest_health: str | None = None  # the last look, published at (re)connection
         self._health: str | None = None  # what the broker holds
         self._health_at = 0.0
-        host, port, user, password, tls = _address(settings.mqtt_url)
-        self.where = display_url(settings.mqtt_url)
+        broker = Broker.of(settings.mqtt_url)
+        self.where = str(broker)
         self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"keryu-{self.device}")
-        if user is not None:
-            self.client.username_pw_set(user, password)
-        if tls:
+        if broker.user is not None:
+            self.client.username_pw_set(broker.user, broker.password)
+        if broker.tls:
             self.client.tls_set(ca_certs=str(settings.mqtt_ca) if settings.mqtt_ca else None)
         self.client.will_set(self.topic("status"), "offline", qos=1, retain=True)
         self.client.reconnect_delay_set(1, 60)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
-        self._host, self._port = host, port
+        self._host, self._port = broker.host, broker.port
 
     def topic(self, name: str) -> str:
         return f"{self.prefix}/{name}"

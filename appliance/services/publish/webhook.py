@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from urllib.parse import urlsplit
 
 import requests
 
@@ -20,6 +19,7 @@ from appliance import __version__
 from appliance.services.kiosk import Kiosk
 from appliance.services.publish.events import Message, Reader, render
 from appliance.services.publish.signing import HEADER, signature_header
+from appliance.services.publish.urls import shown
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +41,7 @@ class WebhookSink:
         self.kiosk = kiosk
         self.url = kiosk.settings.webhook_url
         self.secret = kiosk.settings.webhook_secret
-        parts = urlsplit(self.url)
-        self.where = f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"  # no path or token
+        self.where = shown(self.url)  # no path or query: they may hold a token
         self.reader = Reader(kiosk, SINK)
         self.http = requests.Session()
         self._failures = 0

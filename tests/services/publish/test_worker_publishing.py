@@ -62,6 +62,12 @@ def test_the_kiosk_says_it_is_online_and_retains_it(mqtt_worker, recorder):
     }
 
 
+def test_a_worker_that_dies_is_offline_by_its_last_will(mqtt_worker, recorder):
+    wait_until(lambda: [m.payload for m in recorder.on(f"{PREFIX}/status")][-1:] == [b"online"], 20, what="online")
+    mqtt_worker.kill()  # no clean stop: the broker sends the will
+    wait_until(lambda: recorder.on(f"{PREFIX}/status")[-1].payload == b"offline", 10, what="the last will")
+
+
 def test_a_scanned_card_gives_the_tag_the_scan_and_the_alarm_in_order(kiosk, mqtt_worker, recorder, standin):
     recorder.wait_for(f"{PREFIX}/status")
     card_uuid, alarm_id = _scan(kiosk)
