@@ -25,13 +25,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import paho.mqtt.client as paho
+from bench_kiosk import bench_kiosk
 from measure import percentile, rss_mb
 
-from appliance.config import load_settings
 from appliance.services.kiosk import Kiosk
 from appliance.services.scans import ScanSource, dispatch, record_scan
-from appliance.services.subjects import SubjectInput, add_subject
-from appliance.store.migrate import upgrade
 from tests.conftest import RedisServer, ServiceProcess, free_port, wait_until
 from tests.services.publish.conftest import Mosquitto
 from tests.standins.providers import ProviderStandIn
@@ -104,23 +102,14 @@ def main() -> int:
     memory: dict[str, dict[str, float]] = {}
     scans = ScanTimes(broker.port)
     with ProviderStandIn() as standin:
-        env = {
-            "KERYU_DATA_DIR": str(workdir / "data"),
-            "KERYU_CAMERA": "none",
-            "KERYU_WEB_PORT": str(free_port()),
-            "REDIS_URL": redis.url,
-            **standin.env(),
-        }
-        kiosk = Kiosk.from_settings(load_settings(_env_file=None, **env))
-        upgrade(kiosk.store)
-        card = add_subject(kiosk, SubjectInput("Bench Subject", "+525512345678"))
+        env, kiosk, card_uuid = bench_kiosk(workdir, redis.url, standin)
         try:
             for _ in range(args.rounds):
                 for name, extra in configs.items():
                     worker = ServiceProcess("worker", {**env, **extra}, workdir, ready_text=" ready.").start()
                     try:
                         time.sleep(2)  # the publisher connects (or starts failing to)
-                        found = run(kiosk, standin, card.uuid, args.alarms, scans if name == "broker_up" else None)
+                        found = run(kiosk, standin, card_uuid, args.alarms, scans if name == "broker_up" else None)
                         for key, values in found.items():
                             results[name][key] += values
                         memory[name] = rss_mb(worker.pid)
