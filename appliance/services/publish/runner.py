@@ -19,7 +19,7 @@ from appliance.services.publish.events import active_sinks, prune
 
 logger = logging.getLogger(__name__)
 
-POLL_EVERY = 0.5  # seconds between looks at the outbox when it was empty
+POLL_EVERY = 0.25  # seconds between looks at the outbox when it was empty (one indexed read)
 PRUNE_EVERY = 300.0
 HEALTH_EVERY = 60.0
 AFTER_CRASH = 5.0

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from appliance.services.custodians import add_custodian
 from appliance.services.publish import events
 from appliance.services.publish.events import Reader, render
+from appliance.services.retention import cleanup
 from appliance.services.scans import ScanSource, record_scan
 from appliance.services.subjects import SubjectInput, add_subject
 from appliance.store.models import Alarm, OutboxEvent
@@ -66,3 +67,10 @@ def test_a_gap_in_the_ids_is_waited_for_only_where_a_slower_transaction_can_fill
         time.sleep(0.35)
         _last, batch = reader.next_batch()
     assert [event.id for event in batch] == [ids[0], *ids[2:]]
+
+
+def test_without_a_publisher_the_retention_cleanup_empties_the_outbox(kiosk):
+    _scan(kiosk)
+    assert cleanup(kiosk)["outbox_events"] == 2
+    with kiosk.store.read() as session:
+        assert session.scalars(select(OutboxEvent)).all() == []
