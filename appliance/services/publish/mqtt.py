@@ -1,9 +1,11 @@
 """The MQTT sink: the outbox's events to a broker with QoS 1, the kiosk's availability and health, retained.
 
 The only module that imports paho-mqtt (loaded in the worker only when KERYU_MQTT_URL is set).
-paho's own network thread keeps the connection and reconnects with backoff (1 s doubling to
-60 s); `step`, called by the sink's thread, publishes the next batch and moves the cursor only
-once the broker has acknowledged every message of it (PUBACK). A batch cut off by a lost
+The sink's thread makes the first connection itself, so that why it fails (a certificate the
+CAs do not vouch for, a refused port) reaches the log, trying again after 1 s doubling to 60 s;
+from then on paho's own network thread keeps the connection and reconnects with the same
+backoff. `step`, called by the sink's thread, publishes the next batch and moves the cursor
+only once the broker has acknowledged every message of it (PUBACK). A batch cut off by a lost
 connection is published again from the database after reconnecting: QoS 1 is "at least once",
 and `event_id` tells a repeat apart. The broker's user and password never reach a log line.
 """
@@ -69,6 +71,9 @@ class MqttSink:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self._host, self._port = broker.host, broker.port
+        self._looping = False  # paho's thread runs (after the first connection)
+        self._next_connect = 0.0
+        self._connect_failures = 0
 
     def topic(self, name: str) -> str:
         return f"{self.prefix}/{name}"
@@ -76,18 +81,36 @@ class MqttSink:
     # --- connection (paho's thread) ---------------------------------------------------------
 
     def start(self) -> None:
-        """Connect in the background; paho's thread keeps trying with backoff until stopped."""
+        """The cursor; the connection is made by the sink's thread (`step`), never by the caller."""
         self.reader.start()
-        self.client.connect_async(self._host, self._port, keepalive=KEEPALIVE)
-        self.client.loop_start()
 
     def stop(self) -> None:
         """Say "offline" (retained) and close: a clean stop sends no last will."""
+        if not self._looping:
+            return
         if self._connected.is_set():
             info = self.client.publish(self.topic("status"), "offline", qos=1, retain=True)
             _wait([info], 2.0)
         self.client.disconnect()
         self.client.loop_stop()
+
+    def _connect(self) -> None:
+        """The first connection, tried again after 1 s doubling to 60 s; then paho's thread takes over."""
+        if time.monotonic() < self._next_connect:
+            return
+        try:
+            self.client.connect(self._host, self._port, keepalive=KEEPALIVE)
+        except (OSError, ValueError) as exc:  # refused, unreachable, TLS (ssl.SSLError is an OSError)
+            delay = min(2.0**self._connect_failures, 60.0)
+            self._connect_failures += 1
+            self._next_connect = time.monotonic() + delay
+            problem = " ".join(str(exc).split()) or type(exc).__name__  # socket and TLS errors hold no credentials
+            log = logger.warning if self._connect_failures == 1 else logger.debug
+            log("MQTT broker %s unreachable (%s); trying again in %g s", self.where, problem, delay)
+            self.reader.failed(f"{self.where} unreachable: {problem}")
+            return
+        self._looping = True
+        self.client.loop_start()
 
     def _on_connect(self, _client: Any, _userdata: Any, _flags: Any, reason: Any, _properties: Any) -> None:
         if reason.is_failure:
@@ -95,6 +118,7 @@ class MqttSink:
             self.reader.failed(f"{self.where} refused the connection: {reason}")
             return
         logger.info("MQTT connected to %s as %s (topics under %s)", self.where, self.device, self.prefix)
+        self._connect_failures = 0
         self._connected.set()
         self._announce.set()
 
@@ -110,6 +134,8 @@ class MqttSink:
 
     def step(self) -> bool:
         """Announce after a (re)connection, then publish one batch; True when there may be more to do at once."""
+        if not self._looping:
+            self._connect()
         if not self._connected.is_set():
             return False
         self._handle_commands()

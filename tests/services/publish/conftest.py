@@ -30,8 +30,9 @@ class Mosquitto:
     Home Assistant broker does, so that a message published before the subscriber is back waits for it.
     """
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, tls: dict[str, Path] | None = None) -> None:
         self.port = free_port()
+        self.tls_port = free_port() if tls else None
         self.workdir = workdir
         self.process: subprocess.Popen | None = None
         passwords = workdir / "passwords"
@@ -39,10 +40,15 @@ class Mosquitto:
         for user, password in ((BROKER_USER, BROKER_PASSWORD), ("recorder", "recorder-pw")):
             subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True)
         user_line = "user root\n" if os.geteuid() == 0 else ""
+        tls_lines = ""
+        if tls:  # a second listener with TLS; the plain one stays for the test's subscriber
+            tls_lines = f"listener {self.tls_port} 127.0.0.1\ncafile {tls['ca']}\n"
+            tls_lines += f"certfile {tls['cert']}\nkeyfile {tls['key']}\n"
         (workdir / "mosquitto.conf").write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
+            f"allow_anonymous false\npassword_file {passwords}\n"
             f"persistence true\npersistence_location {workdir}/\n{user_line}"
             f"log_dest file {workdir}/mosquitto.log\nlog_type all\n"
+            f"listener {self.port} 127.0.0.1\n{tls_lines}"
         )
 
     def url(self, user: str = BROKER_USER, password: str = BROKER_PASSWORD) -> str:
@@ -68,6 +74,48 @@ class Mosquitto:
             self.process.terminate()  # saves the persistence file
             self.process.wait(10)
         self.process = None
+
+
+def make_tls(folder: Path) -> dict[str, Path]:
+    """A private CA and a certificate for 127.0.0.1 signed by it (PEM files in `folder`)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def certificate(subject: str, key, issuer: str, issuer_key, *, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+            builder = builder.add_extension(san, critical=False)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = certificate("Keryu test CA", ca_key, "Keryu test CA", ca_key, ca=True)
+    server = certificate("127.0.0.1", server_key, "Keryu test CA", ca_key, ca=False)
+    files = {"ca": folder / "ca.pem", "cert": folder / "server.pem", "key": folder / "server.key"}
+    files["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    files["cert"].write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    files["key"].write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return files
 
 
 @pytest.fixture

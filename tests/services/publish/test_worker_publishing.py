@@ -11,7 +11,15 @@ from appliance.services.scans import ScanSource, handle_scan
 from appliance.services.subjects import SubjectInput, add_subject
 from appliance.store.models import Alarm
 from tests.conftest import wait_until
-from tests.services.publish.conftest import BROKER_PASSWORD, BROKER_USER, SECRET, Receiver, Recorder
+from tests.services.publish.conftest import (
+    BROKER_PASSWORD,
+    BROKER_USER,
+    SECRET,
+    Mosquitto,
+    Receiver,
+    Recorder,
+    make_tls,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -165,3 +173,23 @@ def test_the_webhook_receives_each_status_change_signed_and_in_order(kiosk, serv
         assert all(valid for _status, valid in receiver.seen)
     finally:
         receiver.server.shutdown()
+
+
+def test_mqtts_with_the_kiosks_own_ca_file(kiosk, service_process, tmp_path):
+    (tmp_path / "tls").mkdir()
+    (tmp_path / "tls-broker").mkdir()
+    tls = make_tls(tmp_path / "tls")
+    broker = Mosquitto(tmp_path / "tls-broker", tls=tls)
+    broker.start()
+    recorder = Recorder(broker.port, client_id="tls-recorder").start()  # on the plain listener
+    try:
+        url = f"mqtts://{BROKER_USER}:{BROKER_PASSWORD}@127.0.0.1:{broker.tls_port}"
+        untrusted = service_process("worker", " ready.", KERYU_MQTT_URL=url, KERYU_MQTT_PREFIX=PREFIX)
+        wait_until(lambda: "CERTIFICATE_VERIFY_FAILED" in untrusted.log(), 20, what="the system CAs to refuse it")
+        untrusted.stop()
+        service_process("worker", " ready.", KERYU_MQTT_URL=url, KERYU_MQTT_PREFIX=PREFIX, KERYU_MQTT_CA=str(tls["ca"]))
+        assert recorder.wait_for(f"{PREFIX}/status")[-1].payload == b"online"
+        assert BROKER_PASSWORD not in untrusted.log()
+    finally:
+        recorder.stop()
+        broker.stop()
