@@ -9,12 +9,14 @@ from pathlib import Path
 import jinja2
 import pytest
 
+from appliance import __version__
 from appliance.services.publish import discovery
 from appliance.services.publish.summary import alarm_summary
 from appliance.services.scans import ScanSource, record_scan
 from appliance.services.subjects import SubjectInput, add_subject
 
 SCHEMA = json.loads((Path(__file__).parent / "ha_discovery_schema.json").read_text())
+EXPECTED = json.loads((Path(__file__).parent / "ha_expected_documents.json").read_text())["documents"]
 PREFIX = "keryu/kiosk-1"
 DEVICE = "keryu-ab12cd"
 MQTT = {"KERYU_MQTT_URL": "mqtt://kiosk:pw@127.0.0.1:1883", "KERYU_DUTY_PHONE": "+525512340000"}
@@ -83,6 +85,19 @@ def test_every_document_is_valid_for_its_platform_and_belongs_to_one_device(kios
     assert len(devices) == 1
     unique_ids = [document.get("unique_id") for _topic, document in documents if document and "unique_id" in document]
     assert len(unique_ids) == len(set(unique_ids)) == len(documents) - 1  # all but the tag scanner
+
+
+@pytest.mark.parametrize("settings", [MQTT], indirect=True)
+def test_the_documents_are_the_expected_ones(kiosk):
+    found = dict(discovery.documents(kiosk, PREFIX, DEVICE))
+    for document in found.values():
+        assert document is not None and document["device"].pop("sw_version") == __version__
+    expected = json.loads(json.dumps(EXPECTED))
+    for document in expected.values():
+        del document["device"]["sw_version"]
+    assert found == expected
+    for topic, document in EXPECTED.items():
+        _valid(topic, document)
 
 
 @pytest.mark.parametrize("settings", [MQTT], indirect=True)
