@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Annotated, Literal, get_args
 
 from dotenv import dotenv_values
-from pydantic import AliasChoices, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from appliance.errors import ConfigError
@@ -68,7 +76,7 @@ TOOL_VARIABLES = frozenset(
 )
 
 # Variables whose value an error message never repeats (nor any whose name says it is a secret).
-SECRET_VARIABLES = frozenset({"KERYU_ADMIN_PASSWORD_HASH", "KERYU_API_TOKEN"})
+SECRET_VARIABLES = frozenset({"KERYU_ADMIN_PASSWORD_HASH", "KERYU_API_TOKEN", "KERYU_MQTT_URL", "KERYU_WEBHOOK_URL"})
 _SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "AUTH", "HASH")
 
 
@@ -194,6 +202,41 @@ class Settings(BaseSettings):
         validation_alias=_env("KERYU_REBOOT_WINDOW"),
         description="Nightly local-time window (03:00-04:00) in which a reboot that updates need happens; off.",
     )
+    # Publishing to home systems (docs/home-assistant.md): off unless a URL is set.
+    mqtt_url: str | None = Field(
+        None,
+        validation_alias=_env("KERYU_MQTT_URL"),
+        repr=False,  # holds a password or token: never in a repr, a log line or a traceback
+        description="MQTT broker for scans, alarms and Home Assistant discovery: mqtt://user:pass@host:1883 or mqtts://.",
+    )
+    mqtt_prefix: str | None = Field(
+        None,
+        validation_alias=_env("KERYU_MQTT_PREFIX"),
+        description="Topic prefix of this kiosk's messages; default: keryu/<device id>.",
+    )
+    mqtt_ca: Path | None = Field(
+        None,
+        validation_alias=_env("KERYU_MQTT_CA"),
+        description="CA certificate file for an mqtts:// broker; default: the system's CAs.",
+    )
+    ha_discovery: bool | None = Field(
+        None,
+        validation_alias=_env("KERYU_HA_DISCOVERY"),
+        description="Announce the kiosk to Home Assistant over MQTT; default: on when KERYU_MQTT_URL is set.",
+    )
+    webhook_url: str | None = Field(
+        None,
+        validation_alias=_env("KERYU_WEBHOOK_URL"),
+        repr=False,  # holds a password or token: never in a repr, a log line or a traceback
+        description="URL that receives every alarm event as a signed JSON POST.",
+    )
+    webhook_secret: str | None = Field(
+        None,
+        validation_alias=_env("KERYU_WEBHOOK_SECRET"),
+        repr=False,  # holds a password or token: never in a repr, a log line or a traceback
+        validate_default=True,
+        description="Key of the webhook's HMAC-SHA256 signature (X-Keryu-Signature).",
+    )
     gpiozero_pin_factory: str | None = Field(None, validation_alias=_env("GPIOZERO_PIN_FACTORY"))
     journal_stream: str | None = Field(None, validation_alias=_env("JOURNAL_STREAM"))
 
@@ -225,6 +268,43 @@ class Settings(BaseSettings):
         if value is not None and not re.match(r"^(redis|rediss|memory|sqla\+\w+|db\+\w+)://", value):
             raise ValueError(Sentence("must be a redis:// URL"))
         return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^mqtts?://[^/\s]+", value):
+            raise ValueError(
+                "must be an mqtt:// or mqtts:// URL, such as mqtt://user:password@homeassistant.local:1883"
+            )
+        return value or None
+
+    @field_validator("mqtt_prefix")
+    @classmethod
+    def _mqtt_prefix(cls, value: str | None) -> str | None:
+        if value and (set(value) & set("#+\0") or value.startswith("/") or value.endswith("/")):
+            raise ValueError("must be an MQTT topic without wildcards (#, +) or a leading or trailing slash")
+        return value or None
+
+    @field_validator("mqtt_ca")
+    @classmethod
+    def _readable_ca(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"must be a CA certificate file; {value} does not exist")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value or None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_needs_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("webhook_url") and not value:
+            raise ValueError("must be set when KERYU_WEBHOOK_URL is: the receiver checks each signature with it")
+        return value or None
 
     @field_validator("timezone")
     @classmethod

@@ -23,17 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_kiosk import bench_kiosk
 from celery import Celery
 from measure import percentile, rss_mb
 from sqlalchemy import func, select
 
-from appliance.config import load_settings
 from appliance.services.kiosk import Kiosk
 from appliance.services.scans import ScanSource, dispatch, record_scan
-from appliance.services.subjects import SubjectInput, add_subject
-from appliance.store.migrate import upgrade
 from appliance.store.models import Alarm
-from tests.conftest import RedisServer, ServiceProcess, free_port, wait_until
+from tests.conftest import RedisServer, ServiceProcess, wait_until
 from tests.standins.providers import ProviderStandIn
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -104,16 +102,7 @@ def main() -> int:
     redis = RedisServer(workdir)
     redis.start()
     with ProviderStandIn() as standin:
-        env = {
-            "KERYU_DATA_DIR": str(workdir / "data"),
-            "KERYU_CAMERA": "none",
-            "KERYU_WEB_PORT": str(free_port()),
-            "REDIS_URL": redis.url,
-            **standin.env(),
-        }
-        kiosk = Kiosk.from_settings(load_settings(_env_file=None, **env))
-        upgrade(kiosk.store)
-        card = add_subject(kiosk, SubjectInput("Bench Subject", "+525512345678"))
+        env, kiosk, card_uuid = bench_kiosk(workdir, redis.url, standin)
         worker = ServiceProcess("worker", env, workdir, ready_text=" ready.").start()
         meta = standin.env()
         bare = BareWorker(
@@ -127,7 +116,7 @@ def main() -> int:
             latencies, commit_latencies = [], []
             for i in range(args.alarms):
                 shown = time.time()
-                result = record_scan(kiosk, card.uuid, ScanSource.CAMERA)
+                result = record_scan(kiosk, card_uuid, ScanSource.CAMERA)
                 committed = time.time()
                 dispatch(kiosk, result)
                 request = standin.wait_for(i + 1, timeout=30)[i]
@@ -136,7 +125,7 @@ def main() -> int:
             bare_rates, kiosk_rates, duplicates = [], [], 0
             for _ in range(args.rounds):
                 bare_rates.append(bare_burst(bare_app, standin, args.burst))
-                rate, extra = kiosk_burst(kiosk, standin, card.uuid, args.burst)
+                rate, extra = kiosk_burst(kiosk, standin, card_uuid, args.burst)
                 kiosk_rates.append(rate)
                 duplicates += extra
             floor, burst = statistics.median(bare_rates), statistics.median(kiosk_rates)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-HEAVY = {"cv2", "numpy", "aiohttp", "jinja2", "twilio.rest", "qrcode", "PIL", "reportlab", "alembic"}
+HEAVY = {"cv2", "numpy", "aiohttp", "jinja2", "twilio.rest", "qrcode", "PIL", "reportlab", "alembic", "paho"}
 NOT_LOADED = {
     "--help": HEAVY | {"celery", "sqlalchemy"},
     "appliance.worker.runtime": HEAVY,

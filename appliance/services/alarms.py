@@ -96,6 +96,12 @@ def alarms_state(kiosk: Kiosk) -> AlarmsState:
     counts.update({status: count for status, count in rows})
     return AlarmsState(counts=counts, marker=(*newest, *(tuple(row) for row in rows)))
 
+def alarms_by_id(kiosk: Kiosk, ids: set[int]) -> dict[int, AlarmView]:
+    """Several alarms in one read (a publisher's batch); ids that no longer exist are left out."""
+    if not ids:
+        return {}
+    return {view.id: view for view in _views(kiosk, select(Alarm).where(Alarm.id.in_(sorted(ids))))}
+
 
 def alarm_counts(kiosk: Kiosk) -> dict[str, int]:
     """Alarms by notification status, every status present (zeros included); six rows, kept by triggers."""

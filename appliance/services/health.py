@@ -24,6 +24,7 @@ from appliance import __version__
 from appliance.i18n import N_, Sentence
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import get_channel
+from appliance.services.publish.status import publishing_health
 from appliance.services.receipts import NO_WEBHOOK, confirms_delivery
 from appliance.store.models import Alarm, AlarmStatus
 
@@ -47,9 +48,8 @@ def beat_heartbeat_path(kiosk: Kiosk) -> Path:
     return kiosk.settings.run_dir / "beat.heartbeat"
 
 
-def check_database(kiosk: Kiosk) -> Component:
-    from appliance.store.migrate import current_revision, head_revision  # Alembic: not in the worker
-
+def check_database(kiosk: Kiosk, *, schema: bool = True) -> Component:
+    """`schema` False: the revision is not compared (that loads Alembic: the worker's MQTT health does without)."""
     try:
         with kiosk.store.read() as session:
             session.execute(text("SELECT 1"))
@@ -61,7 +61,7 @@ def check_database(kiosk: Kiosk) -> Component:
                     Alarm.created_at < kiosk.clock.now() - LATE_ALARM,
                 )
             )
-        revision, head = current_revision(kiosk.store), head_revision()
+        revision, head = _revisions(kiosk) if schema else (None, None)
     except Exception as exc:
         return {"status": "down", "error": _one_line(exc), "url": kiosk.store.display_url}
     if revision != head:
@@ -78,6 +78,12 @@ def check_database(kiosk: Kiosk) -> Component:
         "schema": revision,
         "late_alarms": outstanding,
     }
+
+
+def _revisions(kiosk: Kiosk) -> tuple[str | None, str | None]:
+    from appliance.store.migrate import current_revision, head_revision  # Alembic: not in the worker
+
+    return current_revision(kiosk.store), head_revision()
 
 
 def check_redis(kiosk: Kiosk) -> Component:
@@ -177,11 +183,11 @@ def check_disk(kiosk: Kiosk) -> Component:
     return {"status": status, "free_mb": usage.free // 2**20, "total_mb": usage.total // 2**20}
 
 
-def check_health(kiosk: Kiosk, *, include_web: bool = True) -> dict[str, Any]:
-    """Every component's health and the kiosk's overall status."""
+def check_health(kiosk: Kiosk, *, include_web: bool = True, schema: bool = True) -> dict[str, Any]:
+    """Every component's health and the kiosk's overall status (`schema`: see `check_database`)."""
     components: dict[str, Component] = {
         "config": check_config(kiosk),
-        "database": check_database(kiosk),
+        "database": check_database(kiosk, schema=schema),
         "redis": check_redis(kiosk),
         "worker": check_worker(kiosk),
         "beat": check_beat(kiosk),
@@ -190,6 +196,7 @@ def check_health(kiosk: Kiosk, *, include_web: bool = True) -> dict[str, Any]:
         "disk": check_disk(kiosk),
     }
     components["feedback"] = check_feedback(components["scanner"])
+    components.update(publishing_health(kiosk))  # mqtt, webhook: only when configured
     if include_web:
         components["web"] = check_web(kiosk)
     if components["database"]["status"] == "down" or components["config"]["status"] == "down":

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from appliance.services.kiosk import Kiosk
+from appliance.services.publish.events import active_sinks, prune
 from appliance.store.models import Alarm, AlarmStatus, DeliveryAttempt, ScanEvent
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ def cleanup(kiosk: Kiosk) -> dict[str, int]:
             delete(ScanEvent).where(ScanEvent.created_at < cutoff).execution_options(synchronize_session=False)
         ).rowcount
     removed = {"alarms": alarms, "attempts": attempts, "scan_events": scans}
+    # Published (or, with no publisher configured, never to be published) outbox events.
+    removed["outbox_events"] = prune(kiosk, active_sinks(kiosk))
     if alarms or scans:
         logger.info("Retention cleanup removed %s (older than %s days)", removed, kiosk.settings.retention_days)
     return removed

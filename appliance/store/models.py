@@ -270,3 +270,35 @@ class AlarmStatusCount(Base):
 
     status: Mapped[str] = mapped_column(String(12), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxEvent(Base):
+    """An accepted scan or an alarm's status change, written by triggers in the change's own transaction.
+
+    The publishers (MQTT, outbound webhook) read these after commit, each from its own cursor
+    (`OutboxCursor`), so a broker that is down loses nothing and a rolled-back change is never
+    published (migration 0008, docs/home-assistant.md). AUTOINCREMENT on SQLite: an id is never
+    reused after pruning, so a cursor can never skip a new row.
+    """
+
+    __tablename__ = "outbox_events"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # scan | alarm
+    alarm_id: Mapped[int | None] = mapped_column(Integer)  # the alarm (a custodian's row: its parent)
+    row_id: Mapped[int | None] = mapped_column(Integer)  # the alarms row that changed (the alarm or a notification)
+    status: Mapped[str | None] = mapped_column(String(12))  # the status it changed to (alarm events)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class OutboxCursor(Base):
+    """How far one publisher (`sink`: mqtt | webhook) has come, and its last trouble (health reads it)."""
+
+    __tablename__ = "outbox_cursors"
+
+    sink: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -15,6 +15,7 @@ from appliance.config import Settings
 from appliance.queue import ALARMS_QUEUE, DEFAULT_QUEUE
 from appliance.services import outbox
 from appliance.services.kiosk import Kiosk
+from appliance.services.publish.runner import build_publisher
 from appliance.worker import beat
 from appliance.worker.tasks import register_tasks
 
@@ -40,10 +41,12 @@ def run_worker(settings: Settings, *, with_beat: bool = True) -> int:
     a second copy of everything. Each thread holds at most one message (prefetch of one per
     thread), acknowledged only once its alarm's outcome is committed and on disk (late
     acknowledgement); claims make two threads on one alarm impossible, as two workers.
-    With `with_beat`, the scheduler starts as a thread once the worker is ready.
+    With `with_beat`, the scheduler starts as a thread once the worker is ready; so does the
+    publisher (MQTT, outbound webhook) when one is configured (services/publish/runner.py).
     """
     kiosk = build_kiosk(settings)
     scheduler = beat.embedded_beat(kiosk) if with_beat else None
+    publisher = build_publisher(kiosk)
 
     @signals.worker_ready.connect(weak=False)
     def _recover(**_kwargs) -> None:
@@ -51,6 +54,8 @@ def run_worker(settings: Settings, *, with_beat: bool = True) -> int:
         outbox.sweep(kiosk)
         if scheduler is not None:
             scheduler.start()
+        if publisher is not None:
+            publisher.start()
 
     worker = kiosk.celery.Worker(
         pool="threads",
@@ -65,6 +70,8 @@ def run_worker(settings: Settings, *, with_beat: bool = True) -> int:
     try:
         worker.start()
     finally:
+        if publisher is not None:
+            publisher.stop()  # says "offline" to the broker
         if scheduler is not None and scheduler.is_alive():
             scheduler.stop()  # saves the schedule file
     return worker.exitcode or 0

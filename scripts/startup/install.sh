@@ -6,8 +6,9 @@
 RUN_PACKAGES=(redis-server libzbar0)
 # What the test suite adds: a throwaway PostgreSQL cluster, the browser for the admin-page
 # tests and a font for it to lay text out with (chromium does not depend on one), an HTTP load
-# generator for the benchmarks, and shellcheck for this script.
-TEST_PACKAGES=(postgresql chromium fonts-dejavu-core wrk shellcheck)
+# generator for the benchmarks, shellcheck for this script, and an MQTT broker for the Home
+# Assistant publishing tests.
+TEST_PACKAGES=(postgresql chromium fonts-dejavu-core wrk shellcheck mosquitto)
 
 # pick_python: the interpreter for the venv (PYTHON overrides), which must be 3.11 or newer.
 pick_python() {
