@@ -2,7 +2,8 @@
 # The install path for Camera Module owners, tested on plain Debian: a base system without
 # Keryu (mmdebstrap, cached) booted with systemd in a systemd-nspawn container, then
 #   `sudo ./startup.sh install` from a copy of this checkout: keryu user, /opt/keryu/venv,
-#   /etc/keryu/keryu.env (root:keryu 0640), /var/lib/keryu, the units, Redis and Avahi, and
+#   /etc/keryu/keryu.env (root:keryu 0640), /var/lib/keryu (0700, as keryu init and the units
+#   make it), the units, Redis and Avahi, and
 #   keryu.target active with no failed unit; /api/health ok;
 #   the image's scan check: a card image dropped into the camera folder (a `dir:` camera)
 #   becomes one alarm delivered to the provider stand-in (tests/standins/providers.py);
@@ -11,7 +12,9 @@
 #   keryu-power@restart.service (the web service's invocation changes);
 #   `sudo ./startup.sh uninstall`: units, venv, user and command gone, the database kept and named.
 # The container shares the host's network (apt and pip need it): ports 80 and 6379 on the host
-# must be free. Root, systemd-nspawn (systemd-container) and mmdebstrap are needed.
+# must be free. Run as root; systemd-nspawn (systemd-container) and mmdebstrap are installed if
+# missing. About 10 minutes on a busy 2-core machine with no cached base, 6.5 with one
+# (docs/install.md).
 #
 #   image/test-install.sh              (KERYU_INSTALL_SUITE=trixie; KERYU_INSTALL_BASE=FILE.tar
 #                                       caches the base system, made once by mmdebstrap)
@@ -25,10 +28,15 @@ BASE=${KERYU_INSTALL_BASE:-/var/tmp/keryu-install-base-$SUITE-$ARCH.tar}
 MIRROR=${KERYU_INSTALL_MIRROR:-http://deb.debian.org/debian}
 NAME=keryu-install-test
 
-for tool in systemd-nspawn mmdebstrap nsenter curl python3 git; do
-    command -v "$tool" >/dev/null || { echo "test-install.sh: $tool is missing" >&2; exit 2; }
-done
 [ "$(id -u)" = 0 ] || { echo "test-install.sh: run as root" >&2; exit 2; }
+need=()
+for pair in systemd-nspawn:systemd-container mmdebstrap:mmdebstrap nsenter:util-linux curl:curl python3:python3 git:git; do
+    command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "test-install.sh: installing ${need[*]}" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2
+fi
 
 started=$(date +%s)
 # shellcheck source=lib/checks.sh
