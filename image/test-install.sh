@@ -13,7 +13,7 @@
 #   `sudo ./startup.sh uninstall`: units, venv, user and command gone, the database kept and named.
 # The container shares the host's network (apt and pip need it): ports 80 and 6379 on the host
 # must be free. Run as root; systemd-nspawn (systemd-container) and mmdebstrap are installed if
-# missing. About 10 minutes on a busy 2-core machine with no cached base, 6.5 with one
+# missing. About 7.5 minutes on a busy 2-core machine with no cached base, 5 to 6.5 with one
 # (docs/install.md).
 #
 #   image/test-install.sh              (KERYU_INSTALL_SUITE=trixie; KERYU_INSTALL_BASE=FILE.tar
