@@ -3,8 +3,8 @@
 # Keryu (mmdebstrap, cached) booted with systemd in a systemd-nspawn container, then
 #   `sudo ./startup.sh install` from a copy of this checkout: keryu user, /opt/keryu/venv,
 #   /etc/keryu/keryu.env (root:keryu 0640), /var/lib/keryu (0700, as keryu init and the units
-#   make it), the units, Redis and Avahi, and
-#   keryu.target active with no failed unit; /api/health ok;
+#   make it), the units, Redis and Avahi, and keryu.target active with no failed unit;
+#   /api/health ok;
 #   the image's scan check: a card image dropped into the camera folder (a `dir:` camera)
 #   becomes one alarm delivered to the provider stand-in (tests/standins/providers.py);
 #   the Tools page on the real units: self-test answered by the scanner, the log download
