@@ -66,27 +66,13 @@ cleanup() {
 }
 trap cleanup EXIT
 started=$(date +%s)
-say() { echo "[$(($(date +%s) - started)) s] $*" >&2; }
-fail() {
-    say "FAIL: $*"
-    echo "--- last console lines ---" >&2
-    grep -v ' audit' "$WORK/console.log" 2>/dev/null | tail -n 40 >&2 || true
-    exit 1
+# shellcheck source=lib/checks.sh
+. "$IMAGE_DIR/lib/checks.sh" # say, fail, wait_for, the stand-in, the card drop (shared with test-install.sh)
+machine_down() { [ -n "$QEMU_PID" ] && ! kill -0 "$QEMU_PID" 2>/dev/null && echo "qemu exited"; }
+diagnostics() {
+    echo "--- last console lines ---"
+    grep -v ' audit' "$WORK/console.log" 2>/dev/null | tail -n 40
 }
-
-# wait_for SECONDS WHAT COMMAND...: poll until COMMAND succeeds
-wait_for() {
-    local limit=$1 what=$2
-    shift 2
-    local deadline=$(($(date +%s) + limit))
-    until "$@" >/dev/null 2>&1; do
-        [ -n "$QEMU_PID" ] && ! kill -0 "$QEMU_PID" 2>/dev/null && fail "qemu exited while waiting for $what"
-        [ "$(date +%s)" -ge "$deadline" ] && fail "timed out after $limit s waiting for $what"
-        sleep 3
-    done
-    say "ok: $what"
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 WEB_PORT=$(free_port)
 SSH_PORT=$(free_port)
 
@@ -156,43 +142,10 @@ guest() {
     ssh -q -i "$WORK/id" -p "$SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=no \
         -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 -o ServerAliveInterval=10 root@127.0.0.1 "$@"
 }
-# alarm_field ID FIELD: one field of one alarm from `keryu alarms --json`
-alarm_field() {
-    guest keryu alarms --json --limit 50 | python3 -c '
-import json, sys
-alarms = {a["id"]: a for a in json.load(sys.stdin)}
-print(alarms[int(sys.argv[1])][sys.argv[2]] if int(sys.argv[1]) in alarms else "")' "$1" "$2"
-}
-delivered() { case "$(alarm_field "$1" notification_status)" in SENT | DELIVERED) return 0 ;; *) return 1 ;; esac; }
-alarm_count() { guest keryu alarms --json --limit 50 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
-# guest_get URL: an HTTP GET inside the guest (the image has python3, not curl)
-guest_get() {
-    guest python3 -c "'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())'" "$1"
-}
 # guest_post URL JSON: an HTTP POST of a JSON body inside the guest
 guest_post() {
     printf '%s' "$2" | guest python3 -c "'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], sys.stdin.buffer.read(), {\"Content-Type\": \"application/json\"}), timeout=5)'" "$1"
 }
-# standin_sends_to TEXT: how many messages the stand-in accepted whose body mentions TEXT
-standin_sends_to() {
-    guest_get "http://127.0.0.1:$STANDIN_PORT/_standin/requests" | python3 -c '
-import json, sys
-print(sum(1 for r in json.load(sys.stdin) if r["accepted"] and sys.argv[1] in json.dumps(r["body"])))' "$1"
-}
-start_standin() {
-    guest systemd-run --unit=provider-standin --collect /usr/bin/python3 /root/providers.py \
-        --port "$STANDIN_PORT" --meta-token "$meta_token" --meta-phone-number-id "$meta_id" \
-        --twilio-sid "$twilio_sid" --twilio-token "$twilio_token" >/dev/null 2>&1
-    wait_for 60 "provider stand-in in the guest" guest_get "http://127.0.0.1:$STANDIN_PORT/_standin/env"
-}
-system_settled() {
-    local state
-    state=$(guest systemctl is-system-running) || true
-    case "$state" in running | degraded) ;; *) return 1 ;; esac
-    # and no start job left (a slow oneshot such as keryu-setup-code must have finished)
-    [ -z "$(guest systemctl list-jobs --no-legend)" ]
-}
-health_ok() { curl -fsS --max-time 10 "http://127.0.0.1:$WEB_PORT/api/health" | grep -q '"status": *"ok"'; }
 # health_component NAME PYTHON-CONDITION: the full /api/health (with the API token) has component
 # NAME (as `c`) meeting the condition
 health_component() {
@@ -327,15 +280,6 @@ guest install -d -m 0700 /root/standin
 scp -q -i "$WORK/id" -P "$SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
     "$REPO_DIR/tests/standins/providers.py" root@127.0.0.1:/root/providers.py
 start_standin
-show_card() { # show_card NAME PHONE -> prints the new alarm's id once it is recorded
-    local card before
-    card=$(guest keryu subject add --name "'$1'" --phone "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["card_uuid"])')
-    before=$(alarm_count)
-    guest "keryu card image $card --out /var/lib/keryu/.card-$card.png && mv /var/lib/keryu/.card-$card.png /var/lib/keryu/camera/card-$card.png"
-    wait_for 120 "alarm for $1 recorded" test_count_above "$before"
-    guest keryu alarms --json --limit 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])'
-}
-test_count_above() { [ "$(alarm_count)" -gt "$1" ]; }
 first=$(show_card "Ana Prueba" +5215512345678 | tail -n1)
 [ -n "$first" ] || fail "no alarm for the first card"
 wait_for 120 "alarm $first delivered to the stand-in" delivered "$first"

@@ -268,3 +268,17 @@ def _megabytes(values: list[str]) -> int:
     [value] = values
     assert value.endswith("M"), value
     return int(value[:-1])
+
+
+def test_the_data_folder_has_the_mode_keryu_init_gives_it_everywhere() -> None:
+    """`keryu init` keeps the data folder its owner's alone; a unit or tmpfiles line asking for
+    another mode would flip it at each boot (tmpfiles) or warn at each start (systemd)."""
+    from appliance.services.database import PRIVATE_DIR
+
+    expected = f"{PRIVATE_DIR:04o}"
+    for name in ALL_UNITS:
+        unit = parse_unit(name)
+        if unit.get("StateDirectory") == ["keryu"]:
+            assert unit["StateDirectoryMode"] == [expected], name
+    tmpfiles = (REPO / "image/files/rootfs/usr/lib/tmpfiles.d/keryu.conf").read_text().splitlines()
+    assert [line.split()[2] for line in tmpfiles if line.split()[:2] == ["d", "/var/lib/keryu"]] == [expected]
