@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from tests.cli.test_core_cli import _user_error
+
+pytestmark = pytest.mark.cli_language("en")  # these stories are told to an English kiosk
 
 SMS = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "t" * 32, "TWILIO_PHONE_NUMBER": "+14155550100"}
 

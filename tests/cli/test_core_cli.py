@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+pytestmark = pytest.mark.cli_language("en")  # these stories are told to an English kiosk
+
 
 def _user_error(result: subprocess.CompletedProcess, *words: str) -> None:
     assert result.returncode == 2, result.stderr

@@ -15,7 +15,8 @@ from tests.conftest import DEAD_REDIS, KERYU
 @pytest.fixture
 def keryu(tmp_path: Path, data_dir: Path):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("KERYU_", "REDIS_", "CELERY_"))}
-    env.update(KERYU_DATA_DIR=str(data_dir), REDIS_URL=DEAD_REDIS, KERYU_CAMERA="none")
+    # An English kiosk: the refusals below are read in English.
+    env.update(KERYU_DATA_DIR=str(data_dir), REDIS_URL=DEAD_REDIS, KERYU_CAMERA="none", KERYU_LANGUAGE="en")
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([KERYU, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)

@@ -17,6 +17,7 @@ KERYU = str(Path(sys.executable).with_name("keryu"))
 def keryu(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KERYU_", "REDIS_", "CELERY_"))}
     env.update(KERYU_DATA_DIR=str(data_dir), KERYU_CAMERA="none", REDIS_URL="redis://127.0.0.1:9/0")
+    env["KERYU_LANGUAGE"] = "en"  # an English kiosk: the refusals below are read in English
     return subprocess.run([KERYU, *args], env=env, cwd=data_dir, capture_output=True, text=True, timeout=60)
 
 
