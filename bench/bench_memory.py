@@ -62,6 +62,10 @@ def main() -> int:
         KERYU_CAMERA=f"dir:{data_dir}/inbox",
         GPIOZERO_PIN_FACTORY="mock",
         KERYU_SKIP_INSTALL="1",
+        # A configured channel (health is degraded without one); idle, nothing is ever sent to it.
+        WHATSAPP_API_URL=f"http://127.0.0.1:{free_port()}/v23.0",
+        WHATSAPP_PHONE_NUMBER_ID="104857600000042",
+        WHATSAPP_ACCESS_TOKEN="EAAGbenchmemory",
     )
     (data_dir / "inbox").mkdir(parents=True)
     startup(env, "start")

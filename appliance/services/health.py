@@ -46,7 +46,7 @@ def beat_heartbeat_path(kiosk: Kiosk) -> Path:
 
 
 def check_database(kiosk: Kiosk) -> Component:
-    from appliance.store.migrate import current_revision, head_revision  # Alembic: not in the worker
+    from appliance.store.migrate import current_revision, head_revision
 
     try:
         with kiosk.store.read() as session:
