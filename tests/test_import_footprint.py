@@ -13,8 +13,8 @@ HEAVY = {"cv2", "numpy", "aiohttp", "jinja2", "twilio.rest", "qrcode", "PIL", "r
 NOT_LOADED = {
     "--help": HEAVY | {"celery", "sqlalchemy"},
     "appliance.worker.runtime": HEAVY,
-    "appliance.web.serve": HEAVY - {"aiohttp", "jinja2", "alembic"},  # backup download still needs Alembic
-    "appliance.scanner.runner": HEAVY - {"cv2", "numpy", "PIL"},  # Pillow reads the dir: camera's files
+    "appliance.web.serve": HEAVY - {"aiohttp", "jinja2"},
+    "appliance.scanner.runner": HEAVY - {"numpy", "PIL"},  # OpenCV only with a camera that captures through it
 }
 
 

@@ -70,15 +70,30 @@ def read_phone(text: str, default_region: str = "MX", language: str = "en") -> P
         raise InvalidPhoneNumber(NOT_A_NUMBER, typed=typed) from None
     if not _acceptable(number):
         raise InvalidPhoneNumber(NOT_VALID, typed=typed)
-    from phonenumbers import geocoder  # country names: loaded by the pages that show them, not the worker
-
     return PhoneReading(
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         international=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
         region=phonenumbers.region_code_for_country_code(number.country_code),
-        country=geocoder.country_name_for_number(number, language),
+        country=country_name(phonenumbers.region_code_for_number(number), language),
         rewritten=rewritten,
     )
+
+
+def country_name(region: str | None, language: str) -> str:
+    """The name of the country `region` (ISO 3166) in `language`, from Babel's CLDR data; "" if none.
+
+    Not phonenumbers' geocoder: it loads every language's names at once, about 100 MiB of RSS,
+    which would not fit a 512 MB Pi beside the kiosk (bench/README.md, "Memory").
+    """
+    from babel import Locale, UnknownLocaleError
+
+    if not region or len(region) != 2 or not region.isalpha():
+        return ""  # non-geographic numbers (region 001) and unknown ones (ZZ)
+    try:
+        locale = Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        locale = Locale.parse("en")
+    return locale.territories.get(region.upper(), "")
 
 
 def normalize_phone(text: str, default_region: str = "MX") -> str:

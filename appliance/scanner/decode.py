@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
-import cv2
 import numpy as np
 import zxingcpp
 
 from appliance.config import DECODERS
+from appliance.scanner import pixels
 
 logger = logging.getLogger(__name__)
 
@@ -44,24 +45,14 @@ def to_grey(frame: np.ndarray) -> np.ndarray | None:
             frame = (frame >> 8).astype(np.uint8)
         else:
             return None
-    if frame.ndim == 3:
-        channels = frame.shape[2]
-        if channels == 1:
-            frame = frame[:, :, 0]
-        elif channels == 3:
-            frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        elif channels == 4:
-            frame = cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
-        else:
-            return None
-    height, width = frame.shape
+    if frame.ndim == 3 and frame.shape[2] not in (1, 3, 4):
+        return None
+    height, width = frame.shape[:2]
     if height < 21 or width < 21:  # smaller than one QR version 1 symbol at 1 px/module
         return None
     scale = min(MAX_DECODE_WIDTH / width, MAX_DECODE_HEIGHT / height, 1.0)
-    if scale < 1.0:
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(frame)
+    size = (max(1, round(width * scale)), max(1, round(height * scale))) if scale < 1.0 else None
+    return np.ascontiguousarray(pixels.grey(frame, size))
 
 
 def _clean(texts: list[str]) -> list[str]:
@@ -118,11 +109,13 @@ def read_pyzbar(grey: np.ndarray) -> list[str]:
     return texts
 
 
-_opencv_detector: cv2.QRCodeDetector | None = None
+_opencv_detector: Any = None  # cv2.QRCodeDetector, made on first use
 
 
 def read_opencv(grey: np.ndarray) -> list[str]:
     """OpenCV's QRCodeDetector (several codes per frame); its UnicodeDecodeError on non-UTF-8 payloads means "none"."""
+    import cv2  # only when this decoder is chosen (17 MiB)
+
     global _opencv_detector
     if _opencv_detector is None:
         _opencv_detector = cv2.QRCodeDetector()

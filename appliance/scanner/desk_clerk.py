@@ -16,11 +16,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import cv2
-
 from appliance.config import Settings
 from appliance.feedback import Feedback
-from appliance.scanner import desk
+from appliance.scanner import desk, pixels
 from appliance.scanner.camera import Frame
 from appliance.scanner.decode import to_grey
 from appliance.scanner.measure import CodeSize, measure_codes
@@ -35,11 +33,11 @@ PREVIEW_WIDTH = 960  # enough to place a camera by; a 1080p JPEG every half seco
 
 def encode_jpeg(image, width: int | None = None) -> bytes | None:
     """A JPEG of a grey or BGR frame, shrunk to `width` when wider; None if it cannot be encoded."""
-    if width and image.shape[1] > width:
-        height = max(1, round(image.shape[0] * width / image.shape[1]))
-        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    return data.tobytes() if ok else None
+    try:
+        return pixels.encode_jpeg(image, JPEG_QUALITY, width)
+    except (ValueError, OSError) as exc:
+        logger.debug("Frame cannot be encoded as JPEG: %s", exc)
+        return None
 
 
 class DeskClerk:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-import cv2
 import numpy as np
+
+from appliance.scanner import pixels
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class ChangeGate:
             or self._thumb is None
             or image.shape != self._shape
             or now - self._decoded_at >= self.refresh
-            or float(cv2.absdiff(thumb, self._thumb).mean()) > self.threshold
+            or float(np.abs(thumb.astype(np.int16) - self._thumb).mean()) > self.threshold
         )
         if changed:
             self._thumb = thumb
@@ -64,10 +65,7 @@ def _thumbnail(image: np.ndarray) -> np.ndarray | None:
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
         return None
     try:
-        small = cv2.resize(image, THUMB_SIZE, interpolation=cv2.INTER_AREA)
-        if small.ndim == 3:
-            small = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.shape[2] == 3 else small[:, :, 0]
-    except cv2.error as exc:
+        return pixels.grey(image, THUMB_SIZE)
+    except ValueError as exc:
         logger.debug("Frame cannot be shrunk: %s", exc)
         return None
-    return small

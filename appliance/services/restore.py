@@ -24,8 +24,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
-
 from appliance.clock import Clock
 from appliance.errors import UserError
 from appliance.services.backup import (
@@ -42,7 +40,7 @@ from appliance.services.backup import (
 )
 from appliance.services.kiosk import Kiosk
 from appliance.store.db import Store
-from appliance.store.migrate import MIGRATIONS_DIR, head_revision, upgrade
+from appliance.store.migrate import head_revision, known_revisions, upgrade
 
 logger = logging.getLogger(__name__)
 
@@ -176,8 +174,7 @@ def check_backup(file: Path | str, label: str | None = None) -> BackupInfo:
             )
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         revision = row[0] if row else None
-        known = {script.revision for script in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()}
-        if revision not in known:
+        if revision not in known_revisions():
             raise NotAKeryuDatabase(
                 "{path} comes from a different Keryu version (schema revision {revision}); update this kiosk first.",
                 path=path,

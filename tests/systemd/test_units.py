@@ -264,6 +264,12 @@ def test_each_runtime_has_its_own_memory_ceiling_and_two_malloc_arenas(runtime: 
     assert 0 < high < ceiling <= 256  # one leak is stopped well before it takes a 512 MB Pi
 
 
+def test_the_runtimes_memory_ceilings_fit_a_512_mb_pi_together() -> None:
+    kiosk = ("web", "scanner", "worker")  # the beat runs inside the worker on a kiosk
+    ceilings = {runtime: _megabytes(parse_unit(f"keryu-{runtime}.service")["MemoryMax"]) for runtime in kiosk}
+    assert sum(ceilings.values()) <= 512, ceilings  # a Pi Zero 2 W; the rest is compressed swap and the system
+
+
 def _megabytes(values: list[str]) -> int:
     [value] = values
     assert value.endswith("M"), value

@@ -13,11 +13,11 @@ import os
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from appliance.scanner.camera.base import CameraError, Frame
+from appliance.scanner.pixels import read_grey
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +39,14 @@ def load_image(path: str | Path) -> np.ndarray | None:
         if width * height > MAX_PIXELS:
             logger.warning("Ignoring %s: %dx%d pixels is too large", path.name, width, height)
             return None
-        data = np.fromfile(path, dtype=np.uint8)
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
         logger.warning("Ignoring %s: not a readable image (%s)", path.name, exc)
         return None
-    image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
-    if image is None:
-        logger.warning("Ignoring %s: the image data cannot be decoded", path.name)
-    return image
+    try:
+        return read_grey(path)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        logger.warning("Ignoring %s: the image data cannot be decoded (%s)", path.name, exc)
+        return None
 
 
 class DirCamera:

@@ -1,0 +1,60 @@
+"""Pixel work the scanner does on every camera: grey conversion, shrinking, JPEG in and out.
+
+Pillow and NumPy, not OpenCV: OpenCV costs the scanner about 17 MiB of RSS, which a 512 MB
+Pi Zero 2 W feels (bench/README.md, "Memory"); it is loaded only by the cameras that capture
+through it (`opencv:N`, `video:`, MJPEG frames) and by the `opencv` decoder. The results are
+OpenCV's: grey is ITU-R 601 luma (what `COLOR_BGR2GRAY` computes), shrinking averages areas
+(`INTER_AREA`).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageOps
+
+_RAW_MODES = {3: ("RGB", "BGR"), 4: ("RGBA", "BGRA")}  # camera frames are OpenCV's BGR(A)
+
+
+def _image(frame: np.ndarray) -> Image.Image:
+    """A Pillow image of an 8-bit grey, BGR or BGRA frame (ValueError for anything else)."""
+    frame = np.ascontiguousarray(frame)
+    height, width = frame.shape[:2]
+    if frame.ndim == 2:
+        return Image.frombuffer("L", (width, height), frame, "raw", "L", 0, 1)
+    if frame.ndim == 3 and frame.shape[2] == 1:
+        return _image(frame[:, :, 0])
+    if frame.ndim == 3 and frame.shape[2] in _RAW_MODES:
+        mode, raw = _RAW_MODES[frame.shape[2]]
+        return Image.frombuffer(mode, (width, height), frame, "raw", raw, 0, 1)
+    raise ValueError(f"not a grey, BGR or BGRA frame: shape {frame.shape}")
+
+
+def grey(frame: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+    """The frame in 8-bit grey, shrunk to `size` (width, height) by area averaging when given."""
+    if frame.ndim == 2 and size is None:
+        return frame
+    image = _image(frame)
+    if size is not None and size != image.size:
+        image = image.resize(size, Image.Resampling.BOX)  # colour first: fewer pixels to convert
+    return np.array(image.convert("L"))
+
+
+def read_grey(path) -> np.ndarray:
+    """An image file as an 8-bit grey array (turned as its EXIF says); OSError/ValueError when unreadable."""
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image)
+        if image.mode.startswith("I"):  # 16- or 32-bit grey (e.g. a 16-bit PNG): keep the top 8 bits
+            return (np.asarray(image, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8)
+        return np.array(image.convert("L"))
+
+
+def encode_jpeg(frame: np.ndarray, quality: int, width: int | None = None) -> bytes:
+    """A JPEG of a grey or BGR frame, shrunk to `width` (by area averaging) when wider."""
+    image = _image(frame)
+    if width and image.width > width:
+        image = image.resize((width, max(1, round(image.height * width / image.width))), Image.Resampling.BOX)
+    out = io.BytesIO()
+    image.convert("L" if image.mode == "L" else "RGB").save(out, "JPEG", quality=quality)
+    return out.getvalue()
