@@ -38,8 +38,11 @@ BACKED_UP_TABLES = (
     "system_parameters",
 )
 BACKED_UP_PARAMETERS = frozenset({CHANNEL})
+# The publishers' outbox (migration 0008): news for MQTT and the webhook, never backed up; a
+# restore empties it, so restored alarms are not published again, and each publisher starts anew.
+OUTBOX_TABLES = frozenset({"outbox_events", "outbox_cursors"})
 # Kept by the database's own triggers from the alarms: a restore rebuilds them, never copies them.
-DERIVED_TABLES = frozenset({"alarm_status_counts"})
+DERIVED_TABLES = frozenset({"alarm_status_counts", *OUTBOX_TABLES})
 # Written into the copy only, so that a restore can say when the backup was made.
 BACKUP_MADE_AT = "backup_made_at"
 

@@ -30,6 +30,7 @@ from appliance.services.backup import (
     BACKED_UP_PARAMETERS,
     BACKED_UP_TABLES,
     DERIVED_TABLES,
+    OUTBOX_TABLES,
     BackupInfo,
     NotAKeryuDatabase,
     connect,
@@ -255,6 +256,16 @@ def _keep_device_rows(staged: Path, live: Path) -> None:
         conn.close()
 
 
+def _empty_outbox(staged: Path) -> None:
+    """What the triggers wrote while the backup's rows were copied in is not news: it goes."""
+    conn = sqlite3.connect(staged, isolation_level=None)
+    try:
+        for table in sorted(OUTBOX_TABLES):
+            conn.execute(f'DELETE FROM "{table}"')
+    finally:
+        conn.close()
+
+
 def _verify(staged: Path) -> None:
     conn = connect(staged)
     try:
@@ -302,6 +313,7 @@ def restore_from(kiosk: Kiosk, path: Path | str, label: str | None = None) -> Re
         staged = folder / live.name
         _fill_from_backup(staged, backup, str(info.revision), label or str(backup))
         _migrate(staged, "head")
+        _empty_outbox(staged)
         if live.is_file():
             _keep_device_rows(staged, live)
         _verify(staged)
