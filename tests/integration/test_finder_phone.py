@@ -86,7 +86,7 @@ def test_the_subject_form_shows_the_number_as_understood_before_saving(page, kio
     page.fill("input[name=phone]", "+5212345678901")  # the seed's own example
     expect(preview).to_have_text("Se guardará como +52 234 567 8901 (México)")  # a Spanish browser
     page.fill("input[name=phone]", "55 12")
-    expect(preview).to_contain_text("is not a valid phone number")
+    expect(preview).to_contain_text("no es un número telefónico válido")  # the service's error, in Spanish
     page.fill("input[name=phone]", "044 55 1234 5678")
     expect(preview).to_have_text("Se guardará como +52 55 1234 5678 (México)")
     admin_browser.shot(page, "finder-03-phone-preview")
