@@ -130,6 +130,8 @@ def run_wrk(url: str, duration: int, connections: int, cookie: str, pid: int) ->
     ).stdout
     cpu = cpu_seconds(pid) - cpu_before
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    if "99" not in latency:  # no request finished (wrk's 2 s timeout): say so, with what wrk said
+        raise SystemExit(f"bench_web: wrk measured nothing for {url} at {connections} connections:\n{output}")
     requests_per_s = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     answered = int(re.search(r"(\d+) requests in", output).group(1))
