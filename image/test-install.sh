@@ -72,6 +72,7 @@ done
 # --- A plain Debian base system, without Keryu ----------------------------------------------
 if [ ! -s "$BASE" ]; then
     say "making the base system ($SUITE, $ARCH) with mmdebstrap into $BASE"
+    mkdir -p "$(dirname "$BASE")"
     mmdebstrap --format=tar --variant=minbase --include=systemd,systemd-sysv,dbus,ca-certificates,python3,curl,iproute2,procps \
         "$SUITE" "$BASE.part" "$MIRROR"
     mv "$BASE.part" "$BASE"

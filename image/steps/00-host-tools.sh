@@ -6,7 +6,8 @@ need=()
 for pair in mmdebstrap:mmdebstrap qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support \
     mkfs.vfat:dosfstools mcopy:mtools sfdisk:fdisk mke2fs:e2fsprogs xz:xz-utils \
     qemu-system-aarch64:qemu-system-arm systemd-sysusers:systemd \
-    ssh:openssh-client curl:curl; do  # the last two for image/test-boot.sh
+    ssh:openssh-client curl:curl \
+    systemd-nspawn:systemd-container nsenter:util-linux git:git; do  # the last five for image/test-boot.sh and test-install.sh
     command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
