@@ -398,18 +398,24 @@ admin_upload() { # admin_upload FILE: log in and upload FILE on the settings pag
         -F "bundle=@$1;type=application/octet-stream" "$admin/settings/update" || fail "upload of $(basename "$1")"
 }
 update_state() { guest cat /var/lib/keryu-update/status.json 2>/dev/null | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["state"], s["version"])'; }
+update_message() { guest cat /var/lib/keryu-update/status.json | python3 -c 'import json,sys; print(json.load(sys.stdin)["message"])'; }
 update_done() { case "$(update_state)" in "installed $1" | "rolled-back $1") return 0 ;; *) return 1 ;; esac; }
 health_version() {
     curl -fsS --max-time 10 -H "Authorization: Bearer $api_token" "$admin/api/health" |
         python3 -c 'import json,sys; print(json.load(sys.stdin).get("version"))'
 }
 
+# How long the updater took to make the new venv (its own log line), for docs/appliance.md.
+made_in() { guest journalctl -u keryu-update.service --no-pager -o cat | grep "Keryu $1 made from" | tail -n1; }
+
 good="$version.1"
 bundle=$(make_bundle "$good" | tail -n1)
 say "bundle $(basename "$bundle"): $(du -h "$bundle" | cut -f1)"
 admin_upload "$bundle"
+uploaded_at=$(date +%s)
 wait_for 1800 "update to $good finished" update_done "$good"
 [ "$(update_state)" = "installed $good" ] || fail "update to $good: $(guest cat /var/lib/keryu-update/status.json)"
+say "update to $good: $(($(date +%s) - uploaded_at)) s from the upload to healthy; $(made_in "$good")"
 wait_for 300 "/api/health ok after the update" health_ok
 [ "$(health_version)" = "$good" ] || fail "/api/health reports version $(health_version), not $good"
 say "ok: Keryu $good installed through the admin page; /api/health reports it"
@@ -420,7 +426,7 @@ admin_upload "$bundle"
 broken_at=$(date +%s)
 wait_for 1800 "update to $broken finished" update_done "$broken"
 [ "$(update_state)" = "rolled-back $broken" ] || fail "the broken update was not rolled back: $(guest cat /var/lib/keryu-update/status.json)"
-say "rolled back $(($(date +%s) - broken_at)) s after the upload (grace $UPDATE_GRACE s)"
+say "rolled back $(($(date +%s) - broken_at)) s after the upload (grace $UPDATE_GRACE s): $(update_message)"
 admin_post /login "password=$admin_password" "next=/settings" || fail "admin login"
 curl -fsS -b "$WORK/cookies" "$admin/settings" | grep -q "update to $broken failed and was rolled back: " ||
     fail "the settings page does not say the update was rolled back"
@@ -442,7 +448,8 @@ done
 second=$(show_card "Beto Prueba" +5215587654321 | tail -n1)
 [ -n "$second" ] || fail "no alarm for the second card"
 if [ -n "$UPDATES" ]; then
-    # The power cut also lands in the middle of an update (pip is filling the new venv).
+    # The power cut also lands in the middle of an update (the new venv being made, or the kiosk
+    # stopping for it: the worker is mid-send to the held stand-in).
     cut="$version.3"
     bundle=$(make_bundle "$cut" | tail -n1)
     admin_upload "$bundle"
