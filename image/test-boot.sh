@@ -367,7 +367,8 @@ scp -q -i "$WORK/id" -P "$SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=no
 make_bundle() { # make_bundle VERSION [broken]: prints the bundle's path
     local src="$WORK/src-$1"
     mkdir -p "$src"
-    tar -C "$REPO_DIR" --exclude=./.venv --exclude=./.git --exclude=./data --exclude=./image/out -cf - . | tar -C "$src" -xf -
+    tar -C "$REPO_DIR" --exclude=./.venv --exclude=./.git --exclude=./data --exclude=./image/out --exclude=./build \
+        --exclude="./*.egg-info" --exclude=./test-artifacts -cf - . | tar -C "$src" -xf -
     sed -i "s/^version = \".*\"/version = \"$1\"/" "$src/pyproject.toml"
     if [ "${2:-}" = broken ]; then
         echo 'raise SystemExit("broken on purpose by image/test-boot.sh")' >>"$src/appliance/worker/runtime.py"
