@@ -77,7 +77,7 @@ def relocate(target: Path, source: Path) -> None:
     candidates = [path for path in (target / "bin").iterdir() if not path.is_symlink() and path.is_file()]
     for path in [*candidates, target / "pyvenv.cfg"]:
         data = path.read_bytes()
-        if old.search(data):
+        if b"\0" not in data and old.search(data):  # scripts only: a binary's strings keep their length
             write_atomic(path, old.sub(new, data), mode=path.stat().st_mode & 0o7777)
 
 
