@@ -414,6 +414,11 @@ bundle=$(make_bundle "$good" | tail -n1)
 say "bundle $(basename "$bundle"): $(du -h "$bundle" | cut -f1)"
 admin_upload "$bundle"
 uploaded_at=$(date +%s)
+# The next two bundles are made on the host while the guest installs this one.
+broken="$version.2"
+cut="$version.3"
+(make_bundle "$broken" broken && make_bundle "$cut") >/dev/null &
+bundles_pid=$!
 wait_for 1800 "update to $good finished" update_done "$good"
 [ "$(update_state)" = "installed $good" ] || fail "update to $good: $(guest cat /var/lib/keryu-update/status.json)"
 say "update to $good: $(($(date +%s) - uploaded_at)) s from the upload to healthy; $(made_in "$good")"
@@ -421,9 +426,8 @@ wait_for 300 "/api/health ok after the update" health_ok
 [ "$(health_version)" = "$good" ] || fail "/api/health reports version $(health_version), not $good"
 say "ok: Keryu $good installed through the admin page; /api/health reports it"
 
-broken="$version.2"
-bundle=$(make_bundle "$broken" broken | tail -n1)
-admin_upload "$bundle"
+wait "$bundles_pid" || fail "the bundles of $broken and $cut were not made"
+admin_upload "$WORK/keryu-$broken.kup"
 broken_at=$(date +%s)
 wait_for 1800 "update to $broken finished" update_done "$broken"
 [ "$(update_state)" = "rolled-back $broken" ] || fail "the broken update was not rolled back: $(guest cat /var/lib/keryu-update/status.json)"
@@ -451,9 +455,7 @@ second=$(show_card "Beto Prueba" +5215587654321 | tail -n1)
 if [ -n "$UPDATES" ]; then
     # The power cut also lands in the middle of an update (the new venv being made, or the kiosk
     # stopping for it: the worker is mid-send to the held stand-in).
-    cut="$version.3"
-    bundle=$(make_bundle "$cut" | tail -n1)
-    admin_upload "$bundle"
+    admin_upload "$WORK/keryu-$cut.kup"
     wait_for 600 "update to $cut in progress" guest test -f /var/lib/keryu-update/journal.json
     say "alarm $second acknowledged and the update to $cut under way; pulling the power"
 fi
