@@ -56,10 +56,13 @@ class DeviceSystem:
         """The kiosk's units that systemd gave up on or restarted CRASH_LOOP times since they were
         last started by hand (`start_kiosk` resets the count): a version that cannot run, known
         long before the grace period ends."""
-        result = subprocess.run(
-            ["systemctl", "show", "--property=Id,ActiveState,NRestarts", KIOSK_UNITS],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+        try:
+            result = subprocess.run(
+                ["systemctl", "show", "--property=Id,ActiveState,NRestarts", KIOSK_UNITS],
+                capture_output=True, text=True, check=False, timeout=60,
+            )  # fmt: skip
+        except (OSError, subprocess.SubprocessError):  # no answer: the health watch decides alone
+            return set()
         return looping_units(result.stdout)
 
 
