@@ -13,7 +13,7 @@
 #   of 200 alarms with no OOM kill, idle writes to the card, times before the clock is set,
 #   Raspberry Pi Imager's firstrun.sh, and a wrong setting shown by the admin page.
 #   Updates: the security suite in the APT sources and unattended-upgrades enabled; with
-#   KERYU_BOOT_UPDATES=1 (about half an hour more) also a bundle of
+#   KERYU_BOOT_UPDATES=1 (not yet run through; each update now makes its venv in about 2 min) also a bundle of
 #   this checkout with a bumped version installed through the admin page's upload (new version in
 #   /api/health); a bundle whose worker cannot start rolled back on its own, a card still
 #   delivered; a third update cut short by the power cut above, and the next boot healthy on the
@@ -354,8 +354,9 @@ say "ok: security and -updates suites in the sources; unattended-upgrades enable
 version=$(basename "$IMG" | sed -n 's/^keryu-\(.*\)-arm64\.img$/\1/p')
 [ "$(guest readlink /opt/keryu/venv)" = "venvs/$version" ] || fail "/opt/keryu/venv is not a link to venvs/$version"
 
-# The whole update story (three bundles built here and installed by pip under emulation, a
-# rollback's grace period) adds about half an hour: run with KERYU_BOOT_UPDATES=1.
+# The whole update story (three bundles built here, each update installing only the changed
+# wheel into a venv linked from the running one; a broken one rolled back once its worker keeps
+# crashing) has not yet run through: run with KERYU_BOOT_UPDATES=1.
 UPDATES="${KERYU_BOOT_UPDATES:-}"
 if [ -n "$UPDATES" ]; then
 # Bundles of this checkout with a bumped version, signed with a key the guest is given, the

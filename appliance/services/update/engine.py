@@ -92,9 +92,13 @@ class Updater:
             return self._run(self._entry(others[-1], previous, "rollback"), None)
 
     def resume(self) -> str | None:
-        """At boot: undo an update the power cut short; None when there was none."""
-        with self._lock():
-            return self._resume()
+        """At boot: undo an update the power cut short; None when there was none, or when a
+        running update holds the lock (the journal is that live update's, not a cut one's)."""
+        try:
+            with self._lock():
+                return self._resume()
+        except UpdateRefused:
+            return None
 
     # --- the steps ------------------------------------------------------------------------
     def _run(self, entry: Entry, bundle: VerifiedBundle | None) -> str:
