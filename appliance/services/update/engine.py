@@ -23,7 +23,7 @@ from pathlib import Path
 
 from appliance.errors import UserError
 from appliance.i18n import Sentence
-from appliance.services.update import database, errors, journal, status, venvs
+from appliance.services.update import database, delta, derive, errors, journal, status, venvs
 from appliance.services.update.errors import UpdateRefused
 from appliance.services.update.journal import Entry
 from appliance.services.update.paths import UpdatePaths
@@ -33,7 +33,7 @@ from appliance.services.update.verify import Device, VerifiedBundle, check_fits,
 logger = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
-INSTALLED_SIZE_FACTOR = 3  # a venv takes about three times its wheels
+INSTALLED_SIZE_FACTOR = 3  # installed files take about three times their wheels (the rest is linked)
 MARGIN = 32 * MIB
 # The database's revision as the other version's code knows it (run in that version's venv).
 HEAD_REVISION = "from appliance.store.migrate import head_revision; print(head_revision() or '')"
@@ -67,8 +67,12 @@ class Updater:
         with self._lock():
             self._resume()
             previous = self._running()
+            running = self.paths.venv(previous)
             try:
-                verified = unpack_verified(bundle, self.paths.staging, self.paths.keys_dir)
+                verified = unpack_verified(  # every hash checked; only the changed wheels unpacked
+                    bundle, self.paths.staging, self.paths.keys_dir,
+                    wanted=lambda manifest: delta.compute(running, manifest.wheels).install,
+                )  # fmt: skip
                 device = Device(self.arch, self.python, previous, self._schema())
                 check_fits(verified, device, allow_downgrade=allow_downgrade)
                 self._check_space(verified)
@@ -89,19 +93,24 @@ class Updater:
             return self._run(self._entry(others[-1], previous, "rollback"), None)
 
     def resume(self) -> str | None:
-        """At boot: undo an update the power cut short; None when there was none."""
-        with self._lock():
-            return self._resume()
+        """At boot: undo an update the power cut short; None when there was none, or when a
+        running update holds the lock (the journal is that live update's, not a cut one's)."""
+        try:
+            with self._lock():
+                return self._resume()
+        except UpdateRefused:
+            return None
 
     # --- the steps ------------------------------------------------------------------------
     def _run(self, entry: Entry, bundle: VerifiedBundle | None) -> str:
         version = entry.version
         status.record(self.paths.status_file, "installing", version, f"Installing Keryu {version}…")
         entry = self._step(entry)
-        already_bad = self._unhealthy_parts()  # a kiosk without a camera stays one; not the update's fault
+        # A kiosk without a camera stays one: not the update's fault.
+        already_bad, already_looping = self._unhealthy_parts(), self.system.crash_looping()
         try:
             if bundle is not None:
-                venvs.install(self.paths, version, bundle.wheels, bundle.manifest.to_bytes())
+                self._derive(entry, bundle)
             entry = self._step(entry.at("installed"))
             self.system.stop_kiosk()
             entry = self._step(entry.at("stopped"))
@@ -114,12 +123,22 @@ class Updater:
             entry = self._step(entry.at("switched"))
             self.system.start_kiosk()
             entry = self._step(entry.at("started"))
-            detail = self._watch(version, already_bad)
+            detail = self._watch(version, already_bad, already_looping)
         except Exception as exc:  # any failure is undone; a power cut (nothing runs) is undone at boot
             return self._undo(entry, Sentence(errors.STEP_FAILED, step=_step_name(entry), detail=_detail(exc)))
         if detail is not None:
             return self._undo(entry, Sentence(errors.UNHEALTHY, grace=self.grace, detail=detail))
         return self._finish(entry)
+
+    def _derive(self, entry: Entry, bundle: VerifiedBundle) -> None:
+        """The new venv: the running one linked, plus the wheels the bundle changes; checked."""
+        running, target = self.paths.venv(entry.previous), self.paths.venv(entry.version)
+        started = time.monotonic()
+        changes = delta.compute(running, bundle.manifest.wheels)
+        derive.derive(running, target, bundle.wheels, changes, bundle.manifest.to_bytes())
+        derive.check(target, entry.version)
+        logger.info("Keryu %s made from %s (%s) in %.0f s", entry.version, entry.previous, changes,
+                    time.monotonic() - started)  # fmt: skip
 
     def _migrate(self, entry: Entry) -> None:
         """Bring the database to the version being started: `keryu init` upgrades; going back to
@@ -156,11 +175,14 @@ class Updater:
         status = self._status()
         return {name for name, state in status[1].items() if state != "ok"} if status else set()
 
-    def _watch(self, version: str, already_bad: set[str]) -> str | None:
+    def _watch(self, version: str, already_bad: set[str], already_looping: set[str]) -> str | None:
         """Poll the new version's health until every part that was ok before the update is ok
-        again; else say which parts are not."""
+        again; else say which parts are not. A unit restarting over and over ends the wait early."""
         deadline = time.monotonic() + self.grace
         while True:
+            looping = sorted(self.system.crash_looping() - already_looping)
+            if looping:
+                return f"{', '.join(looping)} kept failing"
             status = self._status()
             if status is None:
                 detail: str | None = "`keryu status` gave no answer"

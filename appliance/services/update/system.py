@@ -12,6 +12,7 @@ from typing import Protocol
 KIOSK_USER = "keryu"
 KIOSK_HOME = Path("/var/lib/keryu")
 KIOSK_UNITS = "keryu*.service"
+CRASH_LOOP = 3  # automatic restarts after which a unit is broken, not slow to start
 
 
 class System(Protocol):
@@ -22,6 +23,8 @@ class System(Protocol):
     def run_as_kiosk(self, argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]: ...
 
     def free_bytes(self, path: Path) -> int: ...
+
+    def crash_looping(self) -> set[str]: ...
 
 
 class DeviceSystem:
@@ -48,3 +51,27 @@ class DeviceSystem:
     def free_bytes(self, path: Path) -> int:
         stat = os.statvfs(path)
         return stat.f_bavail * stat.f_frsize
+
+    def crash_looping(self) -> set[str]:
+        """The kiosk's units that systemd gave up on or restarted CRASH_LOOP times since they were
+        last started by hand (`start_kiosk` resets the count): a version that cannot run, known
+        long before the grace period ends."""
+        try:
+            result = subprocess.run(
+                ["systemctl", "show", "--property=Id,ActiveState,NRestarts", KIOSK_UNITS],
+                capture_output=True, text=True, check=False, timeout=60,
+            )  # fmt: skip
+        except (OSError, subprocess.SubprocessError):  # no answer: the health watch decides alone
+            return set()
+        return looping_units(result.stdout)
+
+
+def looping_units(show: str) -> set[str]:
+    """The units in `systemctl show` output (blocks of Key=value lines) that failed or keep restarting."""
+    found = set()
+    for block in show.split("\n\n"):
+        unit = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        restarts = unit.get("NRestarts", "0")
+        if unit.get("ActiveState") == "failed" or (restarts.isdigit() and int(restarts) >= CRASH_LOOP):
+            found.add(unit.get("Id", "?"))
+    return found

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
@@ -15,8 +13,7 @@ from appliance.services.update.journal import fsync_dir
 from appliance.services.update.manifest import Manifest
 from appliance.services.update.paths import KEEP_VERSIONS, UpdatePaths
 
-DEBIAN_WHEELS = Path("/usr/share/python-wheels")  # Debian's pip wheel, as the image build uses it
-MANIFEST_COPY = "keryu-bundle.json"
+MANIFEST_COPY = "keryu-bundle.json"  # the bundle's manifest, kept in the venv it made
 
 
 def current(paths: UpdatePaths) -> str | None:
@@ -35,39 +32,6 @@ def switch(paths: UpdatePaths, version: str) -> None:
     fresh.symlink_to(Path(paths.venvs.name) / version)
     fresh.replace(paths.link)
     fsync_dir(paths.app_dir)
-
-
-def _system_site_packages() -> bool:
-    """Whether the running venv sees Debian's packages (python3-libcamera on the Pi): the new one does too."""
-    config = Path(sys.prefix) / "pyvenv.cfg"
-    return config.is_file() and "include-system-site-packages = true" in config.read_text()
-
-
-def install(paths: UpdatePaths, version: str, wheels: Path, manifest: bytes = b"", timeout: float = 1800) -> Path:
-    """Make venvs/<version> from the bundle's wheels only (no network), with pip for the next update.
-    Made in place (its scripts and bytecode name their real path); until the journal says
-    "installed", an interrupted one is removed by the undo."""
-    target = paths.venv(version)
-    shutil.rmtree(target, ignore_errors=True)
-    paths.venvs.mkdir(parents=True, exist_ok=True)
-    create = [sys.executable, "-m", "venv", "--without-pip", str(target)]
-    if _system_site_packages():
-        create.insert(-1, "--system-site-packages")
-    subprocess.run(create, check=True, capture_output=True, timeout=timeout)
-    # Every wheel of the bundle, as the image build installs its wheelhouse (device-only wheels
-    # such as lgpio are no dependency of keryu), and pip for the next update.
-    wanted = [str(path) for path in sorted(wheels.glob("*.whl"))]
-    if not any(path.name.startswith("pip-") for path in wheels.glob("*.whl")):
-        wanted += [str(path) for path in sorted(DEBIAN_WHEELS.glob("pip-*.whl"))[-1:]]
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(target / "bin" / "python"), "install", "--quiet",
-         "--no-index", "--no-cache-dir", "--disable-pip-version-check", "--find-links", str(wheels), *wanted],
-        check=True, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
-    if manifest:  # what this version knows (its schemas), for a later rollback to it
-        (target / MANIFEST_COPY).write_bytes(manifest)
-    fsync_dir(paths.venvs)
-    return target
 
 
 def manifest(paths: UpdatePaths, version: str) -> Manifest | None:

@@ -7,6 +7,8 @@ import hashlib
 import re
 import shutil
 import tarfile
+from collections.abc import Callable, Collection
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,9 +80,12 @@ def _read_member(archive: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
     return handle.read()
 
 
-def unpack_verified(bundle: Path, staging: Path, keys_dir: Path) -> VerifiedBundle:
-    """Check the signature over the manifest, then unpack each listed wheel into `staging` while
-    hashing it; any mismatch deletes what was unpacked and refuses the bundle."""
+def unpack_verified(
+    bundle: Path, staging: Path, keys_dir: Path, wanted: Callable[[Manifest], Collection[str]] | None = None
+) -> VerifiedBundle:
+    """Check the signature over the manifest, then hash every listed wheel, unpacking into
+    `staging` those that `wanted(manifest)` names (default: all; an update needs only the wheels
+    it changes); any mismatch deletes what was unpacked and refuses the bundle."""
     name = bundle.name
     keys = trusted_keys(keys_dir)
     if not keys:
@@ -106,7 +111,8 @@ def unpack_verified(bundle: Path, staging: Path, keys_dir: Path) -> VerifiedBund
         wheels = staging / WHEELS_DIR
         wheels.mkdir(parents=True)
         try:
-            _unpack_wheels(archive, members, manifest, wheels, name)
+            keep = set(manifest.wheels) if wanted is None else set(wanted(manifest))
+            _unpack_wheels(archive, members, manifest, wheels, name, keep)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -114,7 +120,12 @@ def unpack_verified(bundle: Path, staging: Path, keys_dir: Path) -> VerifiedBund
 
 
 def _unpack_wheels(
-    archive: tarfile.TarFile, members: dict[str, tarfile.TarInfo], manifest: Manifest, target: Path, name: str
+    archive: tarfile.TarFile,
+    members: dict[str, tarfile.TarInfo],
+    manifest: Manifest,
+    target: Path,
+    name: str,
+    keep: set[str],
 ) -> None:
     for member_name in members:
         if member_name in (MANIFEST_NAME, SIGNATURE_NAME, WHEELS_DIR):
@@ -130,10 +141,11 @@ def _unpack_wheels(
         if source is None:
             raise UpdateRefused(errors.changed_wheel(name, wheel))
         digest = hashlib.sha256()
-        with (target / wheel).open("xb") as out:
+        with (target / wheel).open("xb") if wheel in keep else nullcontext() as out:
             while chunk := source.read(CHUNK):
                 digest.update(chunk)
-                out.write(chunk)
+                if out is not None:
+                    out.write(chunk)
         if digest.hexdigest() != expected:
             raise UpdateRefused(errors.changed_wheel(name, wheel))
 

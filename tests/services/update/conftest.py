@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from appliance.services.update.bundle import Target, write_bundle
 from appliance.services.update.engine import Updater
 from appliance.services.update.paths import UpdatePaths
 
+DEBIAN_WHEELS = Path("/usr/share/python-wheels")
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 DEVICE = Target(arch=platform.machine(), python=PYTHON)
 SCHEMAS = ("0001", "0002", "0003")
@@ -38,6 +40,9 @@ BROKEN = {broken!r}
 
 def main():
     command = sys.argv[1]
+    if command == "--version":
+        print("keryu", VERSION)
+        return 0
     if command == "init":
         with sqlite3.connect(os.environ["UPDATE_PROBE_DB"]) as db:
             db.execute("CREATE TABLE IF NOT EXISTS migrated (version TEXT)")
@@ -61,6 +66,7 @@ class RecordingSystem:
     def __init__(self, free: int | None = None) -> None:
         self.events: list[str] = []
         self.free = free
+        self.looping_after_start: set[str] = set()
 
     def stop_kiosk(self) -> None:
         self.events.append("stop")
@@ -77,25 +83,37 @@ class RecordingSystem:
         stat = os.statvfs(path)
         return stat.f_bavail * stat.f_frsize
 
+    def crash_looping(self) -> set[str]:
+        """After a start, the units a test says the new version keeps crashing."""
+        return set(self.looping_after_start) if "start" in self.events else set()
+
 
 def _record_line(name: str, data: bytes) -> str:
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
     return f"{name},sha256={digest},{len(data)}"
 
 
-def make_wheel(folder: Path, version: str, *, broken: bool = False) -> Path:
-    """A real, installable `keryu` wheel whose console script is the probe above."""
+def make_wheel(
+    folder: Path, version: str, *, broken: bool = False, requires: tuple[str, ...] = (), project: str = "keryu"
+) -> Path:
+    """A real, installable `keryu` wheel whose console script is the probe above (or a plain
+    dependency `project` with one module)."""
     folder.mkdir(parents=True, exist_ok=True)
-    info = f"keryu-{version}.dist-info"
+    info = f"{project}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {project}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
     files = {
-        "keryu_probe.py": PROBE.format(version=version, broken=broken).encode(),
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: keryu\nVersion: {version}\n".encode(),
+        f"{info}/METADATA": metadata.encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        f"{info}/entry_points.txt": b"[console_scripts]\nkeryu = keryu_probe:main\n",
     }
+    if project == "keryu":
+        files["keryu_probe.py"] = PROBE.format(version=version, broken=broken).encode()
+        files[f"{info}/entry_points.txt"] = b"[console_scripts]\nkeryu = keryu_probe:main\n"
+    else:
+        files[f"{project}.py"] = f"VERSION = {version!r}\n".encode()
     record = [_record_line(name, data) for name, data in files.items()] + [f"{info}/RECORD,,"]
     files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
-    path = folder / f"keryu-{version}-py3-none-any.whl"
+    path = folder / f"{project}-{version}-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in files.items():
             archive.writestr(name, data)
@@ -123,11 +141,24 @@ def kiosk_tree(tmp_path: Path, signing_key: Ed25519PrivateKey, monkeypatch: pyte
         db.execute("CREATE TABLE alarms (id INTEGER PRIMARY KEY, note TEXT)")
         db.execute("INSERT INTO alarms (note) VALUES ('recorded before the update')")
     monkeypatch.setenv("UPDATE_PROBE_DB", str(database))
-    wheels = make_wheel(tmp_path / "wheels-1.0.0", "1.0.0").parent
+    wheels = [make_wheel(tmp_path / "wheels-1.0.0", "1.0.0", requires=("helper",)),
+              make_wheel(tmp_path / "wheels-1.0.0", "1.0", project="helper")]  # fmt: skip
     paths.app_dir.mkdir(parents=True)
-    venvs.install(paths, "1.0.0", wheels)
+    image_venv(paths.venv("1.0.0"), wheels)
     venvs.switch(paths, "1.0.0")
     return paths
+
+
+def image_venv(venv: Path, wheels: list[Path]) -> None:
+    """The venv as the image build makes it (image/steps/30-appliance.sh): each wheel installed
+    by path (pip records its hash), and pip for the next update."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    pip = sorted(DEBIAN_WHEELS.glob("pip-*.whl"))[-1:]  # as the image; without it the updater's own pip serves
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(venv / "bin/python"), "install", "--quiet", "--no-index",
+         "--no-compile", "--disable-pip-version-check", *map(str, wheels), *map(str, pip)],
+        check=True, capture_output=True,
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -137,12 +168,19 @@ def database(kiosk_tree: UpdatePaths) -> Path:
 
 @pytest.fixture
 def make_bundle(tmp_path: Path, signing_key: Ed25519PrivateKey) -> Callable[..., Path]:
-    """make_bundle(version, broken=False, key=None, target=DEVICE) -> a signed .kup."""
+    """make_bundle(version, broken=False, key=None, target=DEVICE, requires=("helper",), extra={})
+    -> a signed .kup of keryu `version` and the `helper` 1.0 the image has (its wheel byte for
+    byte, as a bundle of the same dependencies holds), plus `extra` projects {name: version}."""
 
-    def make(version: str, *, broken: bool = False, key: Ed25519PrivateKey | None = None, target: Target = DEVICE):
-        wheels = make_wheel(tmp_path / f"bundle-{version}-{broken}-{target.arch}" / "wheels", version, broken=broken)
+    def make(version: str, *, broken: bool = False, key: Ed25519PrivateKey | None = None, target: Target = DEVICE,
+             requires: tuple[str, ...] = ("helper",), extra: dict[str, str] | None = None) -> Path:  # fmt: skip
+        wheels = tmp_path / f"bundle-{version}-{broken}-{target.arch}" / "wheels"
+        make_wheel(wheels, version, broken=broken, requires=requires)
+        shutil.copy2(tmp_path / "wheels-1.0.0/helper-1.0-py3-none-any.whl", wheels)
+        for project, project_version in (extra or {}).items():
+            make_wheel(wheels, project_version, project=project)
         out = tmp_path / f"keryu-{version}.kup"
-        write_bundle(wheels.parent, out, key or signing_key, target, SCHEMAS)
+        write_bundle(wheels, out, key or signing_key, target, SCHEMAS)
         return out
 
     return make

@@ -76,3 +76,20 @@ def test_a_power_cut_while_undoing_is_undone_again(
     assert linked_version() == "1.0.0"
     assert database.read_bytes() == before
     assert venvs.installed(kiosk_tree) == ["1.0.0"]
+
+
+def test_the_boot_time_undo_leaves_a_running_update_alone(
+    kiosk_tree: UpdatePaths, database: Path, updater: Updater, make_bundle
+) -> None:
+    seen: list[str | None] = []
+
+    def resume_meanwhile(reached: str) -> None:
+        if reached == "started":  # as when keryu.target is started by the update itself
+            seen.append(Updater(paths=kiosk_tree, database=database, system=updater.system).resume())
+            assert kiosk_tree.journal.exists()
+
+    updater.checkpoint = resume_meanwhile
+    message = updater.install(make_bundle("1.1.0"))
+
+    assert seen == [None]
+    assert message == "Keryu updated to 1.1.0 (from 1.0.0); the kiosk is healthy."

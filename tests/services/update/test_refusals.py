@@ -37,13 +37,13 @@ def snapshot(root: Path, ignore: tuple[Path, ...]) -> dict[str, object]:
     return seen
 
 
-def altered_wheel(bundle: Path) -> Path:
-    """The same signed manifest, one byte of the wheel changed (as a bad download or an attacker would)."""
+def altered_wheel(bundle: Path, project: str = "keryu") -> Path:
+    """The same signed manifest, one byte of `project`'s wheel changed (as a bad download or an attacker would)."""
     out = bundle.with_name("altered.kup")
     with tarfile.open(bundle) as source, tarfile.open(out, "w:") as target:
         for member in source.getmembers():
             data = source.extractfile(member).read()
-            if member.name.endswith(".whl"):
+            if member.name.startswith(f"wheels/{project}-"):
                 data = data[:-1] + bytes([data[-1] ^ 1])
             target.addfile(member, io.BytesIO(data))
     return out
@@ -59,6 +59,12 @@ CASES = {
         lambda make: altered_wheel(make("1.1.0")),
         None,
         "altered.kup was altered or damaged: keryu-1.1.0-py3-none-any.whl does not match its signed hash; "
+        "nothing was changed.",
+    ),
+    "changed wheel the kiosk already has": (  # hashed though never unpacked: helper 1.0 is installed
+        lambda make: altered_wheel(make("1.1.0"), "helper"),
+        None,
+        "altered.kup was altered or damaged: helper-1.0-py3-none-any.whl does not match its signed hash; "
         "nothing was changed.",
     ),
     "wrong architecture": (
