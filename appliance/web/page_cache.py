@@ -31,7 +31,7 @@ from appliance.web.language import speaking
 from appliance.web.render import json_text
 from appliance.web.shared_reads import shared_read
 
-ENTRIES = 64  # filter combinations kept (the first pages, a few filters, a few deep pages)
+ENTRIES = 16  # filter combinations kept (first pages, a few filters, deep pages): a few MiB on a 512 MB Pi
 OPTION_LISTS = 8  # subject filter renderings kept (one per subject selected, while the subjects stay the same)
 
 Filters = tuple[tuple[str, Any], ...]  # `list_alarms` keyword arguments, sorted: a cache key
