@@ -32,10 +32,11 @@ from sqlalchemy import and_, null, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from appliance.i18n import Sentence
 from appliance.store.models import Alarm, AlarmStatus, DeliveryAttempt
+from appliance.stored_text import CHANNEL_ERROR, CHANNEL_ERROR_CODE, INTERRUPTED, UNDELIVERABLE
 
 S = AlarmStatus
-INTERRUPTED = "The worker stopped during this send; the provider may or may not have taken the message."
 
 
 def worker_identity() -> str:
@@ -178,7 +179,7 @@ def close_interrupted(session: Session, alarm_id: int, owner: str, now: datetime
         session,
         _held(alarm_id, owner),
         channel_attempts=Alarm.channel_attempts + len(found),
-        notification_error=f"Channel {found[-1].channel}: {INTERRUPTED}",
+        notification_error=str(Sentence(CHANNEL_ERROR, channel=found[-1].channel, error=INTERRUPTED)),
         updated_at=now,
     )
     return len(found)
@@ -358,7 +359,7 @@ def apply_report(session: Session, report: ProviderReport, now: datetime) -> Ala
             values = {
                 "notification_status": S.FAILED,
                 "provider_status": "failed",
-                "notification_error": report.error or "The provider reported the message undeliverable.",
+                "notification_error": report.error or UNDELIVERABLE,
             }
     elif current in (S.SENT, S.DELIVERED) and _PROGRESS[report.state] > _PROGRESS.get(alarm.provider_status, -1):
         values = {"provider_status": report.state}  # statuses only move forward, whatever order they arrive in
@@ -383,7 +384,7 @@ def _reroute(session: Session, alarm: Alarm, report: ProviderReport, now: dateti
         session,
         and_(Alarm.id == alarm.id, Alarm.notification_status == S.SENT, Alarm.rerouted_at.is_(None)),
         notification_status=S.ERROR,
-        notification_error=report.error or "The provider reported the message undeliverable.",
+        notification_error=report.error or UNDELIVERABLE,
         provider_status="failed",
         plan_position=Alarm.plan_position + 1,
         channel_attempts=0,
@@ -422,5 +423,7 @@ def release_dead_claims(session: Session, host: str, alive: set[str], now: datet
 
 
 def _error_text(record: AttemptRecord) -> str:
-    code = f" (code {record.error_code})" if record.error_code else ""
-    return f"Channel {record.channel}: {record.error_message or record.outcome}{code}"
+    error = record.error_message or record.outcome
+    if record.error_code:
+        return str(Sentence(CHANNEL_ERROR_CODE, channel=record.channel, error=error, code=record.error_code))
+    return str(Sentence(CHANNEL_ERROR, channel=record.channel, error=error))
