@@ -66,6 +66,25 @@ UPDATE_INSTALLING = N_("Installing Keryu {version}…")
 UPDATE_UPDATED = N_("Keryu updated to {version} (from {previous}); the kiosk is healthy.")
 UPDATE_WENT_BACK = N_("Keryu went back to {version} (from {previous}); the kiosk is healthy.")
 
+# The scanner (scanner/camera/, feedback/pins.py, scanner/loop.py): kept in its heartbeat file, shown in health.
+CAMERA_DIR_UNWATCHABLE = N_("folder {path} cannot be watched ({problem})")
+CAMERA_DIR_UNREADABLE = N_("folder {path} cannot be read ({problem})")
+CAMERA_USB_UNOPENED = N_("USB camera {index} (/dev/video{index}) cannot be opened")
+CAMERA_USB_STOPPED = N_("USB camera {index} stopped giving frames (unplugged?)")
+CAMERA_VIDEO_MISSING = N_("video file {path} does not exist")
+CAMERA_VIDEO_UNREADABLE = N_("video file {path} cannot be read")
+CAMERA_NO_PICAMERA2 = N_("picamera2 cannot be imported ({problem}); install python3-picamera2")
+CAMERA_NO_PI_CAMERA = N_("libcamera finds no Pi camera (check the ribbon cable)")
+CAMERA_PI_UNSTARTED = N_("the Pi camera cannot be started ({problem})")
+CAMERA_PI_STOPPED = N_("the Pi camera stopped giving frames ({problem})")
+CAMERA_NONE_FOUND = N_("no camera found: no Pi camera and no USB camera giving frames")
+CAMERA_NONE = N_("none ({reason})")
+SCANNER_STOPPED = N_("scanner stopped")
+PINS_MOCK_ON_PI = N_("GPIOZERO_PIN_FACTORY=mock on a Raspberry Pi")
+PINS_SIMULATED = N_("LEDs and buzzer are simulated on this {model}: {problem}")
+SELFTEST_NO_FRAME = N_("no frame within {timeout:g} s")
+SELFTEST_NO_FRAME_DIR = N_("no frame within {timeout:g} s (a dir: camera needs a new image file dropped in)")
+
 STORED: tuple[str, ...] = (
     CHANNEL_ERROR,
     CHANNEL_ERROR_CODE,
@@ -100,6 +119,23 @@ STORED: tuple[str, ...] = (
     UPDATE_INSTALLING,
     UPDATE_UPDATED,
     UPDATE_WENT_BACK,
+    CAMERA_DIR_UNWATCHABLE,
+    CAMERA_DIR_UNREADABLE,
+    CAMERA_USB_UNOPENED,
+    CAMERA_USB_STOPPED,
+    CAMERA_VIDEO_MISSING,
+    CAMERA_VIDEO_UNREADABLE,
+    CAMERA_NO_PICAMERA2,
+    CAMERA_NO_PI_CAMERA,
+    CAMERA_PI_UNSTARTED,
+    CAMERA_PI_STOPPED,
+    CAMERA_NONE_FOUND,
+    CAMERA_NONE,
+    SCANNER_STOPPED,
+    PINS_MOCK_ON_PI,
+    PINS_SIMULATED,
+    SELFTEST_NO_FRAME,
+    SELFTEST_NO_FRAME_DIR,
 )
 # Sentences too loose to recognise on their own ("{step} failed ({detail})" would take a provider's
 # "Delivery failed (carrier)"), recognised only as the field they are written into.

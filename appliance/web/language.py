@@ -18,6 +18,7 @@ from aiohttp import web
 
 from appliance import i18n, stored_text
 from appliance.errors import KeryuError
+from appliance.web import health_words
 
 # Answers whose words depend on the language (pages, JSON errors); static files do not vary.
 WRITTEN_TYPES = frozenset({"text/html", "application/json"})
@@ -107,3 +108,4 @@ def install(env: jinja2.Environment, zone: tzinfo | None) -> None:
 
     env.filters["when"] = when
     env.filters["stored"] = stored
+    env.filters["health_word"] = lambda word: _(health_words.msgid(word))

@@ -1,7 +1,8 @@
 """An alarm's error is stored as English text, yet a Mexican admin reads it in Spanish on the alarm page
 and an English browser in English: the kiosk recognises its own sentences in the stored text. A
 provider's own words (Meta's error title) are the provider speaking and are shown as they are. The
-same holds for the updater's status file on the settings page."""
+same holds for the updater's status file on the settings page and the scanner's heartbeat file on the
+health page, whose words (states, parts, details) are the reader's too."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import pytest
 from appliance import stored_text
 from appliance.i18n import Sentence
 from appliance.messaging.base import ProviderStatus
+from appliance.scanner.camera import CameraError
+from appliance.scanner.heartbeat import ScannerState, ScannerStatus, write_scanner_status
 from appliance.services import delivery
 from appliance.services.alarms import get_alarm
 from appliance.services.kiosk import Kiosk
@@ -116,18 +119,54 @@ def _rolled_back_update(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
     monkeypatch.setattr(settings_views, "web_paths", lambda data_dir: replace(paths, spool_dir=data_dir / "spool"))
 
 
-async def test_a_rolled_back_update_is_told_in_spanish_on_the_settings_page(
-    admin: Admin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.parametrize(
+    "told",
+    [
+        pytest.param(
+            "la actualización a 9.9.9 falló y se revirtió: la migración de la base de datos falló (exit 1)", id="es"
+        ),
+        pytest.param(
+            "update to 9.9.9 failed and was rolled back: the database migration failed (exit 1)",
+            id="en",
+            marks=pytest.mark.page_language("en"),
+        ),
+    ],
+)
+async def test_a_rolled_back_update_is_told_in_the_readers_language_on_the_settings_page(
+    admin: Admin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, told: str
 ) -> None:
     _rolled_back_update(monkeypatch, tmp_path)
-    text = html.unescape(await admin.page("/settings"))
-    assert "la actualización a 9.9.9 falló y se revirtió: la migración de la base de datos falló (exit 1)" in text
+    assert told in html.unescape(await admin.page("/settings"))
+
+
+def _camera_unplugged(kiosk: Kiosk) -> None:
+    """The scanner's heartbeat says what its loop says when the USB camera stops: the error's English text."""
+    unplugged = CameraError(stored_text.CAMERA_USB_STOPPED, index=0)
+    status = ScannerStatus(
+        state=ScannerState.CAMERA_ERROR,
+        detail=str(unplugged),
+        camera="opencv:0",
+        decoder="auto",
+        frames=0,
+        frames_decoded=0,
+        last_frame_at=None,
+        feedback="simulated",
+    )
+    write_scanner_status(kiosk.settings, status)
+
+
+async def test_a_spanish_admin_reads_the_health_page_in_spanish(kiosk: Kiosk, admin: Admin) -> None:
+    _camera_unplugged(kiosk)
+    text = html.unescape(await admin.page("/health"))
+    assert "la cámara USB 0 dejó de dar imágenes (¿se desconectó?)" in text
+    assert ">escáner<" in text and ">con fallas<" in text and "estado: error de cámara" in text
+    assert "último latido (hace segundos)" in text and "base de datos" in text
+    assert "stopped giving frames" not in text and "heartbeat seconds ago" not in text
 
 
 @pytest.mark.page_language("en")
-async def test_an_english_admin_reads_the_rollback_in_english(
-    admin: Admin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    _rolled_back_update(monkeypatch, tmp_path)
-    text = html.unescape(await admin.page("/settings"))
-    assert "update to 9.9.9 failed and was rolled back: the database migration failed (exit 1)" in text
+async def test_an_english_admin_reads_the_health_page_in_english(kiosk: Kiosk, admin: Admin) -> None:
+    _camera_unplugged(kiosk)
+    text = html.unescape(await admin.page("/health"))
+    assert "USB camera 0 stopped giving frames (unplugged?)" in text
+    assert ">scanner<" in text and ">degraded<" in text and "state: camera error" in text
