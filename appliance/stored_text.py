@@ -31,6 +31,26 @@ UNDELIVERABLE_BECAUSE_CODE = N_("Provider reported the message undeliverable: {e
 UNDELIVERABLE_NO_DETAIL = N_("Provider reported the message undeliverable: failed")
 UNDELIVERABLE_NO_DETAIL_CODE = N_("Provider reported the message undeliverable: failed (code {code})")
 
+# The providers' answers as the messaging adapters word them (messaging/): each `{meaning}` is one of the
+# tables' sentences in messaging/errors.py, translated through the catalogs (see CATALOG_FIELDS).
+PROVIDER_ERROR = N_("{provider}: {meaning} (error {code}, HTTP {status})")
+PROVIDER_ERROR_DETAIL = N_("{provider}: {meaning} (error {code}, HTTP {status}): {detail}")
+PROVIDER_REFUSED = N_("the provider refused the message")
+PROVIDER_UNAVAILABLE = N_("the provider is unavailable")
+NETWORK_FAILURES = {  # by the code of the TransientSendError each is raised with (messaging/errors.py)
+    "connect_timeout": N_("{provider}: could not connect in time (connect timeout)"),
+    "timeout": N_("{provider}: no answer in time (read timeout); the message may or may not have been sent"),
+    "connection": N_("{provider}: connection failed ({problem})"),
+    "request": N_("{provider}: request failed ({problem})"),
+}
+CHANNEL_UNCONFIGURED = N_("{channel} is not configured: set {names}")
+META_UNCONFIGURED = N_("{provider} is not configured: set WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_ACCESS_TOKEN")
+UNREADABLE_SEND_ANSWER = N_(
+    "{channel}: unreadable answer to a send ({kind}); not retried on this channel to avoid sending twice"
+)
+UNREADABLE_ANSWER = N_("{channel}: unreadable answer ({kind})")
+NO_MESSAGE_ID = N_("{provider}: HTTP {status} without a message id; not retried on this channel to avoid sending twice")
+
 # Escalation (services/escalation.py): written in the kiosk's language when the alarm escalates.
 ESCALATION_FAILED = N_("every custodian's message failed.")
 ESCALATION_LATE = N_("no custodian's message was delivered within {minutes:g} minutes.")
@@ -87,6 +107,14 @@ SELFTEST_NO_FRAME_DIR = N_("no frame within {timeout:g} s (a dir: camera needs a
 
 STORED: tuple[str, ...] = (
     CHANNEL_ERROR,
+    PROVIDER_ERROR,
+    PROVIDER_ERROR_DETAIL,
+    *NETWORK_FAILURES.values(),
+    CHANNEL_UNCONFIGURED,
+    META_UNCONFIGURED,
+    UNREADABLE_SEND_ANSWER,
+    UNREADABLE_ANSWER,
+    NO_MESSAGE_ID,
     CHANNEL_ERROR_CODE,
     NOT_CONFIGURED,
     UNEXPECTED,
@@ -149,6 +177,9 @@ UPDATE_STEPS = {
     "switched": N_("starting the kiosk"),
 }
 PARTS: dict[str, tuple[str, ...]] = {"reason": (UPDATE_STEP_FAILED,), "step": tuple(UPDATE_STEPS.values())}
+# Fields whose value is a whole msgid of ours without fields, looked up in the catalogs as it is: the
+# messaging tables' meanings, which live with their error codes (an adapter the registry cannot import).
+CATALOG_FIELDS = frozenset({"meaning"})
 
 _FIELD = re.compile(r"\{(\w+)(?::[^{}]*)?\}")
 
@@ -203,9 +234,16 @@ def recognise(text: str, field: str | None = None) -> Sentence | None:
     for pattern, msgid in _patterns(field if field in PARTS else None):
         match = pattern.fullmatch(text)
         if match:
-            fields = {name: recognise(value, name) or _Taken(value) for name, value in match.groupdict().items()}
+            fields = {name: _field(name, value) for name, value in match.groupdict().items()}
             return Sentence(msgid, **fields)
     return None
+
+
+def _field(name: str, value: str) -> str:
+    """A field read back: a stored sentence of its own, a msgid of the catalogs, or text to keep."""
+    if name in CATALOG_FIELDS:
+        return Sentence(value)
+    return recognise(value, name) or _Taken(value)
 
 
 def in_language(text: str | None, language: str) -> str:

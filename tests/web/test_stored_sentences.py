@@ -170,3 +170,20 @@ async def test_an_english_admin_reads_the_health_page_in_english(kiosk: Kiosk, a
     text = html.unescape(await admin.page("/health"))
     assert "USB camera 0 stopped giving frames (unplugged?)" in text
     assert ">scanner<" in text and ">degraded<" in text and "state: camera error" in text
+
+
+async def test_a_providers_refusal_reads_in_spanish_around_the_providers_own_words(
+    wired: Kiosk, standin, admin: Admin
+) -> None:
+    """Meta refuses the message (code 131026): the kiosk's reading of the code is Spanish, Meta's text is Meta's."""
+    standin.script("meta", [{"error": 131026}])
+    alarm_id = _scan(wired, 1)
+    assert delivery.deliver(wired, alarm_id).status is AlarmStatus.SENT  # by SMS, the next channel
+    stored = get_alarm(wired, alarm_id).notification_error
+    assert stored is not None and stored.startswith("Channel 1: Meta WhatsApp: WhatsApp could not deliver")
+    providers_words = stored.split("(error 131026, HTTP 400): ", 1)[1].removesuffix(" (code 131026)")
+    text = await _alarm_page(admin, alarm_id)
+    assert (
+        "Canal 1: Meta WhatsApp: WhatsApp no pudo entregar a este número (no usa WhatsApp, tiene una versión"
+        f" antigua o está bloqueado) (error 131026, HTTP 400): {providers_words} (código 131026)"
+    ) in text
