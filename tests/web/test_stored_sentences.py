@@ -19,6 +19,7 @@ from appliance.scanner.camera import CameraError
 from appliance.scanner.heartbeat import ScannerState, ScannerStatus, write_scanner_status
 from appliance.services import delivery
 from appliance.services.alarms import get_alarm
+from appliance.services.escalation import escalate
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import set_channel
 from appliance.services.scans import ScanSource, record_scan
@@ -187,3 +188,15 @@ async def test_a_providers_refusal_reads_in_spanish_around_the_providers_own_wor
         "Canal 1: Meta WhatsApp: WhatsApp no pudo entregar a este número (no usa WhatsApp, tiene una versión"
         f" antigua o está bloqueado) (error 131026, HTTP 400): {providers_words} (código 131026)"
     ) in text
+
+
+@pytest.mark.page_language("en")
+async def test_the_escalation_reason_kept_in_the_kiosks_spanish_reads_in_english(kiosk: Kiosk, admin: Admin) -> None:
+    """The reason is written in the kiosk's language (it goes into the duty contact's message); an English
+    admin still reads it in English."""
+    alarm_id = _scan(kiosk, 1)
+    reason = Sentence(stored_text.ESCALATION_LATE, minutes=10.0).in_language("es")  # as escalate_due writes it
+    assert reason == "ningún mensaje a los responsables se entregó en 10 minutos."
+    assert escalate(kiosk, alarm_id, "+525511112222", reason)
+    text = html.unescape(await admin.page(f"/alarms/{alarm_id}"))
+    assert "no custodian's message was delivered within 10 minutes." in text and reason not in text
