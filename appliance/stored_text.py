@@ -37,6 +37,8 @@ PROVIDER_ERROR = N_("{provider}: {meaning} (error {code}, HTTP {status})")
 PROVIDER_ERROR_DETAIL = N_("{provider}: {meaning} (error {code}, HTTP {status}): {detail}")
 PROVIDER_REFUSED = N_("the provider refused the message")
 PROVIDER_UNAVAILABLE = N_("the provider is unavailable")
+TWILIO_REPORTED = N_("Twilio reported the message {status}")
+META_REPORTED_FAILED = N_("Meta reported the message as failed")
 NETWORK_FAILURES = {  # by the code of the TransientSendError each is raised with (messaging/errors.py)
     "connect_timeout": N_("{provider}: could not connect in time (connect timeout)"),
     "timeout": N_("{provider}: no answer in time (read timeout); the message may or may not have been sent"),
@@ -110,6 +112,8 @@ STORED: tuple[str, ...] = (
     PROVIDER_ERROR,
     PROVIDER_ERROR_DETAIL,
     *NETWORK_FAILURES.values(),
+    TWILIO_REPORTED,
+    META_REPORTED_FAILED,
     CHANNEL_UNCONFIGURED,
     META_UNCONFIGURED,
     UNREADABLE_SEND_ANSWER,
@@ -177,9 +181,10 @@ UPDATE_STEPS = {
     "switched": N_("starting the kiosk"),
 }
 PARTS: dict[str, tuple[str, ...]] = {"reason": (UPDATE_STEP_FAILED,), "step": tuple(UPDATE_STEPS.values())}
-# Fields whose value is a whole msgid of ours without fields, looked up in the catalogs as it is: the
-# messaging tables' meanings, which live with their error codes (an adapter the registry cannot import).
-CATALOG_FIELDS = frozenset({"meaning"})
+# Fields whose value may be a whole msgid of ours without fields, looked up in the catalogs as it is: the
+# messaging tables' meanings, which live with their error codes (an adapter the registry cannot import),
+# also given as the `{error}` of a report of undeliverable. A value the catalogs lack is kept as it is.
+CATALOG_FIELDS = frozenset({"meaning", "error"})
 
 _FIELD = re.compile(r"\{(\w+)(?::[^{}]*)?\}")
 
@@ -241,9 +246,15 @@ def recognise(text: str, field: str | None = None) -> Sentence | None:
 
 def _field(name: str, value: str) -> str:
     """A field read back: a stored sentence of its own, a msgid of the catalogs, or text to keep."""
-    if name in CATALOG_FIELDS:
-        return Sentence(value)
-    return recognise(value, name) or _Taken(value)
+    sentence = recognise(value, name)
+    if sentence is None and name in CATALOG_FIELDS and _in_catalogs(value):
+        sentence = Sentence(value)
+    return sentence or _Taken(value)
+
+
+def _in_catalogs(text: str) -> bool:
+    """Whether `text` is a msgid some catalog translates (the English catalog writes it as it is)."""
+    return any(gettext(language, text) != text for language in LANGUAGES if language != "en")
 
 
 def in_language(text: str | None, language: str) -> str:

@@ -34,11 +34,13 @@ from appliance.messaging.base import Notification
 from appliance.messaging.format import format_timestamp, message_text
 from appliance.messaging.meta_whatsapp import MetaWhatsApp
 from appliance.messaging.phone import read_phone
+from appliance.messaging.twilio_common import provider_status
 from appliance.services import delivery
 from appliance.services.cards import card_sheet_pdf
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import set_channel
 from appliance.services.scans import ScanSource, record_scan
+from appliance.services.status_updates import undeliverable
 from appliance.services.subjects import SubjectInput, add_subject
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -518,3 +520,13 @@ def test_the_escalation_reason_kept_in_spanish_reads_in_english() -> None:
 def test_a_providers_own_words_are_shown_as_they_are(providers_words: str) -> None:
     assert stored_text.recognise(providers_words) is None
     assert stored_text.in_language(providers_words, "es") == providers_words
+
+
+def test_a_twilio_code_reported_later_reads_in_spanish() -> None:
+    """Twilio reports code 30003 by callback: the kiosk's reading of the code is in the catalogs."""
+    reported = provider_status("SM1", "undelivered", 30003)
+    stored = str(undeliverable(reported.error_message, reported.error_code))
+    assert stored_text.in_language(stored, "es") == (
+        "El proveedor informó que el mensaje no se pudo entregar: el teléfono del responsable no está disponible"
+        " (apagado o sin cobertura) (código 30003)"
+    )

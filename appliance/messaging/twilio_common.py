@@ -54,7 +54,7 @@ def provider_status(
     code = str(error_code) if error_code not in (None, "", 0, "0") else None
     if state == "failed" and error_message is None:
         known = TWILIO_CODES.get(int(code)) if code and code.isdigit() else None
-        error_message = known[1] if known else f"Twilio reported the message {status}"
+        error_message = known[1] if known else str(Sentence(stored_text.TWILIO_REPORTED, status=status))
     return ProviderStatus(message_id=message_sid, state=state, error_code=code, error_message=error_message)
 
 
