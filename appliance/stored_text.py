@@ -258,8 +258,17 @@ def _in_catalogs(text: str) -> bool:
 
 
 def in_language(text: str | None, language: str) -> str:
-    """A stored text for a reader of `language`: ours translated, anyone else's as it is."""
+    """A stored text for a reader of `language`: ours translated, anyone else's as it is (a `Sentence`
+    not yet stored is translated from its own fields)."""
     if not text:
         return ""
+    if isinstance(text, Sentence):
+        return text.in_language(language)
+    return _stored_in_language(str(text), language)
+
+
+@lru_cache(maxsize=4096)
+def _stored_in_language(text: str, language: str) -> str:
+    """Kept: the same few errors fill a list page and every live update (a nested one takes ~0.5 ms to read)."""
     sentence = recognise(text)
     return text if sentence is None else sentence.in_language(language)
