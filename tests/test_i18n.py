@@ -27,18 +27,20 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from jinja2 import nodes
 
-from appliance import i18n
+from appliance import i18n, stored_text
 from appliance.config import load_settings
 from appliance.errors import ConfigError, InvalidPhoneNumber, NotFound
 from appliance.messaging.base import Notification
 from appliance.messaging.format import format_timestamp, message_text
 from appliance.messaging.meta_whatsapp import MetaWhatsApp
 from appliance.messaging.phone import read_phone
+from appliance.messaging.twilio_common import provider_status
 from appliance.services import delivery
 from appliance.services.cards import card_sheet_pdf
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import set_channel
 from appliance.services.scans import ScanSource, record_scan
+from appliance.services.status_updates import undeliverable
 from appliance.services.subjects import SubjectInput, add_subject
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -474,3 +476,57 @@ def test_flash_messages_on_pages_are_translated() -> None:
                 if isinstance(message, ast.Constant | ast.JoinedStr):
                     untranslated.append(f"{path.name}:{node.lineno}")
     assert untranslated == []
+
+
+# ---- our sentences stored as text (an alarm's error, the escalation's reason) ------------------
+def _sample_fields(msgid: str) -> dict[str, object]:
+    """A value for each field: a number where the field is formatted as one, else a distinct word."""
+    return {name: 12 if spec else f"value of {name}" for _, name, spec, _ in Formatter().parse(msgid) if name}
+
+
+@pytest.mark.parametrize("msgid", stored_text.STORED)
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_every_stored_sentence_is_translated_and_read_back_with_its_fields(msgid: str, language: str) -> None:
+    """Written in any language, a stored sentence is recognised as itself, with the same fields."""
+    entry = catalog(language).get(msgid)
+    assert entry is not None and translated(entry) and not entry.fuzzy, f"untranslated in {language}: {msgid}"
+    fields = _sample_fields(msgid)
+    written = i18n.Sentence(msgid, **fields).in_language(language)
+    recognised = stored_text.recognise(written)
+    assert recognised is not None and recognised.msgid == msgid
+    specs = {name: spec for _, name, spec, _ in Formatter().parse(msgid) if name}
+    assert {name: str(value) for name, value in recognised.params.items()} == {
+        name: format(value, specs[name]) for name, value in fields.items()
+    }
+
+
+def test_a_stored_error_inside_a_stored_error_is_translated_too() -> None:
+    skipped = i18n.Sentence(stored_text.NOT_CONFIGURED, channel="Meta WhatsApp")
+    stored = str(i18n.Sentence(stored_text.CHANNEL_ERROR, channel=1, error=str(skipped)))
+    assert (
+        stored_text.in_language(stored, "es") == "Canal 1: Meta WhatsApp no tiene credenciales configuradas; se omitió"
+    )
+
+
+def test_the_escalation_reason_kept_in_spanish_reads_in_english() -> None:
+    """The reason is written in the kiosk's language when the alarm escalates; an English page still reads it."""
+    spanish = i18n.Sentence(stored_text.ESCALATION_LATE, minutes=10.0).in_language("es")
+    assert stored_text.in_language(spanish, "en") == "no custodian's message was delivered within 10 minutes."
+
+
+@pytest.mark.parametrize(
+    "providers_words", ["Message undeliverable", "(#131026) Message Undeliverable.", "Unknown destination handset"]
+)
+def test_a_providers_own_words_are_shown_as_they_are(providers_words: str) -> None:
+    assert stored_text.recognise(providers_words) is None
+    assert stored_text.in_language(providers_words, "es") == providers_words
+
+
+def test_a_twilio_code_reported_later_reads_in_spanish() -> None:
+    """Twilio reports code 30003 by callback: the kiosk's reading of the code is in the catalogs."""
+    reported = provider_status("SM1", "undelivered", 30003)
+    stored = str(undeliverable(reported.error_message, reported.error_code))
+    assert stored_text.in_language(stored, "es") == (
+        "El proveedor informó que el mensaje no se pudo entregar: el teléfono del responsable no está disponible"
+        " (apagado o sin cobertura) (código 30003)"
+    )

@@ -21,6 +21,7 @@ from gpiozero import Device
 from gpiozero.exc import BadPinFactory
 from gpiozero.pins.mock import MockFactory
 
+from appliance import stored_text
 from appliance.config import Settings
 from appliance.hardware.board import (
     HEADER_LABELS,
@@ -31,6 +32,7 @@ from appliance.hardware.board import (
     header_chip,
     header_of,
 )
+from appliance.i18n import Sentence
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +127,7 @@ def choose_pin_factory(
     board = detect_board(root)
     on_pi = board.is_raspberry_pi
     if name.lower() == "mock":
-        problem = "GPIOZERO_PIN_FACTORY=mock on a Raspberry Pi" if on_pi else None
+        problem = stored_text.PINS_MOCK_ON_PI if on_pi else None
         return PinSetup(MockFactory(), board, problem=problem)
     try:
         with warnings.catch_warnings():
@@ -138,7 +140,7 @@ def choose_pin_factory(
             return PinSetup(Device._default_pin_factory(), board)
     except Exception as exc:  # each factory fails in its own way off a Pi
         if on_pi:
-            problem = f"LEDs and buzzer are simulated on this {board.model}: {exc}"
+            problem = str(Sentence(stored_text.PINS_SIMULATED, model=board.model, problem=str(exc)))
             logger.error("%s", problem)
             return PinSetup(MockFactory(), board, problem=problem)
         logger.warning("No GPIO on this machine (%s); LED and buzzer are simulated", exc)

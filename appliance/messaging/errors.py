@@ -14,86 +14,88 @@ from email.utils import parsedate_to_datetime
 
 import requests
 
+from appliance import stored_text
 from appliance.errors import PermanentSendError, SendError, TransientSendError
+from appliance.i18n import N_, Sentence
 
 logger = logging.getLogger(__name__)
 
 # Meta Cloud API / Graph API codes: code -> (transient, what it means for the kiosk's owner).
 META_CODES: dict[int, tuple[bool, str]] = {
     # transient: the provider is busy or rate limiting; the same request later will do
-    1: (True, "Meta reported an unknown, possibly temporary error"),
-    2: (True, "the WhatsApp service is temporarily unavailable"),
-    4: (True, "the app hit Meta's API call limit"),
-    80007: (True, "the WhatsApp Business Account hit its rate limit"),
-    130429: (True, "the WhatsApp number hit its message throughput limit"),
-    131000: (True, "Meta could not send the message (unknown error on their side)"),
-    131016: (True, "the WhatsApp service is temporarily unavailable"),
-    131056: (True, "too many messages to the same custodian in a short time (pair rate limit)"),
-    131057: (True, "the WhatsApp Business Account is in maintenance mode"),
-    133004: (True, "the WhatsApp server is temporarily unavailable"),
+    1: (True, N_("Meta reported an unknown, possibly temporary error")),
+    2: (True, N_("the WhatsApp service is temporarily unavailable")),
+    4: (True, N_("the app hit Meta's API call limit")),
+    80007: (True, N_("the WhatsApp Business Account hit its rate limit")),
+    130429: (True, N_("the WhatsApp number hit its message throughput limit")),
+    131000: (True, N_("Meta could not send the message (unknown error on their side)")),
+    131016: (True, N_("the WhatsApp service is temporarily unavailable")),
+    131056: (True, N_("too many messages to the same custodian in a short time (pair rate limit)")),
+    131057: (True, N_("the WhatsApp Business Account is in maintenance mode")),
+    133004: (True, N_("the WhatsApp server is temporarily unavailable")),
     # permanent: credentials, account, recipient or template must be fixed by a person
-    0: (False, "Meta could not authenticate the request; check WHATSAPP_ACCESS_TOKEN"),
-    3: (False, "the app is not allowed to use this API method"),
-    10: (False, "the access token lacks permission to send WhatsApp messages"),
-    100: (False, "Meta rejected a parameter (phone number id, recipient or message)"),
-    190: (False, "the access token was rejected or has expired; renew WHATSAPP_ACCESS_TOKEN"),
-    200: (False, "the access token lacks a required permission"),
-    368: (False, "the WhatsApp number is temporarily blocked for policy violations"),
-    130472: (False, "the custodian's number is part of a WhatsApp experiment and cannot receive this"),
-    130497: (False, "the business account may not message custodians in this country"),
-    131005: (False, "Meta denied access; check the token's permissions"),
-    131008: (False, "a required parameter is missing from the message"),
-    131009: (False, "a parameter value is not valid"),
-    131021: (False, "the custodian's number is the kiosk's own sender number"),
-    131026: (False, "WhatsApp could not deliver to this number (not on WhatsApp, old app, or blocked)"),
-    131030: (False, "the custodian's number is not in the test number's allowed list"),
-    131031: (False, "the WhatsApp Business Account is locked"),
-    131042: (False, "the WhatsApp Business Account has a payment problem"),
-    131045: (False, "the WhatsApp sender number is not registered (certificate error)"),
-    131047: (False, "more than 24 hours since the custodian last wrote; a template is required"),
-    131048: (False, "the WhatsApp number is restricted for spam (messages blocked or reported)"),
-    131051: (False, "WhatsApp does not support this message type"),
-    132000: (False, "the template's parameter count does not match; check WHATSAPP_TEMPLATE"),
-    132001: (False, "the template does not exist in this language; check WHATSAPP_TEMPLATE and its language"),
-    132005: (False, "the template text is too long after filling in the parameters"),
-    132007: (False, "the template breaks WhatsApp's formatting policy"),
-    132012: (False, "a template parameter has the wrong format"),
-    132015: (False, "the template is paused by Meta (low quality)"),
-    132016: (False, "the template is disabled by Meta"),
-    133010: (False, "the WhatsApp sender number is not registered with Cloud API"),
-    135000: (False, "Meta rejected the message (generic user error)"),
+    0: (False, N_("Meta could not authenticate the request; check WHATSAPP_ACCESS_TOKEN")),
+    3: (False, N_("the app is not allowed to use this API method")),
+    10: (False, N_("the access token lacks permission to send WhatsApp messages")),
+    100: (False, N_("Meta rejected a parameter (phone number id, recipient or message)")),
+    190: (False, N_("the access token was rejected or has expired; renew WHATSAPP_ACCESS_TOKEN")),
+    200: (False, N_("the access token lacks a required permission")),
+    368: (False, N_("the WhatsApp number is temporarily blocked for policy violations")),
+    130472: (False, N_("the custodian's number is part of a WhatsApp experiment and cannot receive this")),
+    130497: (False, N_("the business account may not message custodians in this country")),
+    131005: (False, N_("Meta denied access; check the token's permissions")),
+    131008: (False, N_("a required parameter is missing from the message")),
+    131009: (False, N_("a parameter value is not valid")),
+    131021: (False, N_("the custodian's number is the kiosk's own sender number")),
+    131026: (False, N_("WhatsApp could not deliver to this number (not on WhatsApp, old app, or blocked)")),
+    131030: (False, N_("the custodian's number is not in the test number's allowed list")),
+    131031: (False, N_("the WhatsApp Business Account is locked")),
+    131042: (False, N_("the WhatsApp Business Account has a payment problem")),
+    131045: (False, N_("the WhatsApp sender number is not registered (certificate error)")),
+    131047: (False, N_("more than 24 hours since the custodian last wrote; a template is required")),
+    131048: (False, N_("the WhatsApp number is restricted for spam (messages blocked or reported)")),
+    131051: (False, N_("WhatsApp does not support this message type")),
+    132000: (False, N_("the template's parameter count does not match; check WHATSAPP_TEMPLATE")),
+    132001: (False, N_("the template does not exist in this language; check WHATSAPP_TEMPLATE and its language")),
+    132005: (False, N_("the template text is too long after filling in the parameters")),
+    132007: (False, N_("the template breaks WhatsApp's formatting policy")),
+    132012: (False, N_("a template parameter has the wrong format")),
+    132015: (False, N_("the template is paused by Meta (low quality)")),
+    132016: (False, N_("the template is disabled by Meta")),
+    133010: (False, N_("the WhatsApp sender number is not registered with Cloud API")),
+    135000: (False, N_("Meta rejected the message (generic user error)")),
 }
 
 # Twilio REST API codes: code -> (transient, meaning).
 TWILIO_CODES: dict[int, tuple[bool, str]] = {
-    20429: (True, "Twilio is rate limiting requests (too many requests)"),
-    20500: (True, "Twilio had an internal server error"),
-    20503: (True, "Twilio is temporarily unavailable"),
-    30001: (True, "Twilio's queue for the sender is full (queue overflow)"),
-    63018: (True, "the WhatsApp sender exceeded its rate limit"),
-    20003: (False, "Twilio refused the credentials; check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"),
-    20404: (False, "Twilio does not know this resource (wrong account SID or message SID)"),
-    21211: (False, "Twilio says the custodian's phone number is invalid"),
-    21408: (False, "the Twilio account may not send SMS to this country (geo permissions)"),
-    21602: (False, "the message body is empty"),
-    21604: (False, "no recipient number was given"),
-    21606: (False, "TWILIO_PHONE_NUMBER is not an SMS-capable number of this Twilio account"),
-    21608: (False, "a Twilio trial account may only send to verified numbers"),
-    21610: (False, "the custodian has unsubscribed (replied STOP) from this sender"),
-    21612: (False, "the custodian's number cannot be reached by SMS from this sender"),
-    21614: (False, "the custodian's number is not a mobile number"),
-    21617: (False, "the message is too long"),
+    20429: (True, N_("Twilio is rate limiting requests (too many requests)")),
+    20500: (True, N_("Twilio had an internal server error")),
+    20503: (True, N_("Twilio is temporarily unavailable")),
+    30001: (True, N_("Twilio's queue for the sender is full (queue overflow)")),
+    63018: (True, N_("the WhatsApp sender exceeded its rate limit")),
+    20003: (False, N_("Twilio refused the credentials; check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")),
+    20404: (False, N_("Twilio does not know this resource (wrong account SID or message SID)")),
+    21211: (False, N_("Twilio says the custodian's phone number is invalid")),
+    21408: (False, N_("the Twilio account may not send SMS to this country (geo permissions)")),
+    21602: (False, N_("the message body is empty")),
+    21604: (False, N_("no recipient number was given")),
+    21606: (False, N_("TWILIO_PHONE_NUMBER is not an SMS-capable number of this Twilio account")),
+    21608: (False, N_("a Twilio trial account may only send to verified numbers")),
+    21610: (False, N_("the custodian has unsubscribed (replied STOP) from this sender")),
+    21612: (False, N_("the custodian's number cannot be reached by SMS from this sender")),
+    21614: (False, N_("the custodian's number is not a mobile number")),
+    21617: (False, N_("the message is too long")),
     # codes Twilio reports later, in a status callback or poll, for messages it accepted
-    30003: (False, "the custodian's phone is unreachable (off or out of coverage)"),
-    30004: (False, "the custodian has blocked messages from this sender"),
-    30005: (False, "the custodian's number is unknown to the carrier"),
-    30006: (False, "the custodian's number is a landline or cannot receive SMS"),
-    30007: (False, "the carrier filtered the message as spam"),
-    30008: (False, "the carrier reported an unknown delivery error"),
-    63007: (False, "TWILIO_WHATSAPP_NUMBER is not a WhatsApp sender of this Twilio account"),
-    63016: (False, "outside WhatsApp's 24-hour window a template is required; set TWILIO_WHATSAPP_CONTENT_SID"),
-    63024: (False, "the custodian's number is not a valid WhatsApp recipient"),
-    63032: (False, "the custodian's WhatsApp cannot receive this message"),
+    30003: (False, N_("the custodian's phone is unreachable (off or out of coverage)")),
+    30004: (False, N_("the custodian has blocked messages from this sender")),
+    30005: (False, N_("the custodian's number is unknown to the carrier")),
+    30006: (False, N_("the custodian's number is a landline or cannot receive SMS")),
+    30007: (False, N_("the carrier filtered the message as spam")),
+    30008: (False, N_("the carrier reported an unknown delivery error")),
+    63007: (False, N_("TWILIO_WHATSAPP_NUMBER is not a WhatsApp sender of this Twilio account")),
+    63016: (False, N_("outside WhatsApp's 24-hour window a template is required; set TWILIO_WHATSAPP_CONTENT_SID")),
+    63024: (False, N_("the custodian's number is not a valid WhatsApp recipient")),
+    63032: (False, N_("the custodian's WhatsApp cannot receive this message")),
 }
 
 # What reading an answer of an unexpected JSON shape raises (missing keys, wrong types, no JSON).
@@ -134,14 +136,16 @@ def from_provider_code(
     if known is not None:
         transient, meaning = known
     elif is_transient_hint is not None:
-        transient, meaning = is_transient_hint, "the provider refused the message"
+        transient, meaning = is_transient_hint, stored_text.PROVIDER_REFUSED
     else:
         transient = http_status == 429 or http_status >= 500
-        meaning = "the provider is unavailable" if transient else "the provider refused the message"
+        meaning = stored_text.PROVIDER_UNAVAILABLE if transient else stored_text.PROVIDER_REFUSED
     shown_code = str(code) if code is not None else f"http_{http_status}"
-    message = f"{provider}: {meaning} (error {shown_code}, HTTP {http_status})"
+    fields = {"provider": provider, "meaning": meaning, "code": shown_code, "status": http_status}
     if detail:
-        message += f": {_short(detail)}"
+        message = Sentence(stored_text.PROVIDER_ERROR_DETAIL, **fields, detail=_short(detail))
+    else:
+        message = Sentence(stored_text.PROVIDER_ERROR, **fields)
     kind = TransientSendError if transient else PermanentSendError
     return kind(message, code=shown_code, retry_after=retry_after if transient else None)
 
@@ -149,16 +153,21 @@ def from_provider_code(
 def from_network_error(provider: str, exc: requests.RequestException) -> TransientSendError:
     """A request that got no HTTP answer: the network or the provider's front door failed."""
     if isinstance(exc, requests.ConnectTimeout):
-        return TransientSendError(f"{provider}: could not connect in time (connect timeout)", code="connect_timeout")
+        return TransientSendError(
+            Sentence(stored_text.NETWORK_FAILURES["connect_timeout"], provider=provider), code="connect_timeout"
+        )
     if isinstance(exc, requests.Timeout):
         # The provider may have taken the message; only retries on this channel risk a repeat.
-        return TransientSendError(
-            f"{provider}: no answer in time (read timeout); the message may or may not have been sent",
-            code="timeout",
-        )
+        return TransientSendError(Sentence(stored_text.NETWORK_FAILURES["timeout"], provider=provider), code="timeout")
     if isinstance(exc, requests.ConnectionError):
-        return TransientSendError(f"{provider}: connection failed ({_exception_summary(exc)})", code="connection")
-    return TransientSendError(f"{provider}: request failed ({_exception_summary(exc)})", code="request")
+        return TransientSendError(
+            Sentence(stored_text.NETWORK_FAILURES["connection"], provider=provider, problem=_exception_summary(exc)),
+            code="connection",
+        )
+    return TransientSendError(
+        Sentence(stored_text.NETWORK_FAILURES["request"], provider=provider, problem=_exception_summary(exc)),
+        code="request",
+    )
 
 
 def _exception_summary(exc: BaseException) -> str:

@@ -8,9 +8,10 @@ from typing import Any, ClassVar
 
 import requests
 
+from appliance import stored_text
 from appliance.config import Settings
 from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError
-from appliance.i18n import REGIONAL
+from appliance.i18n import REGIONAL, Sentence
 from appliance.messaging.base import MessageIdField, Notification, SendResult
 from appliance.messaging.errors import (
     MALFORMED_ANSWER,
@@ -109,8 +110,7 @@ class MetaWhatsApp:
         """POST the template message; return Meta's wamid or raise a classified SendError."""
         if not self.is_configured():
             raise ChannelNotConfigured(
-                f"{PROVIDER} is not configured: set WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_ACCESS_TOKEN",
-                code="not_configured",
+                Sentence(stored_text.META_UNCONFIGURED, provider=PROVIDER), code="not_configured"
             )
         headers = {"Authorization": f"Bearer {self.settings.whatsapp_access_token}"}
         try:
@@ -135,9 +135,7 @@ def _accepted(response: requests.Response) -> SendResult:
         message_id = str(message["id"])
     except MALFORMED_ANSWER:
         raise PermanentSendError(
-            f"{PROVIDER}: HTTP {response.status_code} without a message id; not retried on this channel"
-            " to avoid sending twice",
-            code="bad_answer",
+            Sentence(stored_text.NO_MESSAGE_ID, provider=PROVIDER, status=response.status_code), code="bad_answer"
         ) from None
     return SendResult(channel=MetaWhatsApp.number, message_id=message_id, provider_status=message.get("message_status"))
 

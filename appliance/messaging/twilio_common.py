@@ -14,8 +14,10 @@ from urllib.parse import urlsplit
 
 import requests
 
+from appliance import stored_text
 from appliance.config import Settings
 from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError, TransientSendError
+from appliance.i18n import Sentence
 from appliance.messaging.base import MessageIdField, Notification, ProviderStatus, SendResult
 from appliance.messaging.errors import TWILIO_CODES, from_network_error, from_provider_code, parse_retry_after
 
@@ -52,7 +54,7 @@ def provider_status(
     code = str(error_code) if error_code not in (None, "", 0, "0") else None
     if state == "failed" and error_message is None:
         known = TWILIO_CODES.get(int(code)) if code and code.isdigit() else None
-        error_message = known[1] if known else f"Twilio reported the message {status}"
+        error_message = known[1] if known else str(Sentence(stored_text.TWILIO_REPORTED, status=status))
     return ProviderStatus(message_id=message_sid, state=state, error_code=code, error_message=error_message)
 
 
@@ -97,7 +99,9 @@ class TwilioChannel:
 
     def _not_configured(self) -> ChannelNotConfigured:
         names = ", ".join(field.upper() for field in self.required)
-        return ChannelNotConfigured(f"{self.name} is not configured: set {names}", code="not_configured")
+        return ChannelNotConfigured(
+            Sentence(stored_text.CHANNEL_UNCONFIGURED, channel=self.name, names=names), code="not_configured"
+        )
 
     def _call(self, action: Callable[[], Any], *, sending: bool) -> Any:
         """Run one SDK call, translating every failure into a classified SendError."""
@@ -112,12 +116,11 @@ class TwilioChannel:
         except (TwilioException, ValueError) as exc:  # a success status with a body the SDK cannot read
             if sending:  # Twilio may hold the message: retrying this channel could send it twice
                 raise PermanentSendError(
-                    f"{self.name}: unreadable answer to a send ({type(exc).__name__}); not retried on this channel"
-                    " to avoid sending twice",
+                    Sentence(stored_text.UNREADABLE_SEND_ANSWER, channel=self.name, kind=type(exc).__name__),
                     code="bad_answer",
                 ) from None
             raise TransientSendError(
-                f"{self.name}: unreadable answer ({type(exc).__name__})", code="bad_answer"
+                Sentence(stored_text.UNREADABLE_ANSWER, channel=self.name, kind=type(exc).__name__), code="bad_answer"
             ) from None
 
     def _classify(self, exc: TwilioRestException) -> SendError:

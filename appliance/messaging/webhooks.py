@@ -13,6 +13,7 @@ from typing import Any
 
 from twilio.request_validator import RequestValidator
 
+from appliance import stored_text
 from appliance.messaging.base import ProviderStatus
 from appliance.messaging.errors import META_CODES
 from appliance.messaging.twilio_common import provider_status
@@ -84,7 +85,7 @@ def _meta_status(item: Any) -> ProviderStatus | None:
         known = META_CODES.get(int(code)) if code and code.isdigit() else None
         message = (known[1] if known else None) or details or first.get("title") or first.get("message")
     if state == "failed" and message is None:
-        message = "Meta reported the message as failed"
+        message = stored_text.META_REPORTED_FAILED
     return ProviderStatus(message_id=item["id"], state=state, error_code=code, error_message=message)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from appliance import stored_text
 from appliance.scanner.camera import Frame, FrameSource, open_camera
 from appliance.scanner.frames import FrameHandler, Meter
 from appliance.scanner.heartbeat import ScannerState, ScannerStatus, write_scanner_status
@@ -91,7 +92,7 @@ class ScannerLoop:
     def close(self) -> None:
         """Release the camera and leave a last heartbeat that says the scanner stopped."""
         self._close_camera()
-        self.state, self.detail = ScannerState.STOPPED, "scanner stopped"
+        self.state, self.detail = ScannerState.STOPPED, stored_text.SCANNER_STOPPED
         self.write_heartbeat()
 
     def _turn(self) -> float:

@@ -11,9 +11,11 @@ import logging
 import time
 from typing import Any
 
+from appliance import stored_text
 from appliance.config import Settings
 from appliance.feedback import Feedback, Signal, make_feedback
 from appliance.feedback.base import PATTERNS
+from appliance.i18n import Sentence
 from appliance.scanner.camera import CameraError, open_camera
 from appliance.scanner.decode import decode
 
@@ -62,8 +64,8 @@ def check_camera(spec: str, timeout: float = FRAME_TIMEOUT) -> dict[str, Any]:
         while frame is None and time.monotonic() - started < timeout:
             frame = camera.read(min(0.5, timeout))
         if frame is None:
-            hint = " (a dir: camera needs a new image file dropped in)" if spec.startswith("dir:") else ""
-            return {**report, "status": "failed", "error": f"no frame within {timeout:g} s{hint}"}
+            late = stored_text.SELFTEST_NO_FRAME_DIR if spec.startswith("dir:") else stored_text.SELFTEST_NO_FRAME
+            return {**report, "status": "failed", "error": str(Sentence(late, timeout=timeout))}
         image = frame.image
         return {
             **report,

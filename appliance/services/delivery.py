@@ -33,8 +33,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from appliance import stored_text
 from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError, TransientSendError
-from appliance.i18n import gettext
+from appliance.i18n import Sentence, gettext
 from appliance.messaging.base import Notification, SendResult
 from appliance.messaging.format import format_timestamp
 from appliance.services.clock_sync import TIME_UNKNOWN, corrected_time, monotonic_age, time_known
@@ -200,7 +201,7 @@ def _attempt(
     channel = kiosk.channels[number]
     started = kiosk.clock.now()
     if not channel.is_configured():
-        skipped = ChannelNotConfigured(f"{channel.name} has no credentials configured; skipped")
+        skipped = ChannelNotConfigured(Sentence(stored_text.NOT_CONFIGURED, channel=channel.name))
         record = AttemptRecord(number, started, "skipped", None, skipped.code, str(skipped))
         return _after_error(kiosk, alarm_id, owner, record, skipped, attempts_here)
     with kiosk.store.session() as session:
@@ -218,7 +219,7 @@ def _attempt(
         return _after_error(kiosk, alarm_id, owner, record, error, attempts_here)
     except Exception as error:  # a bug or an unexpected library error must not lose the alarm
         logger.exception("Alarm %s: unexpected error on channel %s", alarm_id, number)
-        wrapped = TransientSendError(f"unexpected error: {error}")
+        wrapped = TransientSendError(Sentence(stored_text.UNEXPECTED, error=str(error)))
         record = AttemptRecord(number, started, "transient", _ms(t0), None, str(wrapped), attempt_id=attempt_id)
         return _after_error(kiosk, alarm_id, owner, record, wrapped, attempts_here)
     return _record_sent(kiosk, alarm_id, owner, attempt_id, sent, _ms(t0))
@@ -332,7 +333,7 @@ def _offline_time_spent(kiosk: Kiosk, alarm: Claimed, rounds: int) -> bool:
 def _wait_for_network(kiosk: Kiosk, alarm_id: int, owner: str, rounds: int) -> DeliveryResult:
     delay = OFFLINE_RETRY_DELAYS[min(rounds, len(OFFLINE_RETRY_DELAYS)) - 1]
     now = kiosk.clock.now()
-    error = f"No provider could be reached (network down?); trying every channel again in {delay:.0f} s."
+    error = str(Sentence(stored_text.OFFLINE, delay=delay))
     with kiosk.store.session() as session:
         alarm_state.restart_plan(session, alarm_id, owner, error, now + timedelta(seconds=delay), now)
     logger.warning("Alarm %s: no provider reachable; the plan starts again in %.0f s", alarm_id, delay)
@@ -340,7 +341,7 @@ def _wait_for_network(kiosk: Kiosk, alarm_id: int, owner: str, rounds: int) -> D
 
 
 def _fail(kiosk: Kiosk, alarm_id: int, owner: str, last_error: str | None) -> DeliveryResult:
-    error = last_error or "No channel could send the message."
+    error = last_error or str(Sentence(stored_text.NO_CHANNEL))
     with kiosk.store.session() as session:
         alarm_state.mark_failed(session, alarm_id, owner, error, kiosk.clock.now())
     logger.error("Alarm %s FAILED: %s", alarm_id, error)

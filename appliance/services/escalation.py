@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import selectinload
 
+from appliance import stored_text
 from appliance.i18n import N_, gettext
 from appliance.messaging.twilio_common import status_callback_url
 from appliance.queue import enqueue_delivery
@@ -31,10 +32,7 @@ BATCH = 200
 META_CHANNEL = 1
 
 # Written in the kiosk's language when the escalation is made (stored, then shown and sent as is).
-REASONS = {
-    "failed": N_("every custodian's message failed."),
-    "late": N_("no custodian's message was delivered within {minutes:g} minutes."),
-}
+REASONS = {"failed": stored_text.ESCALATION_FAILED, "late": stored_text.ESCALATION_LATE}
 RECEIPTS_NOTE = N_(
     "Delivery receipts cannot arrive for {channels}: a message sent there is never confirmed, so escalation"
     " to the on-duty contact waits only for failed messages, not for the {minutes:g}-minute limit."

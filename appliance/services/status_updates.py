@@ -9,12 +9,19 @@ from typing import cast
 from sqlalchemy import or_, select
 
 from appliance.errors import SendError
+from appliance.i18n import Sentence
 from appliance.messaging.base import PollableChannel, ProviderStatus
 from appliance.messaging.registry import pollable_numbers
 from appliance.queue import enqueue_delivery
 from appliance.services.kiosk import Kiosk
 from appliance.store import alarm_state
 from appliance.store.models import Alarm, AlarmStatus
+from appliance.stored_text import (
+    UNDELIVERABLE_BECAUSE,
+    UNDELIVERABLE_BECAUSE_CODE,
+    UNDELIVERABLE_NO_DETAIL,
+    UNDELIVERABLE_NO_DETAIL_CODE,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +33,7 @@ def apply_provider_status(kiosk: Kiosk, status: ProviderStatus) -> bool:
     """Apply one reported status; False when no alarm has that message id. Repeats change nothing."""
     error = None
     if status.state == "failed":
-        code = f" (code {status.error_code})" if status.error_code else ""
-        error = f"Provider reported the message undeliverable: {status.error_message or 'failed'}{code}"
+        error = str(undeliverable(status.error_message, status.error_code))
     report = alarm_state.ProviderReport(message_id=status.message_id, state=status.state, error=error)
     with kiosk.store.session() as session:
         alarm = alarm_state.apply_report(session, report, kiosk.clock.now())
@@ -38,6 +44,17 @@ def apply_provider_status(kiosk: Kiosk, status: ProviderStatus) -> bool:
     if status.state == "failed":
         _wake_if_rerouted(kiosk, alarm.id)
     return True
+
+
+def undeliverable(detail: str | None, code: str | None) -> Sentence:
+    """What an alarm's error says when its provider reports the message undeliverable (stored_text)."""
+    if detail:
+        return (
+            Sentence(UNDELIVERABLE_BECAUSE_CODE, error=detail, code=code)
+            if code
+            else Sentence(UNDELIVERABLE_BECAUSE, error=detail)
+        )
+    return Sentence(UNDELIVERABLE_NO_DETAIL_CODE, code=code) if code else Sentence(UNDELIVERABLE_NO_DETAIL)
 
 
 def _wake_if_rerouted(kiosk: Kiosk, alarm_id: int) -> None:

@@ -32,14 +32,15 @@ from sqlalchemy import and_, bindparam, insert, null, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
+from appliance.i18n import Sentence
 from appliance.store.models import Alarm, AlarmStatus, Custodian, DeliveryAttempt, SystemParameter
+from appliance.stored_text import CHANNEL_ERROR, CHANNEL_ERROR_CODE, INTERRUPTED, UNDELIVERABLE
 
 S = AlarmStatus
 # The transitions are Core statements on the tables: the ORM's bulk-update path and identity map
 # cost more CPU than the statements themselves on the worker's hot path (bench/README.md).
 _ALARMS = Alarm.__table__
 _ATTEMPTS = DeliveryAttempt.__table__
-INTERRUPTED = "The worker stopped during this send; the provider may or may not have taken the message."
 
 
 def worker_identity() -> str:
@@ -263,7 +264,7 @@ def close_interrupted(session: Session, alarm_id: int, owner: str, now: datetime
         session,
         _held(alarm_id, owner),
         channel_attempts=_ALARMS.c.channel_attempts + len(found),
-        notification_error=f"Channel {found[-1].channel}: {INTERRUPTED}",
+        notification_error=str(Sentence(CHANNEL_ERROR, channel=found[-1].channel, error=INTERRUPTED)),
         updated_at=now,
     )
     return len(found)
@@ -446,7 +447,7 @@ def apply_report(session: Session, report: ProviderReport, now: datetime) -> Ala
             values = {
                 "notification_status": S.FAILED,
                 "provider_status": "failed",
-                "notification_error": report.error or "The provider reported the message undeliverable.",
+                "notification_error": report.error or UNDELIVERABLE,
             }
     elif current in (S.SENT, S.DELIVERED) and _PROGRESS[report.state] > _PROGRESS.get(alarm.provider_status, -1):
         values = {"provider_status": report.state}  # statuses only move forward, whatever order they arrive in
@@ -473,7 +474,7 @@ def _reroute(session: Session, alarm: Alarm, report: ProviderReport, now: dateti
         session,
         and_(_ALARMS.c.id == alarm.id, _ALARMS.c.notification_status == S.SENT, _ALARMS.c.rerouted_at.is_(None)),
         notification_status=S.ERROR,
-        notification_error=report.error or "The provider reported the message undeliverable.",
+        notification_error=report.error or UNDELIVERABLE,
         provider_status="failed",
         plan_position=_ALARMS.c.plan_position + 1,
         channel_attempts=0,
@@ -510,5 +511,7 @@ def release_dead_claims(session: Session, host: str, alive: set[str], now: datet
 
 
 def _error_text(record: AttemptRecord) -> str:
-    code = f" (code {record.error_code})" if record.error_code else ""
-    return f"Channel {record.channel}: {record.error_message or record.outcome}{code}"
+    error = record.error_message or record.outcome
+    if record.error_code:
+        return str(Sentence(CHANNEL_ERROR_CODE, channel=record.channel, error=error, code=record.error_code))
+    return str(Sentence(CHANNEL_ERROR, channel=record.channel, error=error))

@@ -17,8 +17,9 @@ from datetime import datetime, tzinfo
 import jinja2
 from aiohttp import web
 
-from appliance import i18n
+from appliance import i18n, stored_text
 from appliance.errors import KeryuError
+from appliance.web import health_words
 
 # Answers whose words depend on the language (pages, JSON errors); static files do not vary.
 WRITTEN_TYPES = frozenset({"text/html", "application/json"})
@@ -53,6 +54,12 @@ def shown(text: object) -> str:
     if isinstance(text, KeryuError):
         return text.in_language(_current.get())
     return i18n.in_language(text, _current.get())
+
+
+def stored(text: str | None) -> str:
+    """A text of ours kept in the database or a file (an alarm's error, the escalation's reason) in the
+    request's language; anyone else's words (a provider's) as they are."""
+    return stored_text.in_language(text, _current.get())
 
 
 def _finalize(value: object) -> object:
@@ -111,3 +118,5 @@ def install(env: jinja2.Environment, zone: tzinfo | None) -> None:
         return str(value)
 
     env.filters["when"] = when
+    env.filters["stored"] = stored
+    env.filters["health_word"] = lambda word: _(health_words.msgid(word))

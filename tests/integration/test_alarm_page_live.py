@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from appliance.services import delivery
 from appliance.services.custodians import add_custodian
 from appliance.services.escalation import escalate
 from appliance.services.scans import ScanSource, dispatch, record_scan
@@ -64,3 +65,25 @@ def test_each_custodians_status_and_the_escalation_change_live_on_the_alarm_page
         "525512345678",
         "525587654321",
     ]
+
+
+def test_a_skipped_channels_error_arrives_live_in_the_pages_spanish(page, kiosk, standin):  # noqa: F811
+    """The error is stored in English (the contract's text); the event stream carries it to this
+    Spanish page in Spanish, as the page's first drawing would."""
+    _set_up_and_log_in(page, kiosk)
+    card = add_subject(kiosk, SubjectInput("Ana López", "55 1234 5678", "María"))
+    scan = record_scan(kiosk, card.uuid, ScanSource.FILE)
+    assert scan.alarm_id is not None
+    page.goto(f"/alarms/{scan.alarm_id}")
+    page.wait_for_selector("body.connected", timeout=10_000)
+    page.evaluate("window.__notReloaded = true")
+
+    without_meta = kiosk.with_settings(kiosk.settings.model_copy(update={"whatsapp_access_token": None}))
+    delivery.deliver(without_meta, scan.alarm_id)  # Meta skipped, then sent by SMS
+    spanish = "Canal 1: Meta WhatsApp no tiene credenciales configuradas; se omitió"
+    error = page.locator("[data-field=notification_error]")
+    error.filter(has_text=spanish).wait_for(timeout=LIVE_TIMEOUT_MS)
+    note = page.locator('tr[data-notification="0"] [data-note-field=error]')
+    assert note.inner_text() == spanish
+    assert "no credentials" not in error.inner_text()
+    assert page.evaluate("window.__notReloaded") is True

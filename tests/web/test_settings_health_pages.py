@@ -87,7 +87,7 @@ async def test_api_health_is_open_and_names_every_component(client):
 
 async def test_health_page(admin: Admin):
     text = await admin.page("/health")
-    assert "Estado del sistema: " in text and "database" in text and "redis" in text
+    assert "Estado del sistema: " in text and "base de datos" in text and "Redis (cola)" in text
 
 
 async def test_metrics_need_auth_and_count_from_the_database(kiosk, client):

@@ -10,6 +10,7 @@ import logging
 import re
 from pathlib import Path
 
+from appliance import stored_text
 from appliance.scanner.camera.base import CameraError, FrameSource
 from appliance.scanner.camera.none import NoCamera
 
@@ -62,4 +63,4 @@ def open_auto() -> FrameSource:
             camera.close()
             continue
         return camera
-    return NoCamera("no camera found: no Pi camera and no USB camera giving frames")
+    return NoCamera(stored_text.CAMERA_NONE_FOUND)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from appliance import stored_text
 from appliance.scanner.camera.base import CameraError, Frame
 from appliance.scanner.pixels import read_grey
 
@@ -60,7 +61,9 @@ class DirCamera:
             self.path.mkdir(parents=True, exist_ok=True)
             existing = {entry.name for entry in os.scandir(self.path)}
         except OSError as exc:
-            raise CameraError(f"folder {self.path} cannot be watched ({exc.strerror or exc})") from exc
+            raise CameraError(
+                stored_text.CAMERA_DIR_UNWATCHABLE, path=str(self.path), problem=str(exc.strerror or exc)
+            ) from exc
         self.description = f"dir:{self.path}"
         self.poll_interval = poll_interval
         self.settle = settle
@@ -92,7 +95,9 @@ class DirCamera:
         try:
             entries = {e.name: e for e in os.scandir(self.path) if _is_candidate(e.name) and e.is_file()}
         except OSError as exc:
-            raise CameraError(f"folder {self.path} cannot be read ({exc.strerror or exc})") from exc
+            raise CameraError(
+                stored_text.CAMERA_DIR_UNREADABLE, path=str(self.path), problem=str(exc.strerror or exc)
+            ) from exc
         self._done &= entries.keys()  # a name deleted and written again is a new frame
         for gone in self._pending.keys() - entries.keys():
             del self._pending[gone]

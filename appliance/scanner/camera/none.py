@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from appliance import stored_text
+from appliance.i18n import Sentence
 from appliance.scanner.camera.base import Frame
 
 
@@ -13,7 +15,7 @@ class NoCamera:
     available = False
 
     def __init__(self, reason: str = "KERYU_CAMERA=none"):
-        self.description = f"none ({reason})"
+        self.description = str(Sentence(stored_text.CAMERA_NONE, reason=reason))
 
     def read(self, timeout: float) -> Frame | None:
         time.sleep(max(0.0, timeout))

@@ -7,6 +7,7 @@ import time
 
 import cv2
 
+from appliance import stored_text
 from appliance.scanner.camera.base import CameraError, Frame
 from appliance.scanner.camera.uvc_modes import WANTED_FPS, Mode, choose_mode, list_modes
 
@@ -26,7 +27,7 @@ class OpenCVCamera:
         self._capture = cv2.VideoCapture(index, cv2.CAP_V4L2)
         if not self._capture.isOpened():
             self._capture.release()
-            raise CameraError(f"USB camera {index} (/dev/video{index}) cannot be opened")
+            raise CameraError(stored_text.CAMERA_USB_UNOPENED, index=index)
         mode = self._chosen_mode(index)
         if mode is not None:  # the format first: the sizes and rates on offer depend on it
             self._capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*mode.fourcc))
@@ -54,7 +55,7 @@ class OpenCVCamera:
     def read(self, timeout: float) -> Frame | None:
         ok, image = self._capture.read()  # blocks for one frame interval; V4L2 times out on a dead device
         if not ok or image is None:
-            raise CameraError(f"USB camera {self.index} stopped giving frames (unplugged?)")
+            raise CameraError(stored_text.CAMERA_USB_STOPPED, index=self.index)
         self._count += 1
         return Frame(image, f"frame {self._count}", time.monotonic())
 

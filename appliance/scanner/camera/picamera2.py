@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 
+from appliance import stored_text
 from appliance.scanner.camera.base import CameraError, Frame
 
 logger = logging.getLogger(__name__)
@@ -48,10 +49,10 @@ class PiCamera:
         try:
             from picamera2 import Picamera2
         except Exception as exc:
-            raise CameraError(f"picamera2 cannot be imported ({exc}); install python3-picamera2") from exc
+            raise CameraError(stored_text.CAMERA_NO_PICAMERA2, problem=str(exc)) from exc
         try:
             if not Picamera2.global_camera_info():
-                raise CameraError("libcamera finds no Pi camera (check the ribbon cable)")
+                raise CameraError(stored_text.CAMERA_NO_PI_CAMERA)
             self._camera = Picamera2()
             config = self._camera.create_video_configuration(
                 main={"size": (WIDTH, HEIGHT), "format": "YUV420"}, buffer_count=2
@@ -62,7 +63,7 @@ class PiCamera:
         except CameraError:
             raise
         except Exception as exc:
-            raise CameraError(f"the Pi camera cannot be started ({exc})") from exc
+            raise CameraError(stored_text.CAMERA_PI_UNSTARTED, problem=str(exc)) from exc
         model = Picamera2.global_camera_info()[0].get("Model", "unknown")
         self.description = f"picamera2 ({model}, {WIDTH}x{HEIGHT})"
         self._count = 0
@@ -71,7 +72,7 @@ class PiCamera:
         try:
             yuv = self._camera.capture_array("main")
         except Exception as exc:
-            raise CameraError(f"the Pi camera stopped giving frames ({exc})") from exc
+            raise CameraError(stored_text.CAMERA_PI_STOPPED, problem=str(exc)) from exc
         self._count += 1
         return Frame(yuv[:HEIGHT, :WIDTH], f"frame {self._count}", time.monotonic())
 

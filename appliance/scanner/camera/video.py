@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 
+from appliance import stored_text
 from appliance.scanner.camera.base import CameraError, Frame
 
 logger = logging.getLogger(__name__)
@@ -23,11 +24,11 @@ class VideoCamera:
     def __init__(self, path: str | Path, *, realtime: bool = True):
         self.path = Path(path)
         if not self.path.is_file():
-            raise CameraError(f"video file {self.path} does not exist")
+            raise CameraError(stored_text.CAMERA_VIDEO_MISSING, path=str(self.path))
         self._capture = cv2.VideoCapture(str(self.path))
         if not self._capture.isOpened():
             self._capture.release()
-            raise CameraError(f"video file {self.path} cannot be read")
+            raise CameraError(stored_text.CAMERA_VIDEO_UNREADABLE, path=str(self.path))
         # An MJPEG file hands over each frame's JPEG as it is (FFmpeg's raw mode), decoded only
         # when the scanner's change gate asks for it, as a USB camera's MJPEG stream would be.
         self.mjpeg = _fourcc(self._capture) == "MJPG" and self._capture.set(cv2.CAP_PROP_FORMAT, -1)

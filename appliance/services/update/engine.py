@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from appliance import stored_text
 from appliance.errors import UserError
 from appliance.i18n import Sentence
 from appliance.services.update import database, delta, derive, errors, journal, status, venvs
@@ -104,7 +105,9 @@ class Updater:
     # --- the steps ------------------------------------------------------------------------
     def _run(self, entry: Entry, bundle: VerifiedBundle | None) -> str:
         version = entry.version
-        status.record(self.paths.status_file, "installing", version, f"Installing Keryu {version}…")
+        status.record(
+            self.paths.status_file, "installing", version, str(Sentence(stored_text.UPDATE_INSTALLING, version=version))
+        )
         entry = self._step(entry)
         # A kiosk without a camera stays one: not the update's fault.
         already_bad, already_looping = self._unhealthy_parts(), self.system.crash_looping()
@@ -201,8 +204,8 @@ class Updater:
             if str(old) != entry.backup:
                 shutil.rmtree(old, ignore_errors=True)
         shutil.rmtree(self.paths.staging, ignore_errors=True)
-        verb = "went back to" if entry.kind == "rollback" else "updated to"
-        message = f"Keryu {verb} {entry.version} (from {entry.previous}); the kiosk is healthy."
+        done = stored_text.UPDATE_WENT_BACK if entry.kind == "rollback" else stored_text.UPDATE_UPDATED
+        message = str(Sentence(done, version=entry.version, previous=entry.previous))
         status.record(self.paths.status_file, "installed", entry.version, message)
         journal.clear(self.paths.journal)
         logger.info("%s", message)
@@ -285,10 +288,7 @@ def _existing(folder: Path) -> Path:
 
 
 def _step_name(entry: Entry) -> str:
-    names = {"verified": "installing the new version", "installed": "stopping the kiosk",
-             "stopped": "backing up the database", "backed-up": "the database migration",
-             "migrated": "switching versions", "switched": "starting the kiosk"}  # fmt: skip
-    return names.get(entry.step, entry.step)
+    return stored_text.UPDATE_STEPS.get(entry.step, entry.step)
 
 
 def _last_line(text: str | None) -> str:

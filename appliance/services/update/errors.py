@@ -1,9 +1,11 @@
-"""Why an update is refused or undone: every sentence the owner can see, in one place."""
+"""Why an update is refused or undone. The sentences are `stored_text`'s: the update status file keeps
+them as English text and the admin page shows them in its reader's language."""
 
 from __future__ import annotations
 
+from appliance import stored_text
 from appliance.errors import UserError
-from appliance.i18n import N_, Sentence
+from appliance.i18n import Sentence
 
 
 class UpdateRefused(UserError):
@@ -11,40 +13,36 @@ class UpdateRefused(UserError):
 
 
 def not_a_bundle(name: str) -> Sentence:
-    return Sentence("{name} is not a Keryu update bundle; nothing was changed.", name=name)
+    return Sentence(stored_text.UPDATE_NOT_A_BUNDLE, name=name)
 
 
 def bad_signature(name: str) -> Sentence:
-    return Sentence("{name} is not signed by a key this kiosk trusts; nothing was changed.", name=name)
+    return Sentence(stored_text.UPDATE_BAD_SIGNATURE, name=name)
 
 
 def no_keys(folder: object) -> Sentence:
-    return Sentence("This kiosk trusts no update key (none in {folder}); nothing was changed.", folder=str(folder))
+    return Sentence(stored_text.UPDATE_NO_KEYS, folder=str(folder))
 
 
 def changed_wheel(name: str, wheel: str) -> Sentence:
     return Sentence(
-        "{name} was altered or damaged: {wheel} does not match its signed hash; nothing was changed.",
+        stored_text.UPDATE_CHANGED_WHEEL,
         name=name,
         wheel=wheel,
     )
 
 
 def wrong_contents(name: str, wheel: str) -> Sentence:
-    return Sentence(
-        "{name} holds {wheel}, which its signed manifest does not list; nothing was changed.", name=name, wheel=wheel
-    )
+    return Sentence(stored_text.UPDATE_WRONG_CONTENTS, name=name, wheel=wheel)
 
 
 def wrong_arch(name: str, arch: str, device: str) -> Sentence:
-    return Sentence(
-        "{name} is for {arch} and this kiosk is {device}; nothing was changed.", name=name, arch=arch, device=device
-    )
+    return Sentence(stored_text.UPDATE_WRONG_ARCH, name=name, arch=arch, device=device)
 
 
 def wrong_python(name: str, python: str, device: str) -> Sentence:
     return Sentence(
-        "{name} is for Python {python} and this kiosk has Python {device}; nothing was changed.",
+        stored_text.UPDATE_WRONG_PYTHON,
         name=name,
         python=python,
         device=device,
@@ -53,8 +51,7 @@ def wrong_python(name: str, python: str, device: str) -> Sentence:
 
 def older_version(name: str, version: str, running: str) -> Sentence:
     return Sentence(
-        "{name} holds Keryu {version}, older than the running {running} "
-        "(use --allow-downgrade to install it anyway); nothing was changed.",
+        stored_text.UPDATE_OLDER_VERSION,
         name=name,
         version=version,
         running=running,
@@ -62,12 +59,12 @@ def older_version(name: str, version: str, running: str) -> Sentence:
 
 
 def same_version(version: str) -> Sentence:
-    return Sentence("Keryu {version} is already running; nothing was changed.", version=version)
+    return Sentence(stored_text.UPDATE_SAME_VERSION, version=version)
 
 
 def unknown_schema(name: str, version: str, schema: str) -> Sentence:
     return Sentence(
-        "{name} holds Keryu {version}, which cannot read this kiosk's database (schema {schema}); nothing was changed.",
+        stored_text.UPDATE_UNKNOWN_SCHEMA,
         name=name,
         version=version,
         schema=schema,
@@ -76,7 +73,7 @@ def unknown_schema(name: str, version: str, schema: str) -> Sentence:
 
 def no_space(where: object, need_mib: int, free_mib: int) -> Sentence:
     return Sentence(
-        "Not enough free space in {where}: the update needs {need} MiB and {free} MiB are free; nothing was changed.",
+        stored_text.UPDATE_NO_SPACE,
         where=str(where),
         need=need_mib,
         free=free_mib,
@@ -84,20 +81,18 @@ def no_space(where: object, need_mib: int, free_mib: int) -> Sentence:
 
 
 def busy() -> Sentence:
-    return Sentence("Another update is in progress; try again when it has finished.")
+    return Sentence(stored_text.UPDATE_BUSY)
 
 
 def not_sqlite() -> Sentence:
-    return Sentence(
-        "Updates back up and restore a SQLite database only (KERYU_DATABASE_URL is another); nothing was changed."
-    )
+    return Sentence(stored_text.UPDATE_NOT_SQLITE)
 
 
 def rolled_back(version: str, reason: str) -> Sentence:
-    return Sentence("update to {version} failed and was rolled back: {reason}", version=version, reason=reason)
+    return Sentence(stored_text.UPDATE_ROLLED_BACK, version=version, reason=reason)
 
 
 # Reasons for a rollback (the text after "rolled back: ").
-UNHEALTHY = N_("the kiosk was not healthy within {grace:.0f} s ({detail})")
-INTERRUPTED = N_("the kiosk restarted in the middle of the update (a power cut?)")
-STEP_FAILED = N_("{step} failed ({detail})")
+UNHEALTHY = stored_text.UPDATE_UNHEALTHY
+INTERRUPTED = stored_text.UPDATE_INTERRUPTED
+STEP_FAILED = stored_text.UPDATE_STEP_FAILED

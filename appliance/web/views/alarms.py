@@ -22,7 +22,7 @@ from appliance.services.alarms import (
 )
 from appliance.services.kiosk import Kiosk
 from appliance.web.keys import FEED
-from appliance.web.language import _, current_language
+from appliance.web.language import _, current_language, stored
 from appliance.web.page_cache import (
     ALARM_LISTS,
     AlarmListCache,
@@ -152,8 +152,18 @@ async def resolve_submit(request: web.Request) -> web.Response:
     redirect(request, "alarm", alarm_id=str(alarm_id))
 
 
-def _event(record: dict[str, object]) -> bytes:
-    data = json.dumps(record, ensure_ascii=False, default=str)
+def _in_reader_language(record: dict[str, Any]) -> dict[str, Any]:
+    """A live record as this page shows it: our stored sentences (errors, the escalation's reason) in
+    the request's language, like the page's first drawing. The API's JSON keeps the stored text."""
+    shown = {**record, "notification_error": stored(record.get("notification_error"))}
+    shown["notifications"] = [{**note, "error": stored(note.get("error"))} for note in record.get("notifications", ())]
+    duty = record.get("escalation")
+    shown["escalation"] = None if duty is None else {**duty, "reason": stored(duty.get("reason"))}
+    return shown
+
+
+def _event(record: dict[str, Any]) -> bytes:
+    data = json.dumps(_in_reader_language(record), ensure_ascii=False, default=str)
     return f"event: alarm\ndata: {data}\n\n".encode()
 
 
