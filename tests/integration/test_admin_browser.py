@@ -187,7 +187,7 @@ def test_a_new_admin_sets_up_adds_a_subject_prints_a_card_and_sees_the_alarm_del
 
     page.goto("/health")
     shot(page, "12-health")
-    assert page.locator("td:has-text('database') + td").inner_text() == "ok"
+    assert page.locator("td:has-text('base de datos') + td").inner_text() == "bien"  # database: ok, in Spanish
 
 
 def test_an_attacker_meets_login_csrf_and_escaping(page, kiosk, site):
