@@ -216,6 +216,10 @@ failed=$(guest systemctl list-units --failed --plain --no-legend | awk '{print $
 say "ok: no failed unit"
 [ "$(guest systemctl is-active keryu.target)" = active ] || fail "keryu.target is not active"
 say "ok: keryu.target active"
+# The first boot's preset-all (machine-id "uninitialized") enabled nothing behind the build's back.
+enabled=$(guest systemctl is-enabled keryu-beat.service systemd-journald-audit.socket 2>/dev/null | tr '\n' ' ')
+[ "$enabled" = "disabled disabled " ] || fail "the first boot enabled units the image did not (keryu-beat, audit socket): $enabled"
+say "ok: the first boot enabled no unit the image did not"
 
 [ "$(guest stat -c %a:%U:%G /etc/keryu/keryu.env)" = "640:root:keryu" ] || fail "/etc/keryu/keryu.env is not root:keryu 0640"
 mdir -b -i "$FAT" :: | grep -q '/keryu.env$' && fail "keryu.env is still on the boot partition"

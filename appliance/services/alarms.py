@@ -96,6 +96,7 @@ def alarms_state(kiosk: Kiosk) -> AlarmsState:
     counts.update({status: count for status, count in rows})
     return AlarmsState(counts=counts, marker=(*newest, *(tuple(row) for row in rows)))
 
+
 def alarms_by_id(kiosk: Kiosk, ids: set[int]) -> dict[int, AlarmView]:
     """Several alarms in one read (a publisher's batch); ids that no longer exist are left out."""
     if not ids:

@@ -232,6 +232,7 @@ class AlarmView:
         ]
         duty = self.escalation
         record["escalation"] = None if duty is None else {**duty.as_json(), "reason": duty.reason}
+        record["changed_at"] = _iso(self.changed_at)
         return record
 
     def record_with_attempts(self) -> dict[str, object]:

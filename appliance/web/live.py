@@ -3,6 +3,10 @@
 Other processes (scanner, worker) write the alarms, so the database is polled; one poll serves
 every open page. Writers stamp `updated_at` before they commit, so each poll looks back
 `OVERLAP` and skips what it already sent: a slow commit is late, never lost.
+
+A page drawn at one moment and subscribed a moment later would miss what changed in between
+(an alarm sent while the page loaded stayed PENDING on it), so a new stream first replays what
+changed since the page was drawn, or since the last event a reconnecting browser saw.
 """
 
 from __future__ import annotations
@@ -66,6 +70,10 @@ class AlarmFeed:
         self._closed = True
         for queue in list(self._subscribers):
             self._offer(queue, None, force=True)
+
+    def replay(self, since: datetime) -> list[dict]:
+        """Records of alarms changed since a moment (a page's drawing, a lost stream's last event)."""
+        return [alarm.live_record() for alarm in changes_since(self.kiosk, since - OVERLAP, limit=BATCH)]
 
     def _start_cursor(self) -> None:
         self._cursor = last_change(self.kiosk) or self.kiosk.clock.now()

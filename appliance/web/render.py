@@ -43,6 +43,7 @@ async def render(
         "region": kiosk_of(request).settings.default_region,
         "version": __version__,
         "path": request.path,
+        "drawn_at": kiosk_of(request).clock.now().isoformat(),  # live updates replay from here
     }
     page.update(context or {})
     return aiohttp_jinja2.render_template(template, request, page, status=status)

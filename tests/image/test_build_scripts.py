@@ -164,6 +164,38 @@ def test_journal_cannot_fill_the_card() -> None:
     assert re.search(r"^RuntimeMaxUse=\d+M$", journald, re.MULTILINE)
 
 
+def _first_boot_presets(root: Path, preset_files: list[Path]) -> list[str]:
+    """What systemd's first boot (`preset-all`, enable-only) would enable in a tree holding the
+    project's units, the image's enables and these preset files."""
+    system = root / "usr/lib/systemd/system"
+    system.mkdir(parents=True)
+    for unit in (REPO / "systemd").iterdir():
+        shutil.copy(unit, system)
+    wants = root / "etc/systemd/system/keryu.target.wants"
+    wants.mkdir(parents=True)
+    for unit in ("keryu-web.service", "keryu-worker.service", "keryu-scanner.service"):
+        (wants / unit).symlink_to(f"/usr/lib/systemd/system/{unit}")
+    presets = root / "etc/systemd/system-preset"
+    presets.mkdir(parents=True)
+    for preset in preset_files:
+        shutil.copy(preset, presets)
+    result = subprocess.run(
+        ["systemctl", f"--root={root}", "preset-all", "--preset-mode=enable-only"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return re.findall(r"Created symlink (\S+)", result.stdout + result.stderr)
+
+
+@pytest.mark.skipif(shutil.which("systemctl") is None, reason="needs systemctl (Debian's systemd) for --root")
+def test_the_first_boot_enables_nothing_the_image_did_not(tmp_path: Path) -> None:
+    """A new kiosk's first boot runs `preset-all`; without the image's preset it would enable
+    the fleet's scheduler (and SSH, were it installed) behind the build's back."""
+    without = _first_boot_presets(tmp_path / "debian-presets", [])
+    assert any(link.endswith("keryu.target.wants/keryu-beat.service") for link in without)
+    preset = ROOTFS / "etc/systemd/system-preset/00-keryu.preset"
+    assert _first_boot_presets(tmp_path / "image", [preset]) == []
+
+
 def test_ssh_takes_keys_only() -> None:
     sshd = conf(ROOTFS / "etc/ssh/sshd_config.d/keryu.conf")
     assert sshd["PasswordAuthentication"] == ["no"] and sshd["KbdInteractiveAuthentication"] == ["no"]

@@ -19,7 +19,7 @@ from tests.web.conftest import Admin, make_alarms, make_subject
 
 pytestmark = pytest.mark.asyncio
 
-TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"|data-drawn-at="([^"]+)"')  # per request, by design
 
 
 def count_of(page: str, status: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -94,6 +95,61 @@ async def test_event_stream_sends_new_alarms_and_status_changes(kiosk, admin: Ad
     [changed] = await _read_events(response, 1)
     assert (changed["id"], changed["notification_status"]) == (alarm_id, "SENT")
     response.close()
+
+
+async def test_a_page_subscribing_after_its_alarm_was_sent_still_hears_of_it(kiosk, admin: Admin):
+    """The alarm page is drawn while its alarm is PENDING; the worker sends it before the page's
+    script subscribes. The stream starts with that change, so the page does not stay PENDING."""
+    list_tab = await admin.client.get("/events")  # the alarm list, open in another tab
+    await asyncio.sleep(0.2)
+    [alarm_id] = make_alarms(kiosk, 1, status=AlarmStatus.PENDING)
+    page = await admin.client.get(f"/alarms/{alarm_id}")
+    drawn_at = re.search(r'data-drawn-at="([^"]+)"', await page.text()).group(1)
+    _set_status(kiosk, alarm_id, AlarmStatus.SENT, seconds_later=1)
+    seen_by_list = await _read_events(list_tab, 1)
+    if seen_by_list[-1]["notification_status"] != "SENT":  # PENDING first, when a poll fell between
+        seen_by_list = await _read_events(list_tab, 1)
+    assert seen_by_list[-1]["notification_status"] == "SENT"  # the feed has told the list, not this page
+    response = await admin.client.get("/events", params={"since": drawn_at})
+    [replayed] = await _read_events(response, 1)
+    assert (replayed["id"], replayed["notification_status"]) == (alarm_id, "SENT")
+    response.close()
+    list_tab.close()
+
+
+async def test_a_browser_reconnecting_gets_what_changed_since_its_last_event(kiosk, admin: Admin):
+    [alarm_id] = make_alarms(kiosk, 1, status=AlarmStatus.PENDING)
+    _set_status(kiosk, alarm_id, AlarmStatus.PENDING, seconds_later=1)
+    first = await admin.client.get("/events", params={"since": kiosk.clock.now().isoformat()})
+    last_id = await _read_event_id(first)
+    first.close()  # the network drops; meanwhile the alarm is sent
+    _set_status(kiosk, alarm_id, AlarmStatus.SENT, seconds_later=2)
+    again = await admin.client.get("/events", headers={"Last-Event-ID": last_id})
+    [replayed] = await _read_events(again, 1)
+    assert (replayed["id"], replayed["notification_status"]) == (alarm_id, "SENT")
+    again.close()
+
+
+async def test_a_mangled_since_is_ignored_and_the_stream_stays_live(kiosk, admin: Admin):
+    response = await admin.client.get("/events", params={"since": "yesterday"})
+    assert response.status == 200
+    await asyncio.sleep(0.2)
+    [alarm_id] = make_alarms(kiosk, 1, status=AlarmStatus.PENDING)
+    _set_status(kiosk, alarm_id, AlarmStatus.SENT, seconds_later=1)
+    [live] = await _read_events(response, 1)
+    assert live["id"] == alarm_id
+    response.close()
+
+
+async def _read_event_id(response, timeout: float = 5.0) -> str:
+    async def read() -> str:
+        async for raw in response.content:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("id: ") and len(line) > 4:
+                return line[4:]
+        raise AssertionError("the stream ended without an event id")
+
+    return await asyncio.wait_for(read(), timeout)
 
 
 async def test_shutdown_ends_open_streams(kiosk, admin: Admin):

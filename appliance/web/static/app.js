@@ -126,7 +126,9 @@
 
   function live() {
     if (!window.EventSource || !document.querySelector("[data-alarm-id], table[data-live-table]")) return;
-    var source = new EventSource("/events");
+    // What changed between drawing this page and subscribing is replayed first (since=).
+    var since = document.body.dataset.drawnAt;
+    var source = new EventSource(since ? "/events?since=" + encodeURIComponent(since) : "/events");
     source.addEventListener("alarm", function (event) {
       onAlarm(JSON.parse(event.data));
     });

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -164,19 +164,36 @@ def _in_reader_language(record: dict[str, Any]) -> dict[str, Any]:
 
 def _event(record: dict[str, Any]) -> bytes:
     data = json.dumps(_in_reader_language(record), ensure_ascii=False, default=str)
-    return f"event: alarm\ndata: {data}\n\n".encode()
+    # The id is the change's stamp: a browser reconnecting sends it back as Last-Event-ID.
+    return f"id: {record.get('changed_at') or ''}\nevent: alarm\ndata: {data}\n\n".encode()
+
+
+def _replay_from(request: web.Request) -> datetime | None:
+    """Where a new stream starts: the moment its page was drawn (`since`), or a reconnecting
+    browser's last event; neither (or a mangled one) means live changes only."""
+    text = request.headers.get("Last-Event-ID") or request.query.get("since", "")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    """Server-sent events: every new or changed alarm as its contract record."""
+    """Server-sent events: every new or changed alarm as its contract record, starting with what
+    changed since the page was drawn."""
     feed = request.app[FEED]
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
     await response.prepare(request)
-    queue = feed.subscribe()
+    queue = feed.subscribe()  # before the replay, so nothing falls between the two
     try:
         await response.write(b"retry: 3000\n\n")
+        since = _replay_from(request)
+        if since is not None:
+            for record in await asyncio.to_thread(feed.replay, since):
+                await response.write(_event(record))
         while True:
             try:
                 record = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
