@@ -124,8 +124,9 @@ class Updater:
             entry = self._step(entry.at("migrated"))
             venvs.switch(self.paths, version)
             entry = self._step(entry.at("switched"))
-            self.system.start_kiosk()
+            # Journaled before the start: from here on the new version may have written alarms.
             entry = self._step(entry.at("started"))
+            self.system.start_kiosk()
             detail = self._watch(version, already_bad, already_looping)
         except Exception as exc:  # any failure is undone; a power cut (nothing runs) is undone at boot
             return self._undo(entry, Sentence(errors.STEP_FAILED, step=_step_name(entry), detail=_detail(exc)))
@@ -220,7 +221,7 @@ class Updater:
         if venvs.current(self.paths) != entry.previous:
             venvs.switch(self.paths, entry.previous)
         if entry.reached("backed-up") and self.database is not None and entry.backup:
-            database.restore(self.database, Path(entry.backup))
+            self._put_database_back(entry, self.database, Path(entry.backup))
         if entry.kind == "update":
             venvs.remove(self.paths, entry.version)
         if restart and entry.reached("stopped"):
@@ -230,6 +231,31 @@ class Updater:
         status.record(self.paths.status_file, "rolled-back", entry.version, message)
         journal.clear(self.paths.journal)
         return message
+
+    def _put_database_back(self, entry: Entry, live: Path, backup: Path) -> None:
+        """The database the previous version starts with. Before the new version started, nothing
+        wrote to it since the copy: the copy goes back as it is. Once it ran, the database holds
+        what the copy lacks (a card scanned, a message sent in the grace period: restoring the
+        copy would lose that alarm, or send it twice), so it stays, brought back to the previous
+        schema by the newer code. Only when that fails does the copy go back, and the newer
+        database is kept beside it for the owner, its path in the journal."""
+        if not entry.reached("started"):
+            database.restore(live, backup)
+            return
+        older = database.revision(backup / live.name)
+        if entry.kind == "rollback" or database.revision(live) == older:
+            return  # same schema, or the newer version's own `keryu init` upgrades it again at start
+        newer_python = self.paths.venv(entry.version) / "bin/python"
+        try:
+            self._as_kiosk([str(newer_python), "-c", DOWNGRADE, str(older)], "the database downgrade")
+        except (StepFailed, OSError, subprocess.SubprocessError) as exc:
+            kept = backup.with_name(f"after-{entry.kind}-to-{entry.version}")
+            database.back_up(live, kept)
+            database.restore(live, backup)
+            logger.error(
+                "The database could not be taken back to schema %s (%s): the copy from before the update "
+                "is back, and the database as %s left it is kept in %s", older, exc, entry.version, kept,
+            )  # fmt: skip
 
     def _resume(self) -> str | None:
         entry = journal.read(self.paths.journal)

@@ -36,6 +36,7 @@ PROBE = """
 import json, os, sqlite3, sys
 VERSION = {version!r}
 BROKEN = {broken!r}
+SCHEMA = {schema!r}  # the revision its migrations bring the database to (None: the one it has)
 
 
 def main():
@@ -47,6 +48,8 @@ def main():
         with sqlite3.connect(os.environ["UPDATE_PROBE_DB"]) as db:
             db.execute("CREATE TABLE IF NOT EXISTS migrated (version TEXT)")
             db.execute("INSERT INTO migrated VALUES (?)", (VERSION,))
+            if SCHEMA:
+                db.execute("UPDATE alembic_version SET version_num = ?", (SCHEMA,))
         return 0
     if command == "status":
         state = "down" if BROKEN else "ok"
@@ -67,12 +70,15 @@ class RecordingSystem:
         self.events: list[str] = []
         self.free = free
         self.looping_after_start: set[str] = set()
+        self.while_running: Callable[[], None] = lambda: None  # what the new version does once started
 
     def stop_kiosk(self) -> None:
         self.events.append("stop")
 
     def start_kiosk(self) -> None:
         self.events.append("start")
+        if self.events.count("start") == 1:
+            self.while_running()
 
     def run_as_kiosk(self, argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
@@ -94,8 +100,9 @@ def _record_line(name: str, data: bytes) -> str:
 
 
 def make_wheel(
-    folder: Path, version: str, *, broken: bool = False, requires: tuple[str, ...] = (), project: str = "keryu"
-) -> Path:
+    folder: Path, version: str, *, broken: bool = False, requires: tuple[str, ...] = (), project: str = "keryu",
+    schema: str | None = None,
+) -> Path:  # fmt: skip
     """A real, installable `keryu` wheel whose console script is the probe above (or a plain
     dependency `project` with one module)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -107,7 +114,7 @@ def make_wheel(
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     if project == "keryu":
-        files["keryu_probe.py"] = PROBE.format(version=version, broken=broken).encode()
+        files["keryu_probe.py"] = PROBE.format(version=version, broken=broken, schema=schema).encode()
         files[f"{info}/entry_points.txt"] = b"[console_scripts]\nkeryu = keryu_probe:main\n"
     else:
         files[f"{project}.py"] = f"VERSION = {version!r}\n".encode()
@@ -168,14 +175,15 @@ def database(kiosk_tree: UpdatePaths) -> Path:
 
 @pytest.fixture
 def make_bundle(tmp_path: Path, signing_key: Ed25519PrivateKey) -> Callable[..., Path]:
-    """make_bundle(version, broken=False, key=None, target=DEVICE, requires=("helper",), extra={})
+    """make_bundle(version, broken=False, key=None, target=DEVICE, requires=("helper",), extra={}, schema=None)
     -> a signed .kup of keryu `version` and the `helper` 1.0 the image has (its wheel byte for
     byte, as a bundle of the same dependencies holds), plus `extra` projects {name: version}."""
 
     def make(version: str, *, broken: bool = False, key: Ed25519PrivateKey | None = None, target: Target = DEVICE,
-             requires: tuple[str, ...] = ("helper",), extra: dict[str, str] | None = None) -> Path:  # fmt: skip
+             requires: tuple[str, ...] = ("helper",), extra: dict[str, str] | None = None,
+             schema: str | None = None) -> Path:  # fmt: skip
         wheels = tmp_path / f"bundle-{version}-{broken}-{target.arch}" / "wheels"
-        make_wheel(wheels, version, broken=broken, requires=requires)
+        make_wheel(wheels, version, broken=broken, requires=requires, schema=schema)
         shutil.copy2(tmp_path / "wheels-1.0.0/helper-1.0-py3-none-any.whl", wheels)
         for project, project_version in (extra or {}).items():
             make_wheel(wheels, project_version, project=project)
@@ -184,6 +192,21 @@ def make_bundle(tmp_path: Path, signing_key: Ed25519PrivateKey) -> Callable[...,
         return out
 
     return make
+
+
+def scanned_while_running(database: Path, note: str) -> Callable[[], None]:
+    """A card scanned while the new version runs: an alarm only the live database has."""
+
+    def scan() -> None:
+        with sqlite3.connect(database) as db:
+            db.execute("INSERT INTO alarms (note) VALUES (?)", (note,))
+
+    return scan
+
+
+def alarm_notes(database: Path) -> list[str]:
+    with sqlite3.connect(database) as db:
+        return [row[0] for row in db.execute("SELECT note FROM alarms ORDER BY id")]
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from appliance.services.update import venvs
 from appliance.services.update.engine import Updater
 from appliance.services.update.paths import UpdatePaths
 from appliance.services.update.status import last
+from tests.services.update.conftest import alarm_notes, scanned_while_running
 
 
 def migrated(database: Path) -> list[str]:
@@ -33,19 +34,38 @@ def test_an_update_switches_to_the_new_version_after_migrating(
     assert last(kiosk_tree.status_file).state == "installed"
 
 
-def test_an_update_that_never_becomes_healthy_is_rolled_back_with_its_database(
+def test_an_update_that_never_becomes_healthy_is_rolled_back_keeping_the_alarms_it_recorded(
     kiosk_tree: UpdatePaths, database: Path, updater: Updater, make_bundle, linked_version: Callable[[], str]
 ) -> None:
-    before = database.read_bytes()
+    """A card shown in the grace period is an alarm the copy from before the update lacks: the
+    database stays (the schema did not move), so the alarm is neither lost nor sent twice."""
+    updater.system.while_running = scanned_while_running(database, "scanned during the grace period")
 
     message = updater.install(make_bundle("1.1.0", broken=True))
 
     assert message == ("update to 1.1.0 failed and was rolled back: the kiosk was not healthy within 3 s (worker down)")
     assert linked_version() == "1.0.0"
-    assert database.read_bytes() == before  # the migration the broken version made is gone
+    assert alarm_notes(database) == ["recorded before the update", "scanned during the grace period"]
     assert venvs.installed(kiosk_tree) == ["1.0.0"]
     assert updater.system.events == ["stop", "start", "stop", "start"]
     assert last(kiosk_tree.status_file).message == message
+
+
+def test_a_rolled_back_schema_that_cannot_be_downgraded_puts_the_copy_back_and_keeps_the_newer_database(
+    kiosk_tree: UpdatePaths, database: Path, updater: Updater, make_bundle, linked_version: Callable[[], str]
+) -> None:
+    """The new version moved the schema, and its code cannot take it back (here: it has no
+    Alembic): the older version gets the copy it can read, and nothing is thrown away."""
+    before = database.read_bytes()
+    updater.system.while_running = scanned_while_running(database, "scanned during the grace period")
+
+    updater.install(make_bundle("1.1.0", broken=True, schema="0004"))
+
+    assert linked_version() == "1.0.0"
+    assert database.read_bytes() == before
+    kept = kiosk_tree.backups / "after-update-to-1.1.0" / database.name
+    assert alarm_notes(kept) == ["recorded before the update", "scanned during the grace period"]
+    assert migrated(kept) == ["1.1.0"]
 
 
 def test_a_part_that_was_down_before_the_update_does_not_roll_it_back(
