@@ -393,7 +393,7 @@ wait_for 1800 "update to $broken finished" update_done "$broken"
 [ "$(update_state)" = "rolled-back $broken" ] || fail "the broken update was not rolled back: $(guest cat /var/lib/keryu-update/status.json)"
 say "rolled back $(($(date +%s) - broken_at)) s after the upload (grace $UPDATE_GRACE s): $(update_message)"
 admin_post /login "password=$admin_password" "next=/settings" || fail "admin login"
-curl -fsS -b "$WORK/cookies" "$admin/settings" | grep -q "update to $broken failed and was rolled back: " ||
+curl -fsS -H "Accept-Language: en" -b "$WORK/cookies" "$admin/settings" | grep -q "update to $broken failed and was rolled back: " ||
     fail "the settings page does not say the update was rolled back"
 [ "$(guest readlink /opt/keryu/venv)" = "venvs/$good" ] || fail "not back on $good after the rollback"
 wait_for 300 "/api/health ok after the rollback" health_ok
