@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-
-import requests
+from typing import TYPE_CHECKING
 
 from appliance import stored_text
 from appliance.errors import PermanentSendError, SendError, TransientSendError
 from appliance.i18n import N_, Sentence
+
+if TYPE_CHECKING:
+    import requests
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +154,8 @@ def from_provider_code(
 
 def from_network_error(provider: str, exc: requests.RequestException) -> TransientSendError:
     """A request that got no HTTP answer: the network or the provider's front door failed."""
+    import requests  # already loaded by the channel that raised `exc`; the tables above need none of it
+
     if isinstance(exc, requests.ConnectTimeout):
         return TransientSendError(
             Sentence(stored_text.NETWORK_FAILURES["connect_timeout"], provider=provider), code="connect_timeout"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, ClassVar
-
-import requests
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from appliance import stored_text
 from appliance.config import Settings
@@ -22,6 +20,9 @@ from appliance.messaging.errors import (
     parse_retry_after,
 )
 from appliance.messaging.format import meta_recipient, template_subject_parameter
+
+if TYPE_CHECKING:
+    import requests
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ class MetaWhatsApp:
             return self._session
         session = getattr(self._local, "session", None)
         if session is None:
+            import requests  # a session is made by the first send, in the worker only (see `send`)
+
             session = requests.Session()
             found = session.merge_environment_settings(self.endpoint, {}, None, None, None)
             session.proxies, session.verify = found["proxies"], found["verify"]
@@ -112,6 +115,8 @@ class MetaWhatsApp:
             raise ChannelNotConfigured(
                 Sentence(stored_text.META_UNCONFIGURED, provider=PROVIDER), code="not_configured"
             )
+        import requests  # loaded by the first send: the scanner and the web, which never send, do without it
+
         headers = {"Authorization": f"Bearer {self.settings.whatsapp_access_token}"}
         try:
             response = self.session.post(

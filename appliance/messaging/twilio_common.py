@@ -12,8 +12,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-import requests
-
 from appliance import stored_text
 from appliance.config import Settings
 from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError, TransientSendError
@@ -105,6 +103,7 @@ class TwilioChannel:
 
     def _call(self, action: Callable[[], Any], *, sending: bool) -> Any:
         """Run one SDK call, translating every failure into a classified SendError."""
+        import requests  # the SDK's transport, loaded with it on the first call
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
         try:

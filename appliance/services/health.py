@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import redis
-import requests
 from sqlalchemy import func, select, text
 
 from appliance import __version__
@@ -165,6 +164,8 @@ def check_config(kiosk: Kiosk) -> Component:
 
 
 def check_web(kiosk: Kiosk) -> Component:
+    import requests  # only `keryu status` asks the web page; the services check each other through Redis
+
     url = f"http://127.0.0.1:{kiosk.settings.web_port}/api/health?self=1"
     try:
         response = requests.get(url, timeout=2)
