@@ -304,16 +304,24 @@ def _after_error(
 
 
 def _offline_rounds(kiosk: Kiosk, alarm_id: int, channels: int) -> int:
-    """How many full rounds of the plan failed with no provider answering at all (0: some answered)."""
+    """How many rounds of the plan ended with no provider reachable (0: the last try reached one).
+
+    Only the newest try says whether the network is there now: a provider that hung or refused
+    before a power cut says nothing about a Wi-Fi still coming back after it, and failing the
+    alarm then would leave the family untold.
+    """
     with kiosk.store.read() as session:
         codes = list(
             session.scalars(
-                select(DeliveryAttempt.error_code).where(
-                    DeliveryAttempt.alarm_id == alarm_id, DeliveryAttempt.outcome != "skipped"
+                select(DeliveryAttempt.error_code)
+                .where(
+                    DeliveryAttempt.alarm_id == alarm_id,
+                    DeliveryAttempt.outcome.not_in(("skipped", "interrupted")),
                 )
+                .order_by(DeliveryAttempt.id)
             )
         )
-    if not codes or any(code not in UNREACHABLE for code in codes):
+    if not codes or codes[-1] not in UNREACHABLE:
         return 0
     return max(1, len(codes) // (ATTEMPTS_PER_CHANNEL * channels))
 

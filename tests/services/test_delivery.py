@@ -249,6 +249,21 @@ def test_a_day_without_network_ends_failed(live, standin):
     assert result.status is AlarmStatus.ERROR
 
 
+def test_tries_that_reached_a_provider_before_the_network_went_do_not_fail_the_alarm(live, standin):
+    """Meta answered 500 three times, then the network went (a power cut, the Wi-Fi slow to come
+    back) before the fallbacks' tries: the kiosk waits for the network, it does not give up."""
+    standin.script("meta", [{"status": 500}, {"status": 500}, {"status": 500}])
+    network_going = live.with_settings(live.settings.model_copy(update={"twilio_api_url": "http://127.0.0.1:9"}))
+    alarm_id = _alarm(live, 1)
+    waiting = _run_until_waiting(network_going, alarm_id)
+    codes = [attempt.error_code for attempt in _load(live, alarm_id).attempts]
+    assert codes[:3] == ["131000"] * 3 and set(codes[3:]) == {"connection"}
+    assert waiting.status is AlarmStatus.ERROR and waiting.retry_in == delivery.OFFLINE_RETRY_DELAYS[0]
+    live.clock.advance(waiting.retry_in)
+    assert delivery.deliver(live, alarm_id).status is AlarmStatus.SENT  # the network is back
+    assert len(standin.accepted) == 1
+
+
 def test_a_provider_that_answers_with_a_refusal_still_fails_the_alarm(live, standin):
     standin.script("meta", [{"error": 190}])
     standin.script("twilio", [{"error": 20003}, {"error": 20003}])
