@@ -393,7 +393,9 @@ wait_for 1800 "update to $broken finished" update_done "$broken"
 [ "$(update_state)" = "rolled-back $broken" ] || fail "the broken update was not rolled back: $(guest cat /var/lib/keryu-update/status.json)"
 say "rolled back $(($(date +%s) - broken_at)) s after the upload (grace $UPDATE_GRACE s): $(update_message)"
 admin_post /login "password=$admin_password" "next=/settings" || fail "admin login"
-curl -fsS -H "Accept-Language: en" -b "$WORK/cookies" "$admin/settings" | grep -q "update to $broken failed and was rolled back: " ||
+# Read whole before grep: `curl | grep -q` under pipefail fails when grep stops reading early.
+settings_page=$(curl -fsS -H "Accept-Language: en" -b "$WORK/cookies" "$admin/settings") || fail "the settings page did not load"
+grep -qF "update to $broken failed and was rolled back: " <<<"$settings_page" ||
     fail "the settings page does not say the update was rolled back"
 [ "$(guest readlink /opt/keryu/venv)" = "venvs/$good" ] || fail "not back on $good after the rollback"
 wait_for 300 "/api/health ok after the rollback" health_ok
@@ -590,7 +592,8 @@ if [ -n "$FIELD" ]; then
     guest systemctl restart keryu.target
     wait_for 300 "/api/health: config down naming KERYU_SCAN_COOLDOWN" \
         health_component config 'c["status"] == "down" and "KERYU_SCAN_COOLDOWN" in c["error"]'
-    curl -fsSL --max-time 20 "http://127.0.0.1:$WEB_PORT/" | grep -q "KERYU_SCAN_COOLDOWN" || fail "the admin page does not name the wrong setting"
+    admin_page=$(curl -fsSL --max-time 20 "http://127.0.0.1:$WEB_PORT/" || true)
+    grep -q "KERYU_SCAN_COOLDOWN" <<<"$admin_page" || fail "the admin page does not name the wrong setting"
     for unit in keryu-init keryu-worker keryu-scanner; do
         state=$(guest systemctl is-active "$unit.service") || true
         [ "$state" = inactive ] || fail "$unit.service is $state with a wrong setting (should wait)"

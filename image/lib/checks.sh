@@ -64,7 +64,7 @@ system_settled() {
     # and no start job left (a slow oneshot such as keryu-setup-code must have finished)
     [ -z "$(guest systemctl list-jobs --no-legend)" ]
 }
-health_ok() { curl -fsS --max-time 10 "http://127.0.0.1:$WEB_PORT/api/health" | grep -q '"status": *"ok"'; }
+health_ok() { grep -q '"status": *"ok"' <<<"$(curl -fsS --max-time 10 "http://127.0.0.1:$WEB_PORT/api/health" || true)"; }
 
 # show_card NAME PHONE: a new subject's card image dropped into the camera folder (a `dir:`
 # camera); prints the new alarm's id once it is recorded
