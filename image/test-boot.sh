@@ -498,7 +498,7 @@ if [ -n "$FIELD" ]; then
     guest_get "http://127.0.0.1:$STANDIN_PORT/_standin/requests" | python3 -c '
 import json, sys
 bodies = [json.dumps(r["body"]) for r in json.load(sys.stdin) if r["accepted"] and "Caro Prueba" in json.dumps(r["body"])]
-sys.exit(0 if bodies and all("time unknown" in b for b in bodies) else 1)' || fail "the message sent before the sync does not say time unknown"
+sys.exit(0 if bodies and all("hora desconocida" in b for b in bodies) else 1)' || fail "the message sent before the sync does not say time unknown (hora desconocida: the kiosk speaks Spanish)"
     before_sync=$(alarm_field "$third" created_at)
     # shellcheck disable=SC2016 # expanded by the guest's shell
     guest 'date -s @$(($(date +%s) + 3600)) >/dev/null && touch /run/systemd/timesync/synchronized'
