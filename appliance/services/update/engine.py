@@ -27,6 +27,7 @@ from appliance.i18n import Sentence
 from appliance.services.update import database, delta, derive, errors, journal, status, venvs
 from appliance.services.update.errors import UpdateRefused
 from appliance.services.update.journal import Entry
+from appliance.services.update.manifest import Manifest
 from appliance.services.update.paths import UpdatePaths
 from appliance.services.update.system import DeviceSystem, System
 from appliance.services.update.verify import Device, VerifiedBundle, check_fits, unpack_verified
@@ -69,11 +70,18 @@ class Updater:
             self._resume()
             previous = self._running()
             running = self.paths.venv(previous)
+            changes: delta.Delta | None = None
+
+            def changed_wheels(manifest: Manifest) -> frozenset[str]:
+                """What the bundle changes in the running venv, worked out once: unpacked now, installed later."""
+                nonlocal changes
+                changes = delta.compute(running, manifest.wheels)
+                return changes.install
+
             try:
                 verified = unpack_verified(  # every hash checked; only the changed wheels unpacked
-                    bundle, self.paths.staging, self.paths.keys_dir,
-                    wanted=lambda manifest: delta.compute(running, manifest.wheels).install,
-                )  # fmt: skip
+                    bundle, self.paths.staging, self.paths.keys_dir, wanted=changed_wheels
+                )
                 device = Device(self.arch, self.python, previous, self._schema())
                 check_fits(verified, device, allow_downgrade=allow_downgrade)
                 self._check_space(verified)
@@ -81,7 +89,8 @@ class Updater:
                 shutil.rmtree(self.paths.staging, ignore_errors=True)
                 status.record(self.paths.status_file, "refused", None, str(refusal))
                 raise
-            return self._run(self._entry(verified.manifest.version, previous, "update"), verified)
+            assert changes is not None  # worked out by `changed_wheels` once the signature held
+            return self._run(self._entry(verified.manifest.version, previous, "update"), (verified, changes))
 
     def rollback(self) -> str:
         """Go back to the other kept version (`keryu update --rollback`)."""
@@ -103,7 +112,9 @@ class Updater:
             return None
 
     # --- the steps ------------------------------------------------------------------------
-    def _run(self, entry: Entry, bundle: VerifiedBundle | None) -> str:
+    def _run(self, entry: Entry, new: tuple[VerifiedBundle, delta.Delta] | None) -> str:
+        """Switch to `entry.version`: from a verified bundle and what it changes, or (a rollback,
+        `new` None) to a venv already kept."""
         version = entry.version
         status.record(
             self.paths.status_file, "installing", version, str(Sentence(stored_text.UPDATE_INSTALLING, version=version))
@@ -112,8 +123,8 @@ class Updater:
         # A kiosk without a camera stays one: not the update's fault.
         already_bad, already_looping = self._unhealthy_parts(), self.system.crash_looping()
         try:
-            if bundle is not None:
-                self._derive(entry, bundle)
+            if new is not None:
+                self._derive(entry, *new)
             entry = self._step(entry.at("installed"))
             self.system.stop_kiosk()
             entry = self._step(entry.at("stopped"))
@@ -134,11 +145,10 @@ class Updater:
             return self._undo(entry, Sentence(errors.UNHEALTHY, grace=self.grace, detail=detail))
         return self._finish(entry)
 
-    def _derive(self, entry: Entry, bundle: VerifiedBundle) -> None:
+    def _derive(self, entry: Entry, bundle: VerifiedBundle, changes: delta.Delta) -> None:
         """The new venv: the running one linked, plus the wheels the bundle changes; checked."""
         running, target = self.paths.venv(entry.previous), self.paths.venv(entry.version)
         started = time.monotonic()
-        changes = delta.compute(running, bundle.manifest.wheels)
         derive.derive(running, target, bundle.wheels, changes, bundle.manifest.to_bytes())
         derive.check(target, entry.version)
         logger.info("Keryu %s made from %s (%s) in %.0f s", entry.version, entry.previous, changes,
