@@ -75,13 +75,11 @@ machine_down() { [ -n "$QEMU_PID" ] && ! kill -0 "$QEMU_PID" 2>/dev/null && echo
 diagnostics() {
     echo "--- last console lines ---"
     grep -v ' audit' "$WORK/console.log" 2>/dev/null | tail -n 40
-    # What the kiosk itself says, when the guest still answers.
-    if timeout 60 ssh -q -i "$WORK/id" -p "$SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=no \
-        -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 root@127.0.0.1 true 2>/dev/null; then
+    # What the kiosk itself says, when the guest still answers (guest's SSH gives up on a dead one).
+    if guest true 2>/dev/null; then
         echo "--- the guest: failed units, newest alarms, the worker's last lines ---"
-        timeout 120 ssh -q -i "$WORK/id" -p "$SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=no \
-            -o UserKnownHostsFile=/dev/null root@127.0.0.1 'systemctl --failed --no-legend --plain;
-            keryu alarms --json --limit 3; journalctl -u keryu-worker.service -n 40 --no-pager -o cat' || true
+        guest 'systemctl --failed --no-legend --plain; keryu alarms --json --limit 3;
+            journalctl -u keryu-worker.service -n 40 --no-pager -o cat' || true
     fi
 }
 WEB_PORT=$(free_port)
