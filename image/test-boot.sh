@@ -523,8 +523,10 @@ if [ -n "$FIELD" ]; then
         guest "cat >/boot/firmware/firstrun.sh"
     guest /boot/firstrun.sh || fail "/boot/firstrun.sh did not exit 0 (the Pi would not reboot into the kiosk)"
     guest test ! -e /boot/firmware/firstrun.sh || fail "Imager's firstrun.sh is still on the boot partition"
-    [ "$(guest "tr -s ' \n' ' ' </boot/firmware/cmdline.txt")" = "$(guest "tr -s ' \n' ' ' </root/cmdline.orig")" ] ||
-        fail "cmdline.txt still differs from the image's after Imager's parameters were removed"
+    cmdline_now="$(guest "tr -s ' \n' ' ' </boot/firmware/cmdline.txt")"
+    cmdline_before="$(guest "tr -s ' \n' ' ' </root/cmdline.orig")"
+    [ "$cmdline_now" = "$cmdline_before" ] ||
+        fail "cmdline.txt still differs from the image's after Imager's parameters were removed: '$cmdline_now' (was '$cmdline_before')"
     [ "$(guest readlink /etc/localtime)" = /usr/share/zoneinfo/America/Mexico_City ] || fail "Imager's time zone not applied"
     say "ok: Raspberry Pi Imager's firstrun.sh answered: time zone applied, script erased, cmdline.txt restored"
 fi
