@@ -510,27 +510,6 @@ sys.exit(0 if bodies and all("hora desconocida" in b for b in bodies) else 1)' |
     say "ok: alarm $third marked clock_synced false, sent as 'time unknown', its time corrected after the sync"
 fi
 
-# --- Raspberry Pi Imager's OS customisation (issue 11) ----------------------------------------
-# What Imager leaves on a card (firstrun.sh and systemd.run=/boot/firstrun.sh in cmdline.txt),
-# answered by the image's own /boot/firstrun.sh as on that first boot: settings applied, the
-# script erased, cmdline.txt as it was. Last in the test: the time zone changes.
-if [ -n "$FIELD" ]; then
-    guest "cp /boot/firmware/cmdline.txt /root/cmdline.orig &&
-        sed -i '1s|\$| systemd.run=/boot/firstrun.sh systemd.run_success_action=reboot systemd.unit=kernel-command-line.target|' /boot/firmware/cmdline.txt"
-    printf '%s\n' '#!/bin/bash' 'set +e' \
-        "/usr/lib/raspberrypi-sys-mods/imager_custom set_timezone 'America/Mexico_City'" \
-        'rm -f /boot/firstrun.sh' "sed -i 's| systemd.run.*||g' /boot/cmdline.txt" 'exit 0' |
-        guest "cat >/boot/firmware/firstrun.sh"
-    guest /boot/firstrun.sh || fail "/boot/firstrun.sh did not exit 0 (the Pi would not reboot into the kiosk)"
-    guest test ! -e /boot/firmware/firstrun.sh || fail "Imager's firstrun.sh is still on the boot partition"
-    cmdline_now="$(guest "tr -s ' \n' ' ' </boot/firmware/cmdline.txt")"
-    cmdline_before="$(guest "tr -s ' \n' ' ' </root/cmdline.orig")"
-    [ "$cmdline_now" = "$cmdline_before" ] ||
-        fail "cmdline.txt still differs from the image's after Imager's parameters were removed: '$cmdline_now' (was '$cmdline_before')"
-    [ "$(guest readlink /etc/localtime)" = /usr/share/zoneinfo/America/Mexico_City ] || fail "Imager's time zone not applied"
-    say "ok: Raspberry Pi Imager's firstrun.sh answered: time zone applied, script erased, cmdline.txt restored"
-fi
-
 # --- Updates: the update the power cut interrupted was undone at boot ---------------------------
 if [ -n "$UPDATES" ]; then
     [ "$(guest readlink /opt/keryu/venv)" = "venvs/$good" ] || fail "after the cut mid-update the link is not venvs/$good"
@@ -574,6 +553,27 @@ print(sum(1 for a in json.load(sys.stdin) if a["subject_name"] == sys.argv[1] an
     wait_for 120 "/api/health ok after the burst" health_ok
     guest "free -m; zramctl; for u in keryu-worker keryu-scanner keryu-web redis-server; do echo \$u \$(systemctl show -p MemoryCurrent -p MemorySwapCurrent -p MemoryPeak -p NRestarts \$u.service | tr '\n' ' '); done" >&2 || true
     say "ok: no OOM kill with $GUEST_MEMORY MiB; the kiosk healthy after the burst ($(($(date +%s) - burst_started)) s for this check)"
+fi
+
+# --- Raspberry Pi Imager's OS customisation (issue 11) ----------------------------------------
+# What Imager leaves on a card (firstrun.sh and systemd.run=/boot/firstrun.sh in cmdline.txt),
+# answered by the image's own /boot/firstrun.sh as on that first boot: settings applied, the
+# script erased, cmdline.txt as it was. Last in the test: the time zone changes.
+if [ -n "$FIELD" ]; then
+    guest "cp /boot/firmware/cmdline.txt /root/cmdline.orig &&
+        sed -i '1s|\$| systemd.run=/boot/firstrun.sh systemd.run_success_action=reboot systemd.unit=kernel-command-line.target|' /boot/firmware/cmdline.txt"
+    printf '%s\n' '#!/bin/bash' 'set +e' \
+        "/usr/lib/raspberrypi-sys-mods/imager_custom set_timezone 'America/Mexico_City'" \
+        'rm -f /boot/firstrun.sh' "sed -i 's| systemd.run.*||g' /boot/cmdline.txt" 'exit 0' |
+        guest "cat >/boot/firmware/firstrun.sh"
+    guest /boot/firstrun.sh || fail "/boot/firstrun.sh did not exit 0 (the Pi would not reboot into the kiosk)"
+    guest test ! -e /boot/firmware/firstrun.sh || fail "Imager's firstrun.sh is still on the boot partition"
+    cmdline_now="$(guest "tr -s ' \n' ' ' </boot/firmware/cmdline.txt")"
+    cmdline_before="$(guest "tr -s ' \n' ' ' </root/cmdline.orig")"
+    [ "$cmdline_now" = "$cmdline_before" ] ||
+        fail "cmdline.txt still differs from the image's after Imager's parameters were removed: '$cmdline_now' (was '$cmdline_before')"
+    [ "$(guest readlink /etc/localtime)" = /usr/share/zoneinfo/America/Mexico_City ] || fail "Imager's time zone not applied"
+    say "ok: Raspberry Pi Imager's firstrun.sh answered: time zone applied, script erased, cmdline.txt restored"
 fi
 
 # --- A wrong setting in a later keryu.env: the admin page names it, nothing else runs ----------
