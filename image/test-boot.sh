@@ -568,8 +568,10 @@ if [ -n "$FIELD" ]; then
         guest "cat >/boot/firmware/firstrun.sh"
     guest /boot/firstrun.sh || fail "/boot/firstrun.sh did not exit 0 (the Pi would not reboot into the kiosk)"
     guest test ! -e /boot/firmware/firstrun.sh || fail "Imager's firstrun.sh is still on the boot partition"
-    cmdline_now="$(guest "tr -s ' \n' ' ' </boot/firmware/cmdline.txt")"
-    cmdline_before="$(guest "tr -s ' \n' ' ' </root/cmdline.orig")"
+    # The firmware reads cmdline.txt as words: Debian's file starts with a space and has two
+    # between two of its words, which the rewrite drops.
+    cmdline_now="$(guest "cat /boot/firmware/cmdline.txt" | xargs)"
+    cmdline_before="$(guest "cat /root/cmdline.orig" | xargs)"
     [ "$cmdline_now" = "$cmdline_before" ] ||
         fail "cmdline.txt still differs from the image's after Imager's parameters were removed: '$cmdline_now' (was '$cmdline_before')"
     [ "$(guest readlink /etc/localtime)" = /usr/share/zoneinfo/America/Mexico_City ] || fail "Imager's time zone not applied"
