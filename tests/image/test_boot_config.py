@@ -327,7 +327,8 @@ IMAGER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHb0e8Qm3hZ2oVt1Yx9sKpLw4JrN6c
 IMAGE_CMDLINE = " console=tty0 root=LABEL=RASPIROOT rw fsck.repair=yes net.ifnames=0  rootwait \n"
 IMAGER_CMDLINE = IMAGE_CMDLINE.replace(
     "rootwait \n",
-    "rootwait  systemd.run=/boot/firstrun.sh systemd.run_success_action=reboot systemd.unit=kernel-command-line.target\n",
+    "rootwait  systemd.run=/boot/firstrun.sh systemd.run_success_action=reboot"
+    " systemd.unit=kernel-command-line.target\n",
 )
 # What Imager's "OS customisation" writes (its firstrun.sh format): each setting through
 # Raspberry Pi OS's imager_custom tool, with a fallback for systems without it.
