@@ -11,6 +11,7 @@ whose changes are time-stamped. CPU and memory run `keryu scanner` as a subproce
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -32,7 +33,7 @@ from appliance.config import load_settings
 from appliance.feedback import GpioFeedback
 from appliance.scanner.dispatch import Dispatcher
 from appliance.scanner.frames import FrameHandler
-from appliance.scanner.heartbeat import ScannerState
+from appliance.scanner.heartbeat import HEARTBEAT_FILE, ScannerState
 from appliance.scanner.loop import ScannerLoop
 from appliance.scanner.runner import run_loop
 from appliance.services.kiosk import Kiosk
@@ -218,6 +219,7 @@ def bench_cpu(workdir: Path, redis_url: str, seconds: float, *, moving: bool | N
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KERYU_", "REDIS_", "CELERY_"))}
     env.update(
         KERYU_DATA_DIR=str(data),
+        KERYU_RUNTIME_DIR=str(data / "run"),  # where the heartbeat is written (off the card on a device)
         KERYU_CAMERA=camera,
         KERYU_DECODER=decoder,
         REDIS_URL=redis_url,
@@ -237,10 +239,7 @@ def bench_cpu(workdir: Path, redis_url: str, seconds: float, *, moving: bool | N
     finally:
         process.terminate()
         process.wait(15)
-    heartbeat = (data / "scanner_heartbeat.json").read_text()
-    import json
-
-    status = json.loads(heartbeat)
+    status = json.loads((data / "run" / HEARTBEAT_FILE).read_text())
     kind = {True: "a new scene every frame (worst case)", False: "a still scene with sensor noise", None: "idle"}[
         moving
     ]
