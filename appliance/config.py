@@ -64,6 +64,7 @@ TOOL_VARIABLES = frozenset(
         "KERYU_KEEP_BOOT_DIR",
         "KERYU_BOOT_UPDATES",
         "KERYU_BOOT_FIELD",
+        "KERYU_BOOT_MEMORY",
         "KERYU_INSTALL_BASE",
         "KERYU_INSTALL_MIRROR",
         "KERYU_INSTALL_SUITE",
