@@ -28,6 +28,10 @@ def test_the_worker_alone_sweeps_an_alarm_never_queued_and_health_sees_its_beat(
 
     assert len(standin.accepted) == 1
     assert check_beat(kiosk)["status"] == "ok"  # no `keryu beat` runs: the worker's thread wrote it
+    # journald writes each line to the SD card: the scheduled runs leave none, the alarm its own
+    log = worker.log()
+    assert "Sending due task" not in log and " received" not in log and " succeeded in " not in log
+    assert f"Alarm {result.alarm_id} sent" in log
 
 
 def test_a_fleet_worker_can_leave_the_scheduler_to_one_keryu_beat():
