@@ -28,7 +28,8 @@ class _JournalFormatter(logging.Formatter):
 # Lines an idle kiosk would otherwise write every few seconds for ever, which journald puts on the
 # SD card (about 1 a second, 22 MiB an hour in the 512 MiB boot test): the embedded beat's
 # "Sending due task" and Celery's "Task ... received" / "succeeded". Each alarm's outcome is logged
-# by the services themselves, and Celery's warnings and errors still come through.
+# by the services themselves, and Celery's warnings and errors still come through. At DEBUG
+# (KERYU_LOG_LEVEL=DEBUG, for a look at every task run) they are kept.
 _PER_TASK_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
 _DUE_TASK_LINE = "Scheduler: Sending due task"
 
@@ -54,8 +55,13 @@ def setup_logging(level: str = "INFO", *, under_journald: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Libraries that are chatty at INFO about every HTTP request or connection.
-    for noisy in ("urllib3", "twilio.http_client", "aiohttp.access", "kombu", "amqp", "alembic", *_PER_TASK_LOGGERS):
+    for noisy in ("urllib3", "twilio.http_client", "aiohttp.access", "kombu", "amqp", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    every_task_run = root.level <= logging.DEBUG
+    for name in _PER_TASK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if every_task_run else logging.WARNING)
     beat = logging.getLogger("celery.beat")
-    if _DUE_TASK_FILTER not in beat.filters:
+    if every_task_run:
+        beat.removeFilter(_DUE_TASK_FILTER)
+    elif _DUE_TASK_FILTER not in beat.filters:
         beat.addFilter(_DUE_TASK_FILTER)

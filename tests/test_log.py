@@ -14,6 +14,7 @@ def restore_logging():
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     yield
+    setup_logging("DEBUG")  # takes the per-task muting off again for the tests that follow
     root.handlers[:] = handlers
     root.setLevel(level)
 
@@ -47,4 +48,17 @@ def test_the_beats_start_its_problems_and_the_kiosks_own_lines_still_show(capsys
         "<3>ERROR celery.beat: Message Error: broker down",
         "<3>ERROR celery.app.trace: Task send[2] raised unexpected: 'boom'",
         "<6>INFO appliance.services.delivery: Alarm 3 sent on channel 1",
+    ]
+
+
+def test_at_debug_every_task_run_is_logged(capsys, restore_logging):
+    setup_logging("INFO", under_journald=True)
+    setup_logging("DEBUG", under_journald=True)  # a second set-up at DEBUG undoes the first's muting
+
+    logging.getLogger("celery.beat").info("Scheduler: Sending due task %s (%s)", "sweep-outbox", "sweep")
+    logging.getLogger("celery.worker.strategy").info("Task %s[%s] received", "sweep", "1")
+
+    assert capsys.readouterr().err.splitlines() == [
+        "<6>INFO celery.beat: Scheduler: Sending due task sweep-outbox (sweep)",
+        "<6>INFO celery.worker.strategy: Task sweep[1] received",
     ]

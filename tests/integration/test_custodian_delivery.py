@@ -43,12 +43,12 @@ def _statuses(kiosk: Kiosk, alarm_id: int) -> list[str]:
     return [note.status for note in get_alarm(kiosk, alarm_id).notifications]
 
 
-def test_both_custodians_are_told_exactly_once(kiosk, worker, standin):
+def test_both_custodians_are_told_exactly_once(kiosk, chatty_worker, standin):
     alarm_id = _scan_luis(kiosk, channel=1)
     wait_until(lambda: _statuses(kiosk, alarm_id) == ["SENT", "SENT"], 20, what="both notifications SENT")
     sends = standin.wait_for(2)
     assert sorted(recipient(request) for request in sends) == sorted([ROSA, PEDRO])
-    wait_until(lambda: worker.log().count("alarms.tasks.sweep_outbox") >= 2, 40, what="a sweep after the sends")
+    wait_until(lambda: chatty_worker.log().count("alarms.tasks.sweep_outbox") >= 2, 40, what="a sweep after the sends")
     assert len(standin.requests) == 2  # neither the sweeper nor a redelivery sent anything again
 
 
@@ -64,11 +64,11 @@ def test_pedros_undeliverable_whatsapp_goes_out_again_by_sms(kiosk, worker, stan
     assert [note.channel for note in get_alarm(kiosk, alarm_id).notifications] == [1, 3]
 
 
-def test_nobody_reached_in_time_tells_the_duty_phone_exactly_once(kiosk, worker, standin):
+def test_nobody_reached_in_time_tells_the_duty_phone_exactly_once(kiosk, chatty_worker, standin):
     alarm_id = _scan_luis(kiosk, channel=3)  # SMS, whose delivery the beat's poll would learn of
     wait_until(lambda: any(recipient(r) == DUTY for r in standin.accepted), 60, what="the duty phone told")
-    escalations = worker.log().count("alarms.tasks.escalate_alarms")
-    wait_until(lambda: worker.log().count("alarms.tasks.escalate_alarms") > escalations, 45, what="another check")
+    checks = chatty_worker.log().count("alarms.tasks.escalate_alarms")
+    wait_until(lambda: chatty_worker.log().count("alarms.tasks.escalate_alarms") > checks, 45, what="another check")
     duty = [request for request in standin.accepted if recipient(request) == DUTY]
     assert len(duty) == 1 and "No se ha podido avisar a ningún responsable" in duty[0].body["Body"]
     assert get_alarm(kiosk, alarm_id).escalation.status in ("SENT", "DELIVERED")
