@@ -212,6 +212,7 @@ def bench_cpu(workdir: Path, redis_url: str, seconds: float, *, moving: bool | N
     """CPU and memory of `keryu scanner` on a video (moving True/False) or an idle dir: camera (None)."""
     name = {True: "moving", False: "still", None: "dir"}[moving]
     data = workdir / f"cpu-{name}-{decoder}"
+    run_dir = data / "run"  # where the heartbeat is written (off the card on a device)
     video = workdir / f"empty-{name}.avi"
     if moving is not None and not video.exists():
         write_video(video, seconds + 6, moving=moving)
@@ -219,7 +220,7 @@ def bench_cpu(workdir: Path, redis_url: str, seconds: float, *, moving: bool | N
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KERYU_", "REDIS_", "CELERY_"))}
     env.update(
         KERYU_DATA_DIR=str(data),
-        KERYU_RUNTIME_DIR=str(data / "run"),  # where the heartbeat is written (off the card on a device)
+        KERYU_RUNTIME_DIR=str(run_dir),
         KERYU_CAMERA=camera,
         KERYU_DECODER=decoder,
         REDIS_URL=redis_url,
@@ -239,7 +240,7 @@ def bench_cpu(workdir: Path, redis_url: str, seconds: float, *, moving: bool | N
     finally:
         process.terminate()
         process.wait(15)
-    status = json.loads((data / "run" / HEARTBEAT_FILE).read_text())
+    status = json.loads((run_dir / HEARTBEAT_FILE).read_text())
     kind = {True: "a new scene every frame (worst case)", False: "a still scene with sensor noise", None: "idle"}[
         moving
     ]

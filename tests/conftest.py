@@ -342,16 +342,6 @@ def worker(kiosk_env: dict[str, str], kiosk: Kiosk, tmp_path: Path) -> Iterator[
 
 
 @pytest.fixture
-def chatty_worker(kiosk_env: dict[str, str], kiosk: Kiosk, tmp_path: Path) -> Iterator[ServiceProcess]:
-    """A `keryu worker` at KERYU_LOG_LEVEL=DEBUG, which logs every task run (at INFO it logs none
-    of the routine ones): for tests that wait until a task has run."""
-    env = {**kiosk_env, "KERYU_LOG_LEVEL": "DEBUG"}
-    process = ServiceProcess("worker", env, tmp_path, ready_text=" ready.").start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture
 def beat(kiosk_env: dict[str, str], kiosk: Kiosk, tmp_path: Path) -> Iterator[ServiceProcess]:
     """A real `keryu beat` (sweeps the outbox every 15 s)."""
     process = ServiceProcess("beat", kiosk_env, tmp_path, ready_text="beat: Starting").start()
@@ -372,3 +362,10 @@ def service_process(kiosk_env: dict[str, str], kiosk: Kiosk, tmp_path: Path):
     yield start
     for process in started:
         process.stop()
+
+
+@pytest.fixture
+def chatty_worker(service_process) -> ServiceProcess:
+    """A `keryu worker` at KERYU_LOG_LEVEL=DEBUG, which logs every task run (at INFO it logs none
+    of the routine ones): for tests that wait until a task has run."""
+    return service_process("worker", " ready.", KERYU_LOG_LEVEL="DEBUG")
