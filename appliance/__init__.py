@@ -1,8 +1,6 @@
 """Keryu kiosk: a scanned QR card becomes an alarm that reaches the card holder's custodian."""
 
-from importlib.metadata import PackageNotFoundError, version
-
 try:
-    __version__ = version("keryu")
-except PackageNotFoundError:  # running from a checkout without an install
+    from appliance._version import __version__  # written at install by setup.py, from pyproject.toml
+except ImportError:  # running from a checkout without an install
     __version__ = "0.0.0+checkout"

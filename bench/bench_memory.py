@@ -7,6 +7,8 @@ started) from /proc/PID/smaps_rollup, their sum, and the sum's ratio to the budg
 `./startup.sh stop`.
 
     .venv/bin/python bench/bench_memory.py [--settle 10] [--budget 250] [--start-timeout 180]
+
+The budget is in MB (10^6 bytes), as issue 12 states it; the figures are in MiB.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.conftest import KERYU, REPO, free_port
-from tests.process_memory import NOTHING, Memory, memory_of
+from tests.process_memory import MIB, NOTHING, Memory, memory_of
 
-BUDGET_MIB = 250
+BUDGET_MB = 250
 
 
 def startup(env: dict[str, str], command: str) -> str:
@@ -48,7 +50,7 @@ def all_ok(env: dict[str, str]) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settle", type=float, default=10.0, help="seconds idle after health before measuring")
-    parser.add_argument("--budget", type=float, default=BUDGET_MIB, help="budget for the summed RSS, MiB")
+    parser.add_argument("--budget", type=float, default=BUDGET_MB, help="budget for the summed RSS, MB (10^6 bytes)")
     parser.add_argument("--start-timeout", type=float, default=180.0, help="seconds for the kiosk to report ok")
     args = parser.parse_args()
 
@@ -86,8 +88,9 @@ def main() -> int:
     for name, memory in figures.items():
         print(f"{name:<10} {memory.processes:>9} {memory.rss_mib:>9.1f} {memory.pss_mib:>9.1f}")
     print(f"{'sum':<10} {total.processes:>9} {total.rss_mib:>9.1f} {total.pss_mib:>9.1f}")
-    print(f"summed RSS / budget {args.budget:.0f} MiB: {total.rss_mib / args.budget:.2f}")
-    return 0 if total.rss_mib < args.budget else 1
+    budget_mib = args.budget * 1e6 / MIB
+    print(f"summed RSS / budget {args.budget:.0f} MB ({budget_mib:.1f} MiB): {total.rss_mib / budget_mib:.2f}")
+    return 0 if total.rss_mib < budget_mib else 1
 
 
 if __name__ == "__main__":

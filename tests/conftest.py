@@ -287,6 +287,10 @@ def kiosk_env(data_dir: Path, database_url: str, redis_server: str, standin) -> 
     }
 
 
+# What the systemd units and ./startup.sh run the services with (tests/systemd/test_units.py).
+SERVICE_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2", "PYTHONOPTIMIZE": "2"}
+
+
 class ServiceProcess:
     """A `keryu <command>` subprocess with its log, stopped (TERM, then KILL) at teardown."""
 
@@ -297,7 +301,7 @@ class ServiceProcess:
 
     def start(self, timeout: float = 30.0) -> ServiceProcess:
         full_env = {key: value for key, value in os.environ.items() if not key.startswith(_CONFIG_PREFIXES)}
-        full_env.update(self.env)
+        full_env.update(SERVICE_ENVIRONMENT, **self.env)
         log = self.log_path.open("ab")
         offset = self.log_path.stat().st_size
         self.process = subprocess.Popen([KERYU, self.command], env=full_env, cwd=self.cwd, stdout=log, stderr=log)

@@ -13,12 +13,15 @@ HEAVY = {"cv2", "numpy", "aiohttp", "jinja2", "twilio.rest", "qrcode", "PIL", "r
 # Loaded on the path that uses them: the HTTP client by a channel's first send (in the worker),
 # the phone tables where a typed number is read (the web page, the CLI).
 ON_USE = {"requests", "urllib3", "phonenumbers"}
+# Never at start: the PostgreSQL dialect on SQLite (the models name no PostgreSQL option), the
+# cryptography bindings (the session cookie is signed with hmac; updates verify with them).
+NOWHERE = {"sqlalchemy.dialects.postgresql", "cryptography.hazmat.bindings._rust", "cryptography.fernet"}
 NOT_LOADED = {
-    "--help": HEAVY | ON_USE | {"celery", "sqlalchemy"},
-    "appliance.worker.runtime": HEAVY,
-    "appliance.web.serve": (HEAVY | ON_USE) - {"aiohttp", "jinja2"},
+    "--help": HEAVY | ON_USE | NOWHERE | {"celery", "sqlalchemy"},
+    "appliance.worker.runtime": HEAVY | NOWHERE,
+    "appliance.web.serve": (HEAVY | ON_USE | NOWHERE) - {"aiohttp", "jinja2"},
     # OpenCV only with a camera that captures through it
-    "appliance.scanner.runner": (HEAVY | ON_USE) - {"numpy", "PIL"},
+    "appliance.scanner.runner": (HEAVY | ON_USE | NOWHERE) - {"numpy", "PIL"},
 }
 
 

@@ -11,7 +11,6 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 from aiohttp_session import session_middleware
-from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from appliance.i18n import N_
 from appliance.messaging.registry import channel_names
@@ -20,7 +19,7 @@ from appliance.services.kiosk import Kiosk
 from appliance.services.metrics import make_registry
 from appliance.services.web_sessions import LIFETIME as SESSION_LIFETIME
 from appliance.web import language
-from appliance.web.cookies import SecureFollowsScheme
+from appliance.web.cookies import SignedCookieStorage
 from appliance.web.finder_guard import FinderGuard
 from appliance.web.hosts import allowed_host_names, host_middleware
 from appliance.web.keys import FEED, KIOSK, STATE, WebState
@@ -48,10 +47,6 @@ SESSION_MAX_AGE = int(SESSION_LIFETIME.total_seconds())  # an admin logs in agai
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 # A script guessing the API token is paused after 10 wrong ones (then doubling, like logins).
 BEARER_GUESSES = 10
-
-
-class SessionStorage(SecureFollowsScheme, EncryptedCookieStorage):
-    """The encrypted session cookie, `Secure` when the page was opened over https."""
 
 
 def _templates(app: web.Application, kiosk: Kiosk) -> jinja2.Environment:
@@ -97,13 +92,7 @@ def create_app(
 ) -> web.Application:
     """The aiohttp application for `kiosk`; every argument other than `kiosk` has a sensible default."""
     secret = session_key or session_secret(kiosk)
-    storage = SessionStorage(
-        secret,
-        cookie_name=SESSION_COOKIE,
-        max_age=SESSION_MAX_AGE,
-        httponly=True,
-        samesite="Strict",
-    )
+    storage = SignedCookieStorage(secret, cookie_name=SESSION_COOKIE, max_age=SESSION_MAX_AGE)
     app = web.Application(
         middlewares=[
             host_middleware(allowed_host_names(kiosk.settings)),  # first: a rebound name gets nothing else

@@ -101,11 +101,12 @@ extras_cover() {
 }
 
 # ensure_venv MODE PYTHON: .venv with keryu installed editable, with the extras MODE needs.
-# A stamp in .venv holds the hash of pyproject.toml and the extras it was installed with, so an
-# unchanged checkout starts in seconds.
+# A stamp in .venv holds the hash of pyproject.toml and setup.py (the install writes the version
+# module and the catalogs) and the extras it was installed with, so an unchanged checkout starts
+# in seconds.
 ensure_venv() {
 	local mode=$1 py=$2 stamp=.venv/.keryu-install-stamp want extras have_hash have_extras spec=. venv_flags=()
-	want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+	want=$(cat pyproject.toml setup.py | sha256sum | cut -d' ' -f1)
 	extras=$(wanted_extras "$mode")
 	# On a Pi the camera stack (python3-libcamera) is a Debian package: the venv must see it.
 	on_raspberry_pi && venv_flags+=(--system-site-packages)
@@ -115,7 +116,7 @@ ensure_venv() {
 	fi
 	if [[ -r $stamp ]] && read -r have_hash have_extras <"$stamp" && [[ $have_hash == "$want" && -x .venv/bin/keryu ]] &&
 		extras_cover "$have_extras" "$extras"; then
-		say ".venv is up to date with pyproject.toml"
+		say ".venv is up to date with pyproject.toml and setup.py"
 		return 0
 	fi
 	[[ $extras != - ]] && spec=".[$extras]"

@@ -123,7 +123,8 @@ start_service() {
 		mv -f "$log" "$log.1"
 	fi
 	printf '\n=== %s startup.sh: keryu %s ===\n' "$(date -Is)" "$svc" >>"$log"
-	setsid "$KERYU" "$svc" </dev/null >>"$log" 2>&1 9>&- &
+	# As the systemd units run them: two malloc arenas, -OO bytecode (no docstrings in memory).
+	MALLOC_ARENA_MAX=2 PYTHONOPTIMIZE=2 setsid "$KERYU" "$svc" </dev/null >>"$log" 2>&1 9>&- &
 	pid=$!
 	printf '%s\n' "$pid" >"$pidfile"
 	say "$svc: started (pid $pid, log $log)"

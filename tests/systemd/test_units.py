@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SERVICE_ENVIRONMENT
+
 REPO = Path(__file__).resolve().parents[2]
 UNITS = REPO / "systemd"
 SECURITY_DOC = REPO / "docs" / "security.md"
@@ -262,9 +264,9 @@ def test_a_kiosk_runs_no_beat_unit_and_a_fleet_can_enable_one() -> None:
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_each_runtime_has_its_own_memory_ceiling_and_two_malloc_arenas(runtime: str) -> None:
+def test_each_runtime_has_its_own_memory_ceiling_two_malloc_arenas_and_no_docstrings(runtime: str) -> None:
     unit = parse_unit(f"keryu-{runtime}.service")
-    assert "MALLOC_ARENA_MAX=2" in words(unit, "Environment")
+    assert {f"{name}={value}" for name, value in SERVICE_ENVIRONMENT.items()} <= set(words(unit, "Environment"))
     high, ceiling = (_megabytes(unit[key]) for key in ("MemoryHigh", "MemoryMax"))
     assert 0 < high < ceiling <= 256  # one leak is stopped well before it takes a 512 MB Pi
 

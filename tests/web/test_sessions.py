@@ -4,6 +4,7 @@ and nothing in a backup lets anyone make a cookie the kiosk accepts."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import sqlite3
 import time
@@ -15,11 +16,14 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, make_mocked_request
 from aiohttp_session import Session
-from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from itsdangerous import TimestampSigner
 
+from appliance.services.auth import session_secret
 from appliance.services.backup import backup_to
 from appliance.services.kiosk import Kiosk
-from appliance.web.app import SESSION_COOKIE
+from appliance.web.app import SESSION_COOKIE, SESSION_MAX_AGE
+from appliance.web.cookies import SignedCookieStorage
+from appliance.web.middlewares import ADMIN_SESSION
 from tests.web.conftest import PASSWORD, Admin
 
 pytestmark = pytest.mark.asyncio
@@ -99,6 +103,35 @@ async def test_log_out_everywhere_needs_the_csrf_token(admin: Admin, client: Tes
     assert await opens_admin_pages(other_browser.client, theirs)
 
 
+async def test_a_cookie_signed_with_the_device_key_opens_the_admin_pages(kiosk: Kiosk, admin: Admin, client):
+    """The control for the refusals below: a cookie minted with the device's key is let in."""
+    held = await _session_in(kiosk, session_cookie(client))
+    assert not held.new and held[ADMIN_SESSION]
+    assert await opens_admin_pages(client, await _mint_cookie(session_secret(kiosk), dict(held)))
+
+
+async def test_a_cookie_whose_contents_were_changed_is_refused(kiosk: Kiosk, admin: Admin, client: TestClient) -> None:
+    genuine = session_cookie(client)
+    held = await _session_in(kiosk, genuine)
+    payload, stamp, signature = genuine.rsplit(".", 2)
+    # The same admin token, a session one second younger: only the signature no longer matches.
+    younger = json.dumps({"created": held.created + 1, "session": dict(held)}, separators=(",", ":"))
+    changed = base64.urlsafe_b64encode(younger.encode()).decode().rstrip("=")
+    assert await opens_admin_pages(client, f"{payload}.{stamp}.{signature}")
+    assert not await opens_admin_pages(client, f"{changed}.{stamp}.{signature}")
+
+
+async def test_a_cookie_older_than_the_session_lifetime_is_refused(
+    kiosk: Kiosk, admin: Admin, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = await _session_in(kiosk, session_cookie(client))
+    signed_long_ago = int(time.time()) - SESSION_MAX_AGE - 60
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _signer: signed_long_ago)
+    cookie = await _mint_cookie(session_secret(kiosk), dict(held))
+    monkeypatch.undo()
+    assert not await opens_admin_pages(client, cookie)
+
+
 async def test_a_cookie_forged_from_a_backups_contents_is_refused(
     kiosk: Kiosk, admin: Admin, client: TestClient, tmp_path: Path
 ) -> None:
@@ -112,6 +145,12 @@ async def test_a_cookie_forged_from_a_backups_contents_is_refused(
     assert key is None, "the backup carries the session key"
 
 
+async def _session_in(kiosk: Kiosk, cookie: str) -> Session:
+    """What `cookie` holds, read with the device's key as the web page reads it."""
+    storage = SignedCookieStorage(session_secret(kiosk), cookie_name=SESSION_COOKIE, max_age=SESSION_MAX_AGE)
+    return await storage.load_session(make_mocked_request("GET", "/", headers={"Cookie": f"{SESSION_COOKIE}={cookie}"}))
+
+
 def _session_key_in(backup: Path) -> bytes | None:
     with sqlite3.connect(backup) as conn:
         row = conn.execute("SELECT value FROM system_parameters WHERE key = 'web_session_secret'").fetchone()
@@ -119,8 +158,8 @@ def _session_key_in(backup: Path) -> bytes | None:
 
 
 async def _mint_cookie(key: bytes, data: dict[str, object]) -> str:
-    """An admin cookie made the way aiohttp-session makes them, with `key`."""
-    storage = EncryptedCookieStorage(key, cookie_name=SESSION_COOKIE)
+    """An admin cookie made the way the web page makes them, with `key`."""
+    storage = SignedCookieStorage(key, cookie_name=SESSION_COOKIE, max_age=SESSION_MAX_AGE)
     response = web.Response()
     session = Session(None, data={"created": int(time.time()), "session": data}, new=True)
     await storage.save_session(make_mocked_request("GET", "/"), response, session)

@@ -47,6 +47,10 @@ def derive(
         files = [str(wheels / name) for name in sorted(changes.install)]
         _run([*pip, "install", "--quiet", "--no-deps", "--no-index", "--no-cache-dir", "--force-reinstall",
               *PIP_FLAGS, *files], "installing the new wheels", timeout)  # fmt: skip
+        # The services run with PYTHONOPTIMIZE=2 on a read-only file system: their -OO bytecode is
+        # made now (pip made the plain one); the linked files' is current and left as it is.
+        _run([str(target / "bin/python"), "-m", "compileall", "-q", "-o", "2", str(site_packages(target))],
+             "compiling the new wheels for the services", timeout)  # fmt: skip
     if manifest:  # what this version knows (its schemas), for a later rollback to it (never linked)
         write_atomic(target / MANIFEST_COPY, manifest)
     os.sync()  # all of it on the card before the journal says "installed" and the link may point here

@@ -6,6 +6,7 @@ switched to."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import time
 from collections.abc import Callable
@@ -45,6 +46,8 @@ def test_an_update_installs_only_the_changed_wheel_and_links_the_rest(
     assert os.path.samefile(module_file(old, "helper"), module_file(new, "helper"))  # linked, not reinstalled
     assert not os.path.samefile(module_file(old, "keryu_probe"), module_file(new, "keryu_probe"))
     assert files_of(old) == running_before  # the version kept for a rollback is exactly as it was
+    # The services' -OO bytecode of the new module is there (they cannot write it at run time).
+    assert Path(importlib.util.cache_from_source(str(module_file(new, "keryu_probe")), optimization=2)).is_file()
     assert (new / "bin/keryu").read_text().startswith(f"#!{new}/bin/python")
     assert str(old) not in (new / "pyvenv.cfg").read_text()
     assert venvs.manifest(kiosk_tree, "1.1.0").version == "1.1.0"
