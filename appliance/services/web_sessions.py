@@ -1,6 +1,6 @@
 """Admin sessions kept on the server, so that the kiosk can end them.
 
-A login creates a random token: the browser's (encrypted) cookie holds it, the database holds
+A login creates a random token: the browser's (signed) cookie holds it, the database holds
 only its SHA-256 in `web_sessions`. A request is the admin's while that row exists and is
 younger than `LIFETIME`; deleting the row ends the session at once, across restarts and in every
 web process. Neither the tokens nor the cookie key are ever part of a backup.
