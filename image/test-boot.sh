@@ -302,6 +302,17 @@ wait_for 120 "alarm $first delivered to the stand-in" delivered "$first"
 [ "$(standin_sends_to "Ana Prueba")" = 1 ] || fail "the stand-in did not get exactly one message for alarm $first"
 say "ok: alarm $first sent once ($(alarm_field "$first" channel), status $(alarm_field "$first" notification_status))"
 
+# --- The services run at -OO from the image's bytecode, and what they hold (issue 12) ---------
+# The build checked that their imports compile nothing; here, that the units start them so.
+# shellcheck disable=SC2016 # expanded in the guest
+services_rss=$(guest 'for u in keryu-worker keryu-scanner keryu-web; do
+    pid=$(systemctl show -p MainPID --value $u.service)
+    tr "\0" "\n" </proc/$pid/environ | grep -qx PYTHONOPTIMIZE=2 || echo "$u:not-at-OO"
+    echo "${u#keryu-} $(awk "/^Rss:/ {printf \"%.1f\", \$2 / 1024}" /proc/$pid/smaps_rollup)"
+done' | tr '\n' ' ') || fail "could not read the services' memory"
+case $services_rss in *not-at-OO*) fail "a service runs without PYTHONOPTIMIZE=2: $services_rss" ;; esac
+say "ok: the services run at -OO; RSS in the guest, MiB: $services_rss"
+
 # --- Updates: security sources, a Keryu bundle through the admin page, an automatic rollback --
 update_started=$(date +%s)
 guest grep -q -- "-security" /etc/apt/sources.list.d/debian.sources || fail "the APT sources lack the security suite"
