@@ -116,6 +116,9 @@ grep -q "installed in" "$WORK/install.log" || fail "the install did not say it f
 guest id keryu >/dev/null || fail "no keryu user"
 guest /opt/keryu/venv/bin/python -c "'import sys; assert sys.base_prefix != sys.prefix'" || fail "no /opt/keryu/venv"
 grep -q '^include-system-site-packages = true' "$ROOT/opt/keryu/venv/pyvenv.cfg" || fail "the venv does not see the system's packages (picamera2)"
+# The services run at -OO from read-only files: their bytecode was written at install.
+guest env PYTHONOPTIMIZE=2 /opt/keryu/venv/bin/python -c "'import appliance, os, importlib.util as u; raise SystemExit(not all(os.path.isfile(u.cache_from_source(m.__file__)) for m in (appliance, os)))'" ||
+    fail "no -OO bytecode for the services in /opt/keryu/venv or the standard library"
 [ "$(guest stat -c %a:%U /var/lib/keryu)" = 700:keryu ] || fail "/var/lib/keryu is not the keryu user's alone (0700)"
 [ "$(guest systemctl is-active keryu.target)" = active ] || fail "keryu.target is not active"
 guest systemctl is-enabled keryu.target redis-server.service avahi-daemon.service >/dev/null || fail "not enabled"

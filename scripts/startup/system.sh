@@ -73,6 +73,14 @@ system_venv() {
 	python3 -m venv --clear --system-site-packages "$SYSTEM_VENV"
 	"$SYSTEM_VENV/bin/python" -m pip install --disable-pip-version-check --no-cache-dir --progress-bar off "$spec" ||
 		die "pip install into $SYSTEM_VENV failed; see the messages above"
+	# The units run the services at -OO from a read-only /opt and /usr: their bytecode is written
+	# now, the venv's and the system Python's standard library's (Debian compiles only the plain
+	# level), as the SD image does.
+	"$SYSTEM_VENV/bin/python" -m compileall -q -j 0 -o 2 "$SYSTEM_VENV/lib" >/dev/null ||
+		warn "some modules of $SYSTEM_VENV did not compile to -OO bytecode"
+	"$SYSTEM_VENV/bin/python" -m compileall -q -j 0 -o 2 -x '/(test|tests|idlelib|lib2to3)/' \
+		"$("$SYSTEM_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')" >/dev/null ||
+		warn "some modules of the standard library did not compile to -OO bytecode"
 	"$SYSTEM_VENV/bin/keryu" --version >/dev/null
 }
 
