@@ -16,6 +16,7 @@ header is trusted for the scheme: a LAN client could send one.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from aiohttp import web
@@ -25,6 +26,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 logger = logging.getLogger(__name__)
 
 SALT = "keryu.web.session"  # keeps these signatures apart from any other use of the same key
+SIGNER = {"digest_method": hashlib.sha256}  # itsdangerous signs with SHA-1 unless told
 
 
 class SignedCookieStorage(AbstractStorage):
@@ -32,7 +34,7 @@ class SignedCookieStorage(AbstractStorage):
 
     def __init__(self, secret_key: bytes, *, cookie_name: str, max_age: int) -> None:
         super().__init__(cookie_name=cookie_name, max_age=max_age, httponly=True, samesite="Strict")
-        self._serializer = URLSafeTimedSerializer(secret_key, salt=SALT)
+        self._serializer = URLSafeTimedSerializer(secret_key, salt=SALT, signer_kwargs=SIGNER)
 
     async def load_session(self, request: web.Request) -> Session:
         cookie = self.load_cookie(request)

@@ -114,6 +114,7 @@ async def test_a_cookie_whose_contents_were_changed_is_refused(kiosk: Kiosk, adm
     genuine = session_cookie(client)
     held = await _session_in(kiosk, genuine)
     payload, stamp, signature = genuine.rsplit(".", 2)
+    assert len(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))) == 32  # HMAC-SHA256
     # The same admin token, a session one second younger: only the signature no longer matches.
     younger = json.dumps({"created": held.created + 1, "session": dict(held)}, separators=(",", ":"))
     changed = base64.urlsafe_b64encode(younger.encode()).decode().rstrip("=")
