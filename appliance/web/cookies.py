@@ -48,10 +48,8 @@ class SignedCookieStorage(AbstractStorage):
         return Session(None, data=data, new=False, max_age=self.max_age)
 
     async def save_session(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
-        if session.empty:
-            self.save_cookie(response, "", max_age=session.max_age)
-        else:
-            self.save_cookie(response, self._serializer.dumps(self._get_session_data(session)), max_age=session.max_age)
+        value = "" if session.empty else self._serializer.dumps(self._get_session_data(session))
+        self.save_cookie(response, value, max_age=session.max_age)
         morsel = response.cookies.get(self.cookie_name)
         if morsel is not None:
             morsel["secure"] = request.secure
