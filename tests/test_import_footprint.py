@@ -19,9 +19,10 @@ NOWHERE = {"sqlalchemy.dialects.postgresql", "cryptography.hazmat.bindings._rust
 NOT_LOADED = {
     "--help": HEAVY | ON_USE | NOWHERE | {"celery", "sqlalchemy"},
     "appliance.worker.runtime": HEAVY | NOWHERE,
-    "appliance.web.serve": (HEAVY | ON_USE | NOWHERE) - {"aiohttp", "jinja2"},
+    # Celery only in the worker: the others put ids on its wake-up list with redis-py alone
+    "appliance.web.serve": (HEAVY | ON_USE | NOWHERE | {"celery", "kombu"}) - {"aiohttp", "jinja2"},
     # OpenCV only with a camera that captures through it
-    "appliance.scanner.runner": (HEAVY | ON_USE | NOWHERE) - {"numpy", "PIL"},
+    "appliance.scanner.runner": (HEAVY | ON_USE | NOWHERE | {"celery", "kombu"}) - {"numpy", "PIL"},
 }
 
 

@@ -200,7 +200,7 @@ def retry_alarm(kiosk: Kiosk, alarm_id: int) -> AlarmView:
         if not requeued:  # changed since the check
             raise UserError(ONLY_FAILED, id=alarm_id, status=alarm.notification_status)
     for row in requeued:
-        if not enqueue_delivery(kiosk.celery, row):
+        if not enqueue_delivery(kiosk.queue, row):
             mark_not_enqueued(kiosk, row)
     return get_alarm(kiosk, alarm_id)
 

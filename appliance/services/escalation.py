@@ -149,6 +149,6 @@ def escalate(kiosk: Kiosk, alarm_id: int, duty_phone: str, reason: str) -> int |
         session.flush()
         duty_id = duty.id
     logger.warning("Alarm %s escalated to the on-duty contact: %s", alarm_id, reason)
-    if not enqueue_delivery(kiosk.celery, duty_id):
+    if not enqueue_delivery(kiosk.queue, duty_id):
         mark_not_enqueued(kiosk, duty_id)  # the next sweep takes it
     return duty_id

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text
 
 from appliance import __version__
 from appliance.i18n import N_, Sentence
+from appliance.queue import WORKER_PRESENCE_SECONDS, present_workers
 from appliance.services.kiosk import Kiosk
 from appliance.services.parameters import get_channel
 from appliance.services.publish.status import publishing_health
@@ -36,6 +37,7 @@ Component = dict[str, Any]
 NO_CHANNEL = N_(
     "No channel has credentials: alarms are recorded but nobody is told. Set WHATSAPP_* or TWILIO_* in keryu.env."
 )
+NO_WORKER = N_("no worker has reported in the last {seconds} s")
 CHOSEN_UNCONFIGURED = N_(
     "The chosen channel {number} ({name}) has no credentials: alarms go by {fallback} instead. "
     "Set its variables in keryu.env, or choose another channel."
@@ -96,13 +98,13 @@ def check_redis(kiosk: Kiosk) -> Component:
 
 
 def check_worker(kiosk: Kiosk) -> Component:
+    """Ok while a worker announces itself in Redis: consuming, and moving wake-ups onto its queue."""
     try:
-        replies = kiosk.celery.control.ping(timeout=1.0)
+        names = present_workers(kiosk.queue)
     except Exception as exc:
         return {"status": "down", "error": _one_line(exc)}
-    names = sorted(name for reply in replies for name in reply)
     if not names:
-        return {"status": "down", "error": Sentence("no worker answered a ping within 1 s")}
+        return {"status": "down", "error": Sentence(NO_WORKER, seconds=WORKER_PRESENCE_SECONDS)}
     return {"status": "ok", "workers": names}
 
 

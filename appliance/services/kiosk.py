@@ -6,13 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
-from celery import Celery
-
 from appliance.clock import Clock, SystemClock
 from appliance.config import Settings
 from appliance.messaging.base import Channel
 from appliance.messaging.registry import build_channels
-from appliance.queue import make_celery
+from appliance.queue import DeliveryQueue
 from appliance.store.db import Store
 
 
@@ -26,7 +24,7 @@ class Kiosk:
 
     settings: Settings
     store: Store
-    celery: Celery
+    queue: DeliveryQueue  # the wake-up list in Redis (appliance/queue.py)
     channels: Mapping[int, Channel]  # every registered channel, configured or not, by its number
     clock: Clock = field(default_factory=SystemClock)
 
@@ -36,7 +34,7 @@ class Kiosk:
         return cls(
             settings=settings,
             store=Store(settings.database, group_commit=group_commit),
-            celery=make_celery(settings),
+            queue=DeliveryQueue(settings.broker_url),
             channels=build_channels(settings),
             clock=clock or SystemClock(),
         )
@@ -52,3 +50,4 @@ class Kiosk:
 
     def close(self) -> None:
         self.store.dispose()
+        self.queue.close()

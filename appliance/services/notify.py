@@ -46,7 +46,7 @@ def send_test(kiosk: Kiosk, phone: str) -> Alarm:
         )
         session.add(alarm)
         session.flush()
-    if not enqueue_delivery(kiosk.celery, alarm.id):
+    if not enqueue_delivery(kiosk.queue, alarm.id):
         mark_not_enqueued(kiosk, alarm.id)
     return alarm
 

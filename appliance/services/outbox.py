@@ -67,7 +67,7 @@ def due_alarm_ids(kiosk: Kiosk, limit: int = SWEEP_BATCH) -> list[int]:
 
 def sweep(kiosk: Kiosk) -> int:
     """Enqueue every alarm that is due; returns how many were queued."""
-    queued = [alarm_id for alarm_id in due_alarm_ids(kiosk) if enqueue_delivery(kiosk.celery, alarm_id)]
+    queued = [alarm_id for alarm_id in due_alarm_ids(kiosk) if enqueue_delivery(kiosk.queue, alarm_id)]
     mark_enqueued(kiosk, queued)
     if queued:
         logger.info("Outbox sweep queued %d alarm(s): %s", len(queued), queued[:20])

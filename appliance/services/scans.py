@@ -122,7 +122,7 @@ def dispatch(kiosk: Kiosk, result: ScanResult) -> bool:
 
     queued = True
     for alarm_id in delivery_ids(kiosk, result.alarm_id):  # one delivery per custodian
-        queued = queued and enqueue_delivery(kiosk.celery, alarm_id)  # a refusal: the rest wait for the sweep too
+        queued = queued and enqueue_delivery(kiosk.queue, alarm_id)  # a refusal: the rest wait for the sweep too
         if not queued:
             mark_not_enqueued(kiosk, alarm_id)
     return queued

@@ -63,7 +63,7 @@ def _wake_if_rerouted(kiosk: Kiosk, alarm_id: int) -> None:
         status = session.scalar(select(Alarm.notification_status).where(Alarm.id == alarm_id))
     if status == AlarmStatus.ERROR:
         logger.warning("Alarm %s: undeliverable; trying the next channel", alarm_id)
-        enqueue_delivery(kiosk.celery, alarm_id)  # refused: the sweeper finds it due
+        enqueue_delivery(kiosk.queue, alarm_id)  # refused: the sweeper finds it due
 
 
 def poll_providers(kiosk: Kiosk) -> int:

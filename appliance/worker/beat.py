@@ -13,11 +13,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from celery import Celery
 from celery.beat import EmbeddedService, PersistentScheduler, ScheduleEntry
 
-from appliance.queue import CLEANUP_TASK, ESCALATE_TASK, POLL_TASK, SWEEP_TASK
 from appliance.services.health import beat_heartbeat_path
 from appliance.services.kiosk import Kiosk
+from appliance.worker.app import CLEANUP_TASK, ESCALATE_TASK, POLL_TASK, SWEEP_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -51,26 +52,26 @@ class HeartbeatScheduler(PersistentScheduler):
         return result
 
 
-def prepare(kiosk: Kiosk) -> partial[HeartbeatScheduler]:
-    """Put the schedule on the kiosk's Celery app; the scheduler class to run it with.
+def prepare(app: Celery, kiosk: Kiosk) -> partial[HeartbeatScheduler]:
+    """Put the schedule on the Celery app; the scheduler class to run it with.
 
     A previous beat's heartbeat is removed: it must not vouch for this one.
     """
-    kiosk.celery.conf.beat_schedule = SCHEDULE
+    app.conf.beat_schedule = SCHEDULE
     heartbeat = beat_heartbeat_path(kiosk)
     heartbeat.parent.mkdir(parents=True, exist_ok=True)
     heartbeat.unlink(missing_ok=True)
     return partial(HeartbeatScheduler, heartbeat=heartbeat)
 
 
-def embedded_beat(kiosk: Kiosk) -> Any:
+def embedded_beat(app: Celery, kiosk: Kiosk) -> Any:
     """The scheduler as a daemon thread of this process (not yet started); `stop()` ends it.
 
     Its own schedule file: a `keryu beat` beside it (a fleet in transition, a test) keeps its own.
     """
-    scheduler = prepare(kiosk)
+    scheduler = prepare(app, kiosk)
     return EmbeddedService(
-        kiosk.celery,
+        app,
         thread=True,
         scheduler_cls=scheduler,
         schedule_filename=str(kiosk.settings.run_dir / "worker-beat-schedule"),

@@ -9,14 +9,15 @@ from __future__ import annotations
 import logging
 import socket
 
-from celery import signals
+from celery import Celery, signals
 
 from appliance.config import Settings
-from appliance.queue import ALARMS_QUEUE, DEFAULT_QUEUE
 from appliance.services import outbox
 from appliance.services.kiosk import Kiosk
 from appliance.services.publish.runner import build_publisher
 from appliance.worker import beat
+from appliance.worker.app import ALARMS_QUEUE, DEFAULT_QUEUE, make_celery
+from appliance.worker.presence import Presence
 from appliance.worker.tasks import register_tasks
 
 logger = logging.getLogger(__name__)
@@ -27,11 +28,13 @@ logger = logging.getLogger(__name__)
 DELIVERY_THREADS = 4
 
 
-def build_kiosk(settings: Settings) -> Kiosk:
+def build_app(settings: Settings) -> tuple[Celery, Kiosk]:
+    """The Celery app with the tasks of this process's kiosk bound to it."""
     kiosk = Kiosk.from_settings(settings, group_commit=True)
     kiosk.store.require_schema()
-    register_tasks(kiosk.celery, kiosk)
-    return kiosk
+    app = make_celery(settings)
+    register_tasks(app, kiosk)
+    return app, kiosk
 
 
 def run_worker(settings: Settings, *, with_beat: bool = True) -> int:
@@ -41,27 +44,31 @@ def run_worker(settings: Settings, *, with_beat: bool = True) -> int:
     a second copy of everything. Each thread holds at most one message (prefetch of one per
     thread), acknowledged only once its alarm's outcome is committed and on disk (late
     acknowledgement); claims make two threads on one alarm impossible, as two workers.
-    With `with_beat`, the scheduler starts as a thread once the worker is ready; so does the
-    publisher (MQTT, outbound webhook) when one is configured (services/publish/runner.py).
+    Once the worker is ready it announces itself in Redis for health (`worker/presence.py`);
+    with `with_beat` the scheduler starts as a thread; so does the publisher (MQTT, outbound
+    webhook) when one is configured (services/publish/runner.py).
     """
-    kiosk = build_kiosk(settings)
-    scheduler = beat.embedded_beat(kiosk) if with_beat else None
+    app, kiosk = build_app(settings)
+    scheduler = beat.embedded_beat(app, kiosk) if with_beat else None
     publisher = build_publisher(kiosk)
+    hostname = f"keryu@{socket.gethostname()}"
+    presence = Presence(kiosk.queue, hostname)
 
     @signals.worker_ready.connect(weak=False)
-    def _recover(**_kwargs) -> None:
+    def _recover(sender, **_kwargs) -> None:
         outbox.release_dead_claims(kiosk)
         outbox.sweep(kiosk)
+        presence.start(sender)
         if scheduler is not None:
             scheduler.start()
         if publisher is not None:
             publisher.start()
 
-    worker = kiosk.celery.Worker(
+    worker = app.Worker(
         pool="threads",
         concurrency=DELIVERY_THREADS,
         queues=[ALARMS_QUEUE, DEFAULT_QUEUE],
-        hostname=f"keryu@{socket.gethostname()}",
+        hostname=hostname,
         loglevel=settings.log_level,
         without_gossip=True,
         without_mingle=True,
@@ -70,6 +77,7 @@ def run_worker(settings: Settings, *, with_beat: bool = True) -> int:
     try:
         worker.start()
     finally:
+        presence.withdraw()
         if publisher is not None:
             publisher.stop()  # says "offline" to the broker
         if scheduler is not None and scheduler.is_alive():
@@ -79,9 +87,9 @@ def run_worker(settings: Settings, *, with_beat: bool = True) -> int:
 
 def run_beat(settings: Settings) -> int:
     """Run the scheduler alone: outbox sweep, Twilio status poll, retention cleanup."""
-    kiosk = build_kiosk(settings)
-    scheduler = beat.prepare(kiosk)
-    service = kiosk.celery.Beat(
+    app, kiosk = build_app(settings)
+    scheduler = beat.prepare(app, kiosk)
+    service = app.Beat(
         scheduler=scheduler,
         schedule=str(settings.run_dir / "celerybeat-schedule"),
         loglevel=settings.log_level,

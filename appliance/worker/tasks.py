@@ -18,10 +18,17 @@ import logging
 
 from celery import Celery
 
-from appliance.queue import CLEANUP_TASK, ESCALATE_TASK, POLL_TASK, SEND_TASK, SWEEP_TASK, enqueue_delivery
 from appliance.services import clock_sync, escalation, outbox, retention, status_updates
 from appliance.services.delivery import deliver
 from appliance.services.kiosk import Kiosk
+from appliance.worker.app import (
+    CLEANUP_TASK,
+    ESCALATE_TASK,
+    POLL_TASK,
+    SEND_TASK,
+    SWEEP_TASK,
+    queue_delivery_task,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +42,7 @@ def register_tasks(app: Celery, kiosk: Kiosk) -> None:
         result = deliver(kiosk, int(alarm_id))
         kiosk.store.sync()  # every commit of the delivery on disk before Celery acknowledges the message
         if result.retry_in is not None:
-            enqueue_delivery(app, int(alarm_id), countdown=result.retry_in)
+            queue_delivery_task(app, int(alarm_id), countdown=result.retry_in)
         return str(result.status) if result.status else None
 
     @app.task(name=SWEEP_TASK, ignore_result=True)

@@ -57,7 +57,7 @@ def test_two_server_errors_then_success_gives_sent_after_three_attempts(kiosk, w
 def test_the_same_task_delivered_twice_sends_once(kiosk, chatty_worker, standin):
     result = handle_scan(kiosk, _card(kiosk), ScanSource.FILE)
     for _ in range(3):
-        assert enqueue_delivery(kiosk.celery, result.alarm_id)
+        assert enqueue_delivery(kiosk.queue, result.alarm_id)
     _wait_status(kiosk, result.alarm_id, "SENT")
     wait_until(lambda: "alarms.tasks.send_whatsapp_notification" in chatty_worker.log(), what="tasks to run")
     assert len(standin.requests) == 1
