@@ -2,7 +2,7 @@
 
 A person at the door sees a green blink every 10 s when a card would reach a custodian, and a
 slow red heartbeat when it would only be recorded. The checks run on a thread of their own,
-since a Redis or worker ping may wait a second or more.
+since a Redis or database call may wait out its timeout (seconds) when one is down.
 """
 
 from __future__ import annotations
