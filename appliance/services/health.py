@@ -98,7 +98,7 @@ def check_redis(kiosk: Kiosk) -> Component:
 
 
 def check_worker(kiosk: Kiosk) -> Component:
-    """Ok while a worker announces itself in Redis: consuming, and moving wake-ups onto its queue."""
+    """Ok while a worker renews its presence in Redis from its consumer loop (`worker/presence.py`)."""
     try:
         names = present_workers(kiosk.queue)
     except Exception as exc:

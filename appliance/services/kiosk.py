@@ -24,7 +24,7 @@ class Kiosk:
 
     settings: Settings
     store: Store
-    queue: DeliveryQueue  # the wake-up list in Redis (appliance/queue.py)
+    queue: DeliveryQueue  # Redis: delivery messages and the workers' presence (appliance/queue.py)
     channels: Mapping[int, Channel]  # every registered channel, configured or not, by its number
     clock: Clock = field(default_factory=SystemClock)
 

@@ -46,3 +46,12 @@ def test_health_sees_a_killed_worker_gone_once_its_presence_runs_out(kiosk, work
 def test_health_says_why_without_redis(kiosk):
     found = check_worker(kiosk)  # the kiosk fixture's Redis is a closed port
     assert found["status"] == "down" and "Connection refused" in found["error"]
+
+
+@pytest.mark.integration
+def test_after_redis_restarts_empty_the_worker_is_present_again(kiosk, worker, redis_control):
+    redis_control.stop()
+    redis_control.start()  # empty: the presence is gone with everything else
+    assert check_worker(kiosk)["status"] == "down"
+    # the consumer reconnects; the renewal on its loop survives the reconnection
+    wait_until(lambda: check_worker(kiosk)["status"] == "ok", timeout=30, what="the worker's presence again")
