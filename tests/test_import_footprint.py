@@ -19,7 +19,7 @@ NOWHERE = {"sqlalchemy.dialects.postgresql", "cryptography.hazmat.bindings._rust
 NOT_LOADED = {
     "--help": HEAVY | ON_USE | NOWHERE | {"celery", "sqlalchemy"},
     "appliance.worker.runtime": HEAVY | NOWHERE,
-    # Celery only in the worker: the others put ids on its wake-up list with redis-py alone
+    # Celery only in the worker: the others write its message with redis-py (appliance.queue)
     "appliance.web.serve": (HEAVY | ON_USE | NOWHERE | {"celery", "kombu"}) - {"aiohttp", "jinja2"},
     # OpenCV only with a camera that captures through it
     "appliance.scanner.runner": (HEAVY | ON_USE | NOWHERE | {"celery", "kombu"}) - {"numpy", "PIL"},
