@@ -230,7 +230,15 @@ def test_first_boot_runs_before_the_database_is_opened() -> None:
     assert init["ExecStart"] == ["/opt/keryu/venv/bin/keryu init"] and init["User"] == ["keryu"]
 
 
-HELD_BACK = ("keryu-init.service", "keryu-scanner.service", "keryu-worker.service", "keryu-beat.service")
+# keryu-reboot-window.service runs from a timer every 15 minutes: with a wrong setting it would
+# fail each time (the 512 MiB boot test met it once).
+HELD_BACK = (
+    "keryu-init.service",
+    "keryu-scanner.service",
+    "keryu-worker.service",
+    "keryu-beat.service",
+    "keryu-reboot-window.service",
+)
 
 
 @pytest.mark.parametrize("name", HELD_BACK)
