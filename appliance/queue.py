@@ -32,8 +32,9 @@ WORKER_PRESENCE_PREFIX = "keryu:worker:"
 # A worker renews its presence every few seconds; one silent this long is taken for gone.
 WORKER_PRESENCE_SECONDS = 15
 
-# Calls must fail fast when Redis is down: the scanner and the web page are waiting.
-_SOCKET_TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+# Redis calls must fail fast when Redis is down: the scanner and the web page are waiting, and
+# the worker's Celery connections use the same (`worker/app.py`).
+REDIS_TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 _NO_CANVAS = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 
 
@@ -41,7 +42,7 @@ class DeliveryQueue:
     """The kiosk's Redis, for delivery messages and worker presence; connects at first use, thread-safe."""
 
     def __init__(self, broker_url: str):
-        self.client = redis.Redis.from_url(broker_url, **_SOCKET_TIMEOUTS)
+        self.client = redis.Redis.from_url(broker_url, **REDIS_TIMEOUTS)
         self._origin = f"{os.getpid()}@{socket.gethostname()}"  # as Celery names a sender
         self._reply_to = str(uuid.uuid4())  # unused (results are ignored); Celery sends one per app
 

@@ -12,7 +12,7 @@ from celery import Celery
 from kombu import Queue
 
 from appliance.config import Settings
-from appliance.queue import ALARMS_QUEUE, SEND_TASK
+from appliance.queue import ALARMS_QUEUE, REDIS_TIMEOUTS, SEND_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -21,9 +21,6 @@ POLL_TASK = "alarms.tasks.poll_delivery_status"
 CLEANUP_TASK = "alarms.tasks.cleanup_old_records"
 ESCALATE_TASK = "alarms.tasks.escalate_alarms"
 DEFAULT_QUEUE = "default"
-
-# Broker calls must fail fast when Redis is down.
-_BROKER_TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -45,14 +42,14 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=2,
         broker_transport_options={
-            **_BROKER_TIMEOUTS,
+            **REDIS_TIMEOUTS,
             # Redelivery after a lost worker; the sweeper's lease takes it back sooner.
             "visibility_timeout": 300,
             "max_retries": 0,
         },
         redis_socket_connect_timeout=2,
         redis_socket_timeout=5,
-        result_backend_transport_options=_BROKER_TIMEOUTS,
+        result_backend_transport_options=REDIS_TIMEOUTS,
         broker_pool_limit=2,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
