@@ -4,6 +4,7 @@ at start, in a fresh interpreter (a module once imported stays in memory for the
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -44,3 +45,35 @@ def modules_after(runtime: str) -> set[str]:
 def test_a_process_does_not_load_the_libraries_of_the_others(runtime: str) -> None:
     loaded = modules_after(runtime)
     assert sorted(NOT_LOADED[runtime] & loaded) == []
+
+
+def test_a_send_on_metas_channel_loads_urllib3_but_not_requests(standin) -> None:
+    """requests (3.8 MiB) comes with the Twilio SDK only: a worker on Meta's channel never loads it."""
+    code = (
+        "import json, sys\n"
+        "from appliance.config import load_settings\n"
+        "from appliance.messaging.base import Notification\n"
+        "from appliance.messaging.meta_whatsapp import MetaWhatsApp\n"
+        "note = Notification('+525512345678', subject_name='Ana', timestamp_text='12:00', location='Gate')\n"
+        "MetaWhatsApp(load_settings()).send(note)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=_base_env() | standin.env(),
+    )
+    loaded = set(json.loads(result.stdout))
+    assert len(standin.accepted) == 1
+    assert "urllib3" in loaded
+    assert sorted({"requests", "twilio"} & loaded) == []
+
+
+def _base_env() -> dict[str, str]:
+    """This environment without any Keryu or provider setting of the machine running the suite."""
+    return {
+        name: value for name, value in os.environ.items() if not name.startswith(("KERYU_", "WHATSAPP_", "TWILIO_"))
+    }

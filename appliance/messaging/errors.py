@@ -19,6 +19,7 @@ from appliance.i18n import N_, Sentence
 
 if TYPE_CHECKING:
     import requests
+    import urllib3
 
 logger = logging.getLogger(__name__)
 
@@ -153,35 +154,49 @@ def from_provider_code(
 
 
 def from_network_error(provider: str, exc: requests.RequestException) -> TransientSendError:
-    """A request that got no HTTP answer: the network or the provider's front door failed."""
+    """A request made with requests (the Twilio SDK's) that got no HTTP answer."""
     import requests  # already loaded by the channel that raised `exc`; the tables above need none of it
 
+    reason = exc.args[0] if exc.args else exc
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError -> its cause
     if isinstance(exc, requests.ConnectTimeout):
-        return TransientSendError(
-            Sentence(stored_text.NETWORK_FAILURES["connect_timeout"], provider=provider), code="connect_timeout"
-        )
+        return network_failure(provider, "connect_timeout")
     if isinstance(exc, requests.Timeout):
-        # The provider may have taken the message; only retries on this channel risk a repeat.
-        return TransientSendError(Sentence(stored_text.NETWORK_FAILURES["timeout"], provider=provider), code="timeout")
-    if isinstance(exc, requests.ConnectionError):
-        return TransientSendError(
-            Sentence(stored_text.NETWORK_FAILURES["connection"], provider=provider, problem=_exception_summary(exc)),
-            code="connection",
-        )
-    return TransientSendError(
-        Sentence(stored_text.NETWORK_FAILURES["request"], provider=provider, problem=_exception_summary(exc)),
-        code="request",
-    )
+        return network_failure(provider, "timeout")
+    kind = "connection" if isinstance(exc, requests.ConnectionError) else "request"
+    return network_failure(provider, kind, _exception_summary(reason, type(exc).__name__))
 
 
-def _exception_summary(exc: BaseException) -> str:
-    """The innermost reason of a requests/urllib3 error, short and without request details."""
-    reason: object = exc.args[0] if exc.args else exc
-    reason = getattr(reason, "reason", reason)  # urllib3 MaxRetryError -> its cause
+def from_urllib3_error(provider: str, exc: urllib3.exceptions.HTTPError) -> TransientSendError:
+    """A request made with urllib3 (no retries: it raises the cause itself) that got no HTTP answer."""
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError, ProxyError, SSLError
+    from urllib3.exceptions import TimeoutError as AnyTimeout
+
+    if isinstance(exc, NewConnectionError | ProtocolError | ProxyError | SSLError):  # NewConnectionError first:
+        return network_failure(provider, "connection", _exception_summary(exc))  # it is a ConnectTimeoutError too
+    if isinstance(exc, ConnectTimeoutError):
+        return network_failure(provider, "connect_timeout")
+    if isinstance(exc, AnyTimeout):
+        return network_failure(provider, "timeout")
+    return network_failure(provider, "request", _exception_summary(exc))
+
+
+def network_failure(provider: str, kind: str, problem: str | None = None) -> TransientSendError:
+    """The failure of a request no provider answered, by kind (`stored_text.NETWORK_FAILURES`).
+
+    "connect_timeout" and "connection": the provider never heard us. "timeout": it may have
+    taken the message; only retries on this channel risk a repeat.
+    """
+    fields = {"provider": provider} if problem is None else {"provider": provider, "problem": problem}
+    return TransientSendError(Sentence(stored_text.NETWORK_FAILURES[kind], **fields), code=kind)
+
+
+def _exception_summary(reason: object, fallback: str = "error") -> str:
+    """The innermost reason of a network error, short and without request details."""
     if isinstance(reason, BaseException) and reason.args and isinstance(reason.args[-1], BaseException):
         reason = reason.args[-1]  # ProtocolError("Connection aborted.", RemoteDisconnected(...))
     if not isinstance(reason, BaseException):
-        return type(exc).__name__
+        return fallback
     text = str(reason).rsplit(": ", 1)[-1]
     return f"{type(reason).__name__}: {text}" if text else type(reason).__name__
 

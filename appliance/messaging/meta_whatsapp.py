@@ -1,4 +1,4 @@
-"""Channel 1: Meta WhatsApp Cloud API, a template message sent with `requests`."""
+"""Channel 1: Meta WhatsApp Cloud API, a template message posted with urllib3 (`http_pool.py` says why)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from appliance.messaging.errors import (
     MALFORMED_ANSWER,
     META_CODES,
     PAIR_RATE_LIMIT_WAIT,
-    from_network_error,
     from_provider_code,
+    from_urllib3_error,
     parse_retry_after,
 )
 from appliance.messaging.format import meta_recipient, template_subject_parameter
 
 if TYPE_CHECKING:
-    import requests
+    import urllib3
 
 logger = logging.getLogger(__name__)
 
@@ -39,42 +39,29 @@ class MetaWhatsApp:
     message_id_field: ClassVar[MessageIdField] = "whatsapp_message_id"
     pollable: ClassVar[bool] = False  # Meta reports statuses only by webhook
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        session: requests.Session | None = None,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-    ) -> None:
+    def __init__(self, settings: Settings, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
         self.settings = settings
-        self._session = session  # None: the calling thread's own (`session`)
-        self._local = threading.local()
         self.timeout = timeout
+        self._pool: urllib3.PoolManager | None = None
+        self._lock = threading.Lock()
 
     def is_configured(self) -> bool:
         """True when the phone number id and the access token are set."""
         return all(getattr(self.settings, field) for field in self.required)
 
     @property
-    def session(self) -> requests.Session:
-        """A keep-alive session per delivery thread (a requests.Session is not documented as thread-safe).
+    def pool(self) -> urllib3.PoolManager:
+        """Keep-alive connections to Graph, shared by the delivery threads, made by the first send.
 
-        What requests would read from the environment on every send (proxies for this endpoint,
-        the CA bundle) is read once, when the thread's session is made: the worker's environment
-        does not change, and reading it took more CPU than the rest of the request.
+        The proxy for the endpoint is read from the environment then, once: the worker's
+        environment does not change.
         """
-        if self._session is not None:
-            return self._session
-        session = getattr(self._local, "session", None)
-        if session is None:
-            import requests  # a session is made by the first send, in the worker only (see `send`)
+        with self._lock:
+            if self._pool is None:
+                from appliance.messaging.http_pool import keep_alive_pool  # urllib3: the worker only
 
-            session = requests.Session()
-            found = session.merge_environment_settings(self.endpoint, {}, None, None, None)
-            session.proxies, session.verify = found["proxies"], found["verify"]
-            session.trust_env = False
-            self._local.session = session
-        return session
+                self._pool = keep_alive_pool(self.endpoint)
+            return self._pool
 
     @property
     def endpoint(self) -> str:
@@ -115,37 +102,41 @@ class MetaWhatsApp:
             raise ChannelNotConfigured(
                 Sentence(stored_text.META_UNCONFIGURED, provider=PROVIDER), code="not_configured"
             )
-        import requests  # loaded by the first send: the scanner and the web, which never send, do without it
+        import urllib3  # loaded by the first send: the scanner and the web, which never send, do without it
 
-        headers = {"Authorization": f"Bearer {self.settings.whatsapp_access_token}"}
+        from appliance.messaging.http_pool import USER_AGENT
+
+        headers = {"Authorization": f"Bearer {self.settings.whatsapp_access_token}", "User-Agent": USER_AGENT}
         try:
-            response = self.session.post(
+            response = self.pool.request(
+                "POST",
                 self.endpoint,
                 json=self.payload(notification),
                 headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,  # a redirect would resend the token elsewhere; Graph never redirects
+                timeout=urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1]),
+                retries=False,  # the delivery decides what to retry, and when
+                redirect=False,  # a redirect would resend the token elsewhere; Graph never redirects
             )
-        except requests.RequestException as exc:
-            raise from_network_error(PROVIDER, exc) from None
-        if 200 <= response.status_code < 300:
+        except urllib3.exceptions.HTTPError as exc:
+            raise from_urllib3_error(PROVIDER, exc) from None
+        if 200 <= response.status < 300:
             return _accepted(response)
         raise _classify(response)
 
 
-def _accepted(response: requests.Response) -> SendResult:
+def _accepted(response: urllib3.BaseHTTPResponse) -> SendResult:
     """Read the wamid from a 2xx answer; one without an id is not retried (it may have been sent)."""
     try:
         message = response.json()["messages"][0]
         message_id = str(message["id"])
     except MALFORMED_ANSWER:
         raise PermanentSendError(
-            Sentence(stored_text.NO_MESSAGE_ID, provider=PROVIDER, status=response.status_code), code="bad_answer"
+            Sentence(stored_text.NO_MESSAGE_ID, provider=PROVIDER, status=response.status), code="bad_answer"
         ) from None
     return SendResult(channel=MetaWhatsApp.number, message_id=message_id, provider_status=message.get("message_status"))
 
 
-def _classify(response: requests.Response) -> SendError:
+def _classify(response: urllib3.BaseHTTPResponse) -> SendError:
     """Meta's error body {"error": {"code", "message", "error_subcode", ...}} as a SendError."""
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     try:
@@ -155,11 +146,11 @@ def _classify(response: requests.Response) -> SendError:
         detail = (data.get("details") if isinstance(data, dict) else None) or error.get("message")
         hint = error.get("is_transient")
     except MALFORMED_ANSWER:
-        code, detail, hint = None, response.text[:200] or None, None
+        code, detail, hint = None, response.data.decode(errors="replace")[:200] or None, None
     if code == 131056 and retry_after is None:
         retry_after = PAIR_RATE_LIMIT_WAIT
     failure = from_provider_code(
-        PROVIDER, META_CODES, code, response.status_code, detail, retry_after, hint if isinstance(hint, bool) else None
+        PROVIDER, META_CODES, code, response.status, detail, retry_after, hint if isinstance(hint, bool) else None
     )
-    logger.info("Meta answered HTTP %s, code %s: %s", response.status_code, failure.code, type(failure).__name__)
+    logger.info("Meta answered HTTP %s, code %s: %s", response.status, failure.code, type(failure).__name__)
     return failure

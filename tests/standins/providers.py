@@ -37,6 +37,7 @@ import json
 import secrets
 import signal
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -170,9 +171,11 @@ class ProviderStandIn:
         meta_phone_number_id: str | None = None,
         twilio_sid: str | None = None,
         twilio_token: str | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        self.tls = tls  # None: plain HTTP; else HTTPS with this server context (`certificates.py`)
         self.meta_token = meta_token or "EAAG" + secrets.token_urlsafe(24)
         self.meta_phone_number_id = meta_phone_number_id or str(100_000_000_000_000 + secrets.randbelow(10**14))
         self.twilio_sid = twilio_sid or _twilio_sid("AC")
@@ -198,6 +201,8 @@ class ProviderStandIn:
         handler = type("Handler", (_Handler,), {"standin": self})
         self._server = _Server((self.host, self.port), handler)
         self.port = self._server.server_address[1]
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self._stopping.clear()
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="provider-standin", daemon=True
@@ -225,7 +230,7 @@ class ProviderStandIn:
     # ---- where it is and how to point a kiosk at it -----------------------------------------
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def meta_api_url(self) -> str:
