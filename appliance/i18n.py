@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:  # Babel is loaded by the processes that write text, when they first do
+    from babel import Locale
     from babel.support import NullTranslations
 
 Language = Literal["es", "en"]
@@ -119,17 +120,32 @@ def zone_or_local(zone: tzinfo | None) -> tzinfo:
 
 def format_moment(moment: datetime, language: str, zone: tzinfo | None = None) -> str:
     """An alarm's time in a message, in `zone`: `28 nov 2026, 2:05 p.m. CST` (es), `Nov 28, 2026, 2:05 PM CST` (en)."""
-    from babel.dates import format_date, format_time, get_datetime_format
+    from babel.dates import format_date, format_time
 
     local = moment.astimezone(zone_or_local(zone))
-    locale = REGIONAL[language]
+    locale = _locale(language)
     text = (
-        get_datetime_format("medium", locale=locale)
-        .replace("'", "")
+        _moment_pattern(language)
         .replace("{1}", format_date(local, "medium", locale=locale))
         .replace("{0}", format_time(local, "short", locale=locale))
     )
     return " ".join(f"{text} {local.tzname() or ''}".split())
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _locale(language: str) -> Locale:
+    """Babel's locale of a language, parsed once (the worker writes a time into every message)."""
+    from babel import Locale
+
+    return Locale.parse(REGIONAL[language])
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _moment_pattern(language: str) -> str:
+    """How a language joins a date ({1}) and a time ({0}), without CLDR's quotes."""
+    from babel.dates import get_datetime_format
+
+    return get_datetime_format("medium", locale=_locale(language)).replace("'", "")
 
 
 def format_page_time(moment: datetime, language: str, zone: tzinfo | None = None) -> str:

@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -143,9 +143,9 @@ def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryRe
     """Try to hand alarm `alarm_id` to a provider; safe to call any number of times."""
     owner = owner or worker_identity()
     now = kiosk.clock.now()
-    # Not durable on its own: a claim lost in a power cut is made again. What must be on disk
-    # is, at its time: the in-flight record before the send; the outcome before the task's ack.
-    with kiosk.store.session(durable=False) as session:
+    # Durable for the in-flight record of the first try, usually written here too: on disk before
+    # the send. The claim alone need not be (one lost in a power cut is made again).
+    with kiosk.store.session() as session:
         alarm = alarm_state.claim(session, alarm_id, now, owner, claim_lease(kiosk))
         if alarm is None:
             logger.info("Alarm %s not claimed: already handled or held by another worker", alarm_id)
@@ -161,6 +161,7 @@ def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryRe
             if alarm_state.close_interrupted(session, alarm_id, owner, now):
                 logger.warning("Alarm %s: a send was cut off before the provider answered; sending again", alarm_id)
                 alarm = None  # its tries on the channel changed: read again below
+        begun = None if alarm is None else _begin_with_claim(kiosk, session, alarm, owner)
     while True:
         if alarm is None:  # after the claim's own view: the plan moved on, or interrupted tries counted
             with kiosk.store.read() as session:
@@ -177,10 +178,37 @@ def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryRe
             with kiosk.store.session() as session:
                 alarm_state.mark_next_channel(session, alarm_id, owner, None, kiosk.clock.now(), claim_lease(kiosk))
         else:
-            outcome = _attempt(kiosk, alarm_id, owner, plan[position], notification_for(kiosk, alarm), attempts_here)
+            notification = notification_for(kiosk, alarm)
+            outcome = _attempt(kiosk, alarm_id, owner, plan[position], notification, attempts_here, begun)
             if outcome is not None:
                 return outcome
-        alarm = None
+        alarm = begun = None
+
+
+@dataclass(frozen=True)
+class _Begun:
+    """A try whose `in_flight` row is written (`alarm_state.begin_send`): what its outcome is recorded against."""
+
+    attempt_id: int
+    started_at: datetime
+
+
+def _begin_with_claim(kiosk: Kiosk, session: Session, alarm: Claimed, owner: str) -> _Begun | None:
+    """When the claimed alarm's next step is a send, its `in_flight` row in the claim's transaction.
+
+    One transaction fewer per alarm (bench/README.md, "Delivery"); None when the next step is
+    not a send (plan used up, tries used up, a channel without credentials): the loop decides.
+    """
+    plan = alarm.channel_plan
+    assert plan is not None  # fixed by the claim
+    if alarm.plan_position >= len(plan) or alarm.channel_attempts >= ATTEMPTS_PER_CHANNEL:
+        return None
+    number = plan[alarm.plan_position]
+    if not kiosk.channels[number].is_configured():
+        return None
+    started = kiosk.clock.now()
+    attempt_id = alarm_state.begin_send(session, alarm.id, owner, number, started, claim_lease(kiosk))
+    return None if attempt_id is None else _Begun(attempt_id, started)
 
 
 def _finish_accepted(
@@ -195,20 +223,29 @@ def _finish_accepted(
 
 
 def _attempt(
-    kiosk: Kiosk, alarm_id: int, owner: str, number: int, notification: Notification, attempts_here: int
+    kiosk: Kiosk,
+    alarm_id: int,
+    owner: str,
+    number: int,
+    notification: Notification,
+    attempts_here: int,
+    begun: _Begun | None = None,
 ) -> DeliveryResult | None:
-    """One try on channel `number`; None means "go on with the next channel"."""
+    """One try on channel `number`, its `in_flight` row written already when `begun`; None: on to the next channel."""
     channel = kiosk.channels[number]
-    started = kiosk.clock.now()
-    if not channel.is_configured():
-        skipped = ChannelNotConfigured(Sentence(stored_text.NOT_CONFIGURED, channel=channel.name))
-        record = AttemptRecord(number, started, "skipped", None, skipped.code, str(skipped))
-        return _after_error(kiosk, alarm_id, owner, record, skipped, attempts_here)
-    with kiosk.store.session() as session:
-        attempt_id = alarm_state.begin_send(session, alarm_id, owner, number, started, claim_lease(kiosk))
-    if attempt_id is None:
-        logger.warning("Alarm %s: no longer held by %s; not sending", alarm_id, owner)
-        return DeliveryResult(None)
+    if begun is None:
+        started = kiosk.clock.now()
+        if not channel.is_configured():
+            skipped = ChannelNotConfigured(Sentence(stored_text.NOT_CONFIGURED, channel=channel.name))
+            record = AttemptRecord(number, started, "skipped", None, skipped.code, str(skipped))
+            return _after_error(kiosk, alarm_id, owner, record, skipped, attempts_here)
+        with kiosk.store.session() as session:
+            attempt_id = alarm_state.begin_send(session, alarm_id, owner, number, started, claim_lease(kiosk))
+        if attempt_id is None:
+            logger.warning("Alarm %s: no longer held by %s; not sending", alarm_id, owner)
+            return DeliveryResult(None)
+        begun = _Begun(attempt_id, started)
+    attempt_id, started = begun.attempt_id, begun.started_at
     t0 = time.perf_counter()
     try:
         sent = channel.send(notification)

@@ -154,8 +154,9 @@ def test_delivering_the_same_alarm_twice_sends_once(live, standin):
     assert len(standin.requests) == 1
 
 
-def test_a_first_send_is_three_transactions_and_reads_nothing_beside_the_claim(live, standin):
-    # The claim's UPDATE returns what the delivery needs; SENT and the provider's id share one transaction.
+def test_a_first_send_is_two_transactions_and_reads_nothing_beside_the_claim(live, standin):
+    # The claim's UPDATE returns what the delivery needs, and its transaction writes the in-flight try;
+    # SENT and the provider's id share the other.
     alarm_id = _alarm(live, 1)
     statements: list[str] = []
     commits: list[object] = []
@@ -176,7 +177,7 @@ def test_a_first_send_is_three_transactions_and_reads_nothing_beside_the_claim(l
         for engine in engines:
             event.remove(engine, "before_cursor_execute", on_statement)
             event.remove(engine, "commit", on_commit)
-    assert len(commits) == 3  # the claim; the in-flight attempt; SENT with the provider's id
+    assert len(commits) == 2  # the claim with the in-flight attempt; SENT with the provider's id
     writes = [word for word in statements if word not in ("BEGIN", "COMMIT")]
     assert writes == ["UPDATE", "UPDATE", "UPDATE", "INSERT", "UPDATE", "UPDATE"]  # no SELECT at all
     assert len(standin.requests) == 1
