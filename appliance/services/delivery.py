@@ -30,8 +30,8 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from appliance import stored_text
 from appliance.errors import ChannelNotConfigured, PermanentSendError, SendError, TransientSendError
@@ -145,27 +145,28 @@ def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryRe
     now = kiosk.clock.now()
     # Durable for the in-flight record of the first try, usually written here too: on disk before
     # the send. The claim alone need not be (one lost in a power cut is made again).
-    with kiosk.store.session() as session:
-        alarm = alarm_state.claim(session, alarm_id, now, owner, claim_lease(kiosk))
+    with kiosk.store.transaction() as connection:
+        alarm = alarm_state.claim(connection, alarm_id, now, owner, claim_lease(kiosk))
         if alarm is None:
             logger.info("Alarm %s not claimed: already handled or held by another worker", alarm_id)
             return DeliveryResult(None)
         if alarm.channel_plan is None:
             plan = channel_plan(kiosk, channel_number(alarm.chosen_channel))
-            alarm_state.fix_plan(session, alarm_id, owner, plan)
+            alarm_state.fix_plan(connection, alarm_id, owner, plan)
             alarm = replace(alarm, channel_plan=plan)
         if alarm.notification_attempts:  # none yet: no send can be open or accepted (`begin_send` counts each)
-            accepted = alarm_state.accepted_attempt(session, alarm_id)
+            accepted = alarm_state.accepted_attempt(connection, alarm_id)
             if accepted is not None:
-                return _finish_accepted(kiosk, session, alarm_id, owner, accepted.channel, accepted.provider_message_id)
-            if alarm_state.close_interrupted(session, alarm_id, owner, now):
+                number, message_id = accepted.channel, accepted.provider_message_id
+                return _finish_accepted(kiosk, connection, alarm_id, owner, number, message_id)
+            if alarm_state.close_interrupted(connection, alarm_id, owner, now):
                 logger.warning("Alarm %s: a send was cut off before the provider answered; sending again", alarm_id)
                 alarm = None  # its tries on the channel changed: read again below
-        begun = None if alarm is None else _begin_with_claim(kiosk, session, alarm, owner)
+        begun = None if alarm is None else _begin_with_claim(kiosk, connection, alarm, owner)
     while True:
         if alarm is None:  # after the claim's own view: the plan moved on, or interrupted tries counted
-            with kiosk.store.read() as session:
-                alarm = alarm_state.read_claimed(session, alarm_id)
+            with kiosk.store.reading() as connection:
+                alarm = alarm_state.read_claimed(connection, alarm_id)
         plan = alarm.channel_plan
         assert plan is not None  # fixed by the claim above
         position, attempts_here = alarm.plan_position, alarm.channel_attempts
@@ -175,8 +176,8 @@ def deliver(kiosk: Kiosk, alarm_id: int, owner: str | None = None) -> DeliveryRe
                 return _wait_for_network(kiosk, alarm_id, owner, offline_rounds)
             return _fail(kiosk, alarm_id, owner, alarm.notification_error)
         if attempts_here >= ATTEMPTS_PER_CHANNEL:  # used up by interrupted sends
-            with kiosk.store.session() as session:
-                alarm_state.mark_next_channel(session, alarm_id, owner, None, kiosk.clock.now(), claim_lease(kiosk))
+            with kiosk.store.transaction() as connection:
+                alarm_state.mark_next_channel(connection, alarm_id, owner, None, kiosk.clock.now(), claim_lease(kiosk))
         else:
             notification = notification_for(kiosk, alarm)
             outcome = _attempt(kiosk, alarm_id, owner, plan[position], notification, attempts_here, begun)
@@ -193,7 +194,7 @@ class _Begun:
     started_at: datetime
 
 
-def _begin_with_claim(kiosk: Kiosk, session: Session, alarm: Claimed, owner: str) -> _Begun | None:
+def _begin_with_claim(kiosk: Kiosk, connection: Connection, alarm: Claimed, owner: str) -> _Begun | None:
     """When the claimed alarm's next step is a send, its `in_flight` row in the claim's transaction.
 
     One transaction fewer per alarm (bench/README.md, "Delivery"); None when the next step is
@@ -207,17 +208,17 @@ def _begin_with_claim(kiosk: Kiosk, session: Session, alarm: Claimed, owner: str
     if not kiosk.channels[number].is_configured():
         return None
     started = kiosk.clock.now()
-    attempt_id = alarm_state.begin_send(session, alarm.id, owner, number, started, claim_lease(kiosk))
+    attempt_id = alarm_state.begin_send(connection, alarm.id, owner, number, started, claim_lease(kiosk))
     return None if attempt_id is None else _Begun(attempt_id, started)
 
 
 def _finish_accepted(
-    kiosk: Kiosk, session: Session, alarm_id: int, owner: str, number: int, message_id: str | None
+    kiosk: Kiosk, connection: Connection, alarm_id: int, owner: str, number: int, message_id: str | None
 ) -> DeliveryResult:
     """An earlier claim's send was accepted but SENT was never recorded: record it now, send nothing."""
     assert message_id is not None  # `accepted_attempt` only finds attempts with an id
     id_field = kiosk.channels[number].message_id_field
-    alarm_state.mark_sent(session, alarm_id, owner, number, message_id, id_field, kiosk.clock.now())
+    alarm_state.mark_sent(connection, alarm_id, owner, number, message_id, id_field, kiosk.clock.now())
     logger.warning("Alarm %s had been sent as %s; recorded SENT without sending again", alarm_id, message_id)
     return DeliveryResult(AlarmStatus.SENT)
 
@@ -239,8 +240,8 @@ def _attempt(
             skipped = ChannelNotConfigured(Sentence(stored_text.NOT_CONFIGURED, channel=channel.name))
             record = AttemptRecord(number, started, "skipped", None, skipped.code, str(skipped))
             return _after_error(kiosk, alarm_id, owner, record, skipped, attempts_here)
-        with kiosk.store.session() as session:
-            attempt_id = alarm_state.begin_send(session, alarm_id, owner, number, started, claim_lease(kiosk))
+        with kiosk.store.transaction() as connection:
+            attempt_id = alarm_state.begin_send(connection, alarm_id, owner, number, started, claim_lease(kiosk))
         if attempt_id is None:
             logger.warning("Alarm %s: no longer held by %s; not sending", alarm_id, owner)
             return DeliveryResult(None)
@@ -274,9 +275,9 @@ def _record_sent(
     """
     id_field = kiosk.channels[sent.channel].message_id_field
 
-    def sent_with_id(session: Session) -> None:
-        alarm_state.mark_sent(session, alarm_id, owner, sent.channel, sent.message_id, id_field, kiosk.clock.now())
-        alarm_state.record_accepted(session, attempt_id, sent.message_id, duration_ms)
+    def sent_with_id(connection: Connection) -> None:
+        alarm_state.mark_sent(connection, alarm_id, owner, sent.channel, sent.message_id, id_field, kiosk.clock.now())
+        alarm_state.record_accepted(connection, attempt_id, sent.message_id, duration_ms)
 
     try:
         _write(kiosk, sent_with_id)
@@ -285,7 +286,7 @@ def _record_sent(
     else:
         logger.info("Alarm %s sent on channel %s as %s", alarm_id, sent.channel, sent.message_id)
         return DeliveryResult(AlarmStatus.SENT)
-    try:  # on disk by the task's sync before its ack (`Store.session(durable=...)`)
+    try:  # on disk by the task's sync before its ack (`Store.transaction(durable=...)`)
         _write(kiosk, lambda s: alarm_state.record_accepted(s, attempt_id, sent.message_id, duration_ms), durable=False)
     except OperationalError:
         logger.critical(
@@ -300,7 +301,7 @@ def _record_sent(
     return DeliveryResult(AlarmStatus.PROCESSING, retry_in=claim_lease(kiosk).total_seconds() + 1)
 
 
-def _write(kiosk: Kiosk, write: Callable[[Session], T], *, durable: bool = True) -> T:
+def _write(kiosk: Kiosk, write: Callable[[Connection], T], *, durable: bool = True) -> T:
     """Run `write` in a transaction of its own, again after each of `COMMIT_RETRY_DELAYS` while the database refuses.
 
     SQLite answers "database is locked" once another process held the write lock for its whole
@@ -309,13 +310,13 @@ def _write(kiosk: Kiosk, write: Callable[[Session], T], *, durable: bool = True)
     """
     for pause in COMMIT_RETRY_DELAYS:
         try:
-            with kiosk.store.session(durable=durable) as session:
-                return write(session)
+            with kiosk.store.transaction(durable=durable) as connection:
+                return write(connection)
         except OperationalError as error:
             logger.warning("Database write refused (%s); trying again in %.1f s", error.orig, pause)
             time.sleep(pause)
-    with kiosk.store.session(durable=durable) as session:
-        return write(session)
+    with kiosk.store.transaction(durable=durable) as connection:
+        return write(connection)
 
 
 def _after_error(
@@ -347,9 +348,9 @@ def _offline_rounds(kiosk: Kiosk, alarm_id: int, channels: int) -> int:
     before a power cut says nothing about a Wi-Fi still coming back after it, and failing the
     alarm then would leave the family untold.
     """
-    with kiosk.store.read() as session:
+    with kiosk.store.reading() as connection:
         codes = list(
-            session.scalars(
+            connection.scalars(
                 select(DeliveryAttempt.error_code)
                 .where(
                     DeliveryAttempt.alarm_id == alarm_id,
@@ -379,16 +380,16 @@ def _wait_for_network(kiosk: Kiosk, alarm_id: int, owner: str, rounds: int) -> D
     delay = OFFLINE_RETRY_DELAYS[min(rounds, len(OFFLINE_RETRY_DELAYS)) - 1]
     now = kiosk.clock.now()
     error = str(Sentence(stored_text.OFFLINE, delay=delay))
-    with kiosk.store.session() as session:
-        alarm_state.restart_plan(session, alarm_id, owner, error, now + timedelta(seconds=delay), now)
+    with kiosk.store.transaction() as connection:
+        alarm_state.restart_plan(connection, alarm_id, owner, error, now + timedelta(seconds=delay), now)
     logger.warning("Alarm %s: no provider reachable; the plan starts again in %.0f s", alarm_id, delay)
     return DeliveryResult(AlarmStatus.ERROR, retry_in=delay)
 
 
 def _fail(kiosk: Kiosk, alarm_id: int, owner: str, last_error: str | None) -> DeliveryResult:
     error = last_error or str(Sentence(stored_text.NO_CHANNEL))
-    with kiosk.store.session() as session:
-        alarm_state.mark_failed(session, alarm_id, owner, error, kiosk.clock.now())
+    with kiosk.store.transaction() as connection:
+        alarm_state.mark_failed(connection, alarm_id, owner, error, kiosk.clock.now())
     logger.error("Alarm %s FAILED: %s", alarm_id, error)
     return DeliveryResult(AlarmStatus.FAILED)
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, insert, null, or_, select, update
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
@@ -41,6 +42,8 @@ S = AlarmStatus
 # cost more CPU than the statements themselves on the worker's hot path (bench/README.md).
 _ALARMS = Alarm.__table__
 _ATTEMPTS = DeliveryAttempt.__table__
+# Where they run: the worker's plain connection (`Store.transaction`), or a service's ORM session.
+Transaction = Connection | Session
 
 
 def worker_identity() -> str:
@@ -130,7 +133,7 @@ _CLAIM_RETURNING = _CLAIM.returning(*_claimed_columns())
 _READ_CLAIMED = select(*_claimed_columns()).where(_ALARMS.c.id == _ALARM)
 
 
-def claim(session: Session, alarm_id: int, now: datetime, owner: str, lease: timedelta) -> Claimed | None:
+def claim(session: Transaction, alarm_id: int, now: datetime, owner: str, lease: timedelta) -> Claimed | None:
     """Move the alarm to PROCESSING for `owner`, held for `lease`, unless someone else holds it or it is done.
 
     Returns what the delivery reads of it, from the same statement where the database can
@@ -138,7 +141,8 @@ def claim(session: Session, alarm_id: int, now: datetime, owner: str, lease: tim
     transaction; None when the claim did not match.
     """
     params = {"alarm": alarm_id, "owner": owner, "now": now, "until": now + lease}
-    if session.get_bind().dialect.update_returning:
+    dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
+    if dialect.update_returning:
         row = session.execute(_CLAIM_RETURNING, params).first()
     elif session.execute(_CLAIM, params).rowcount == 1:
         row = session.execute(_READ_CLAIMED, {"alarm": alarm_id}).first()
@@ -147,12 +151,12 @@ def claim(session: Session, alarm_id: int, now: datetime, owner: str, lease: tim
     return None if row is None else Claimed(**row._mapping)
 
 
-def read_claimed(session: Session, alarm_id: int) -> Claimed:
+def read_claimed(session: Transaction, alarm_id: int) -> Claimed:
     """The same view of an alarm this worker holds, again after its plan moved on."""
     return Claimed(**session.execute(_READ_CLAIMED, {"alarm": alarm_id}).one()._mapping)
 
 
-def _update(session: Session, condition: ColumnElement[bool], **values: object) -> bool:
+def _update(session: Transaction, condition: ColumnElement[bool], **values: object) -> bool:
     """One conditional UPDATE of one alarm; True when it matched (the transition happened)."""
     return session.execute(update(_ALARMS).where(condition).values(**values)).rowcount == 1
 
@@ -161,7 +165,7 @@ def _held(alarm_id: int | BindParameter, owner: str | BindParameter) -> ColumnEl
     return and_(_ALARMS.c.id == alarm_id, _ALARMS.c.notification_status == S.PROCESSING, _ALARMS.c.claimed_by == owner)
 
 
-def fix_plan(session: Session, alarm_id: int, owner: str, plan: list[int]) -> None:
+def fix_plan(session: Transaction, alarm_id: int, owner: str, plan: list[int]) -> None:
     """Record the channel order at the first claim, so that later retries keep it."""
     session.execute(_FIX_PLAN, {"alarm": alarm_id, "owner": owner, "plan": plan})
 
@@ -187,7 +191,7 @@ class AttemptRecord:
 
 
 def begin_send(
-    session: Session, alarm_id: int, owner: str, channel: int, started_at: datetime, lease: timedelta
+    session: Transaction, alarm_id: int, owner: str, channel: int, started_at: datetime, lease: timedelta
 ) -> int | None:
     """Before calling a provider: an `in_flight` attempt, the lease extended to cover the send.
 
@@ -219,7 +223,7 @@ _ACCEPTED = (
 )
 
 
-def record_accepted(session: Session, attempt_id: int, message_id: str, duration_ms: float) -> None:
+def record_accepted(session: Transaction, attempt_id: int, message_id: str, duration_ms: float) -> None:
     """The provider accepted the send: its message id, in the attempt row.
 
     Unconditional: whoever holds the alarm now, this is what the provider did.
@@ -227,31 +231,34 @@ def record_accepted(session: Session, attempt_id: int, message_id: str, duration
     session.execute(_ACCEPTED, {"attempt": attempt_id, "message": message_id, "took": duration_ms})
 
 
-def accepted_attempt(session: Session, alarm_id: int) -> DeliveryAttempt | None:
-    """A send of this alarm the provider accepted (its id recorded), if there is one.
+def accepted_attempt(session: Transaction, alarm_id: int) -> Row | None:
+    """A send of this alarm the provider accepted (its id recorded): its `channel` and `provider_message_id`.
 
     A claimed alarm with such an attempt was sent by a worker that could not record SENT: it is
     finished with `mark_sent`, never sent again. (An admin's retry marks earlier sends `undelivered` first.)
     """
-    return session.scalars(
-        select(DeliveryAttempt)
+    return session.execute(
+        select(_ATTEMPTS.c.channel, _ATTEMPTS.c.provider_message_id)
         .where(
             _ATTEMPTS.c.alarm_id == alarm_id,
             _ATTEMPTS.c.outcome == "sent",
             _ATTEMPTS.c.provider_message_id.is_not(None),
         )
         .order_by(_ATTEMPTS.c.id)
+        .limit(1)
     ).first()
 
 
-def close_interrupted(session: Session, alarm_id: int, owner: str, now: datetime) -> int:
+def close_interrupted(session: Transaction, alarm_id: int, owner: str, now: datetime) -> int:
     """`in_flight` attempts of a worker that stopped before any outcome: `interrupted`, each a try on its channel.
 
     They count against the channel's tries, so that a worker dying in every send still moves
     along the plan. Returns how many there were.
     """
-    found = session.scalars(
-        select(DeliveryAttempt).where(_ATTEMPTS.c.alarm_id == alarm_id, _ATTEMPTS.c.outcome == "in_flight")
+    found = session.execute(
+        select(_ATTEMPTS.c.id, _ATTEMPTS.c.channel)
+        .where(_ATTEMPTS.c.alarm_id == alarm_id, _ATTEMPTS.c.outcome == "in_flight")
+        .order_by(_ATTEMPTS.c.id)
     ).all()
     if not found:
         return 0
@@ -270,7 +277,7 @@ def close_interrupted(session: Session, alarm_id: int, owner: str, now: datetime
     return len(found)
 
 
-def _settle(session: Session, alarm_id: int, record: AttemptRecord) -> dict:
+def _settle(session: Transaction, alarm_id: int, record: AttemptRecord) -> dict:
     """Write an attempt's outcome; returns the seed counters a new real attempt adds (a settled one counted already)."""
     values = {
         "outcome": record.outcome,
@@ -281,14 +288,15 @@ def _settle(session: Session, alarm_id: int, record: AttemptRecord) -> dict:
     if record.attempt_id is not None:
         session.execute(update(_ATTEMPTS).where(_ATTEMPTS.c.id == record.attempt_id).values(**values))
         return {}
-    session.add(DeliveryAttempt(alarm_id=alarm_id, channel=record.channel, started_at=record.started_at, **values))
+    row = {"alarm_id": alarm_id, "channel": record.channel, "started_at": record.started_at, **values}
+    session.execute(insert(_ATTEMPTS).values(**row))
     if record.outcome == "skipped":
         return {}
     return {"notification_attempts": _ALARMS.c.notification_attempts + 1, "last_attempt": record.started_at}
 
 
 def mark_sent(
-    session: Session, alarm_id: int, owner: str, channel: int, message_id: str, id_field: str, now: datetime
+    session: Transaction, alarm_id: int, owner: str, channel: int, message_id: str, id_field: str, now: datetime
 ) -> bool:
     """The provider accepted the message on `channel`: SENT with its id in the channel's column `id_field`.
 
@@ -317,7 +325,7 @@ _MARK_SENT = {  # by the channel's id column (`Channel.message_id_field`)
 
 
 def mark_retry(
-    session: Session, alarm_id: int, owner: str, record: AttemptRecord, retry_at: datetime, now: datetime
+    session: Transaction, alarm_id: int, owner: str, record: AttemptRecord, retry_at: datetime, now: datetime
 ) -> bool:
     """A transient failure with attempts left on this channel: ERROR, due again at `retry_at`."""
     return _update(
@@ -335,7 +343,7 @@ def mark_retry(
 
 
 def mark_next_channel(
-    session: Session, alarm_id: int, owner: str, record: AttemptRecord | None, now: datetime, lease: timedelta
+    session: Transaction, alarm_id: int, owner: str, record: AttemptRecord | None, now: datetime, lease: timedelta
 ) -> bool:
     """This channel is finished (permanent error, skipped, or out of attempts): move along the plan.
 
@@ -353,7 +361,7 @@ def mark_next_channel(
     )
 
 
-def mark_failed(session: Session, alarm_id: int, owner: str, error: str, now: datetime) -> bool:
+def mark_failed(session: Transaction, alarm_id: int, owner: str, error: str, now: datetime) -> bool:
     """No channel is left: FAILED with the last error."""
     return _update(
         session,
@@ -367,7 +375,9 @@ def mark_failed(session: Session, alarm_id: int, owner: str, error: str, now: da
     )
 
 
-def restart_plan(session: Session, alarm_id: int, owner: str, error: str, retry_at: datetime, now: datetime) -> bool:
+def restart_plan(
+    session: Transaction, alarm_id: int, owner: str, error: str, retry_at: datetime, now: datetime
+) -> bool:
     """No provider was reachable on any channel: ERROR, and the whole plan again at `retry_at`."""
     return _update(
         session,

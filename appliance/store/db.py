@@ -99,6 +99,21 @@ class Store:
         """
         with self._writer, self._sessions() as session, session.begin():
             yield session
+        self._committed(durable=durable)
+
+    @contextmanager
+    def transaction(self, *, durable: bool = True) -> Iterator[Connection]:
+        """Like `session`, on a plain connection, for Core statements only.
+
+        The delivery's transactions (two per alarm, `store.alarm_state`) run here: an ORM
+        session's own begin and commit cost about as much CPU as their statements.
+        """
+        with self._writer, self.engine.begin() as connection:
+            yield connection
+        self._committed(durable=durable)
+
+    def _committed(self, *, durable: bool) -> None:
+        """After a commit: on disk before returning when `durable` (group commit; else SQLite did it)."""
         if self.group_commit is not None:
             number = self.group_commit.committed()
             if durable:

@@ -1,6 +1,7 @@
 """Group commit keeps the promise of `synchronous=FULL`: a durable session returns only once its commit is on disk.
 
-Checked on the system calls themselves: a child process commits from four threads at once and
+Checked on the system calls themselves: a child process commits from four threads at once (two
+through ORM sessions, two through plain connections, `Store.transaction`) and
 writes a marker after each session returns; strace records every write to the WAL, every fsync
 of it and every marker. Each marker must come after an fsync of the WAL that began after that
 thread's last write to it. The same child with `durable=False` shows the check can fail.
@@ -30,8 +31,9 @@ CHILD = textwrap.dedent(
     durable = sys.argv[2] == "durable"
 
     def commits(thread):
+        begin = store.session if thread % 2 else store.transaction  # an ORM session, a plain connection
         for i in range(10):
-            with store.session(durable=durable) as session:
+            with begin(durable=durable) as session:
                 session.execute(text("INSERT INTO t (thread, n) VALUES (:t, :n)"), {"t": thread, "n": i})
             os.write(1, b"RETURNED\\n")
 
