@@ -1,12 +1,14 @@
 """Memory benchmark: the kiosk's services started exactly as `./startup.sh` starts them, idle.
 
 Runs `./startup.sh start` on a fresh data directory in a temporary folder (its own Redis and web
-port, folder camera, mock GPIO pins), waits until `keryu status` reports every component ok,
+port, mock GPIO pins, and a folder camera, or with `--camera video` a 1280x720 MJPEG video of a
+still scene played at 15 fps through OpenCV, as a USB camera is read), waits until `keryu status`
+reports every component ok,
 lets the services settle, then prints RSS and PSS per service (each with the processes it
 started) from /proc/PID/smaps_rollup, their sum, and the sum's ratio to the budget; then
 `./startup.sh stop`.
 
-    .venv/bin/python bench/bench_memory.py [--settle 10] [--budget 250] [--start-timeout 180]
+    .venv/bin/python bench/bench_memory.py [--camera dir|video] [--settle 10] [--budget 250] [--start-timeout 180]
 
 The budget is in MB (10^6 bytes), as issue 12 states it; the figures are in MiB.
 """
@@ -51,6 +53,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settle", type=float, default=10.0, help="seconds idle after health before measuring")
     parser.add_argument("--budget", type=float, default=BUDGET_MB, help="budget for the summed RSS, MB (10^6 bytes)")
+    parser.add_argument("--camera", choices=("dir", "video"), default="dir", help="folder camera, or OpenCV on MJPEG")
     parser.add_argument("--start-timeout", type=float, default=180.0, help="seconds for the kiosk to report ok")
     args = parser.parse_args()
 
@@ -61,7 +64,7 @@ def main() -> int:
         REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
         KERYU_WEB_PORT=str(free_port()),
         KERYU_WEB_HOST="127.0.0.1",
-        KERYU_CAMERA=f"dir:{data_dir}/inbox",
+        KERYU_CAMERA=f"dir:{data_dir}/inbox" if args.camera == "dir" else f"video:{data_dir.parent}/still.avi",
         GPIOZERO_PIN_FACTORY="mock",
         KERYU_SKIP_INSTALL="1",
         # A configured channel (health is degraded without one); idle, nothing is ever sent to it.
@@ -70,6 +73,10 @@ def main() -> int:
         WHATSAPP_ACCESS_TOKEN="EAAGbenchmemory",
     )
     (data_dir / "inbox").mkdir(parents=True)
+    if args.camera == "video":  # longer than the start and the settling: frames flow while it is measured
+        from bench_scanner import write_video
+
+        write_video(data_dir.parent / "still.avi", seconds=args.start_timeout + args.settle + 60, moving=False)
     startup(env, "start")
     try:
         deadline = time.monotonic() + args.start_timeout
@@ -84,6 +91,7 @@ def main() -> int:
         startup(env, "stop")
 
     total: Memory = sum(figures.values(), NOTHING)
+    print(f"camera: {env['KERYU_CAMERA']}")
     print(f"{'service':<10} {'processes':>9} {'RSS MiB':>9} {'PSS MiB':>9}")
     for name, memory in figures.items():
         print(f"{name:<10} {memory.processes:>9} {memory.rss_mib:>9.1f} {memory.pss_mib:>9.1f}")
