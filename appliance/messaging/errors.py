@@ -157,13 +157,13 @@ def from_network_error(provider: str, exc: requests.RequestException) -> Transie
     """A request made with requests (the Twilio SDK's) that got no HTTP answer."""
     import requests  # already loaded by the channel that raised `exc`; the tables above need none of it
 
-    reason = exc.args[0] if exc.args else exc
-    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError -> its cause
     if isinstance(exc, requests.ConnectTimeout):
         return network_failure(provider, "connect_timeout")
     if isinstance(exc, requests.Timeout):
         return network_failure(provider, "timeout")
     kind = "connection" if isinstance(exc, requests.ConnectionError) else "request"
+    reason = exc.args[0] if exc.args else exc
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError -> its cause
     return network_failure(provider, kind, _exception_summary(reason, type(exc).__name__))
 
 

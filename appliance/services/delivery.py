@@ -207,8 +207,13 @@ def _begin_with_claim(kiosk: Kiosk, connection: Connection, alarm: Claimed, owne
     number = plan[alarm.plan_position]
     if not kiosk.channels[number].is_configured():
         return None
+    return _begin(kiosk, connection, alarm.id, owner, number)
+
+
+def _begin(kiosk: Kiosk, connection: Connection, alarm_id: int, owner: str, number: int) -> _Begun | None:
+    """A try on channel `number` from now: its `in_flight` row, the lease extended; None when `owner` lost the alarm."""
     started = kiosk.clock.now()
-    attempt_id = alarm_state.begin_send(connection, alarm.id, owner, number, started, claim_lease(kiosk))
+    attempt_id = alarm_state.begin_send(connection, alarm_id, owner, number, started, claim_lease(kiosk))
     return None if attempt_id is None else _Begun(attempt_id, started)
 
 
@@ -235,17 +240,15 @@ def _attempt(
     """One try on channel `number`, its `in_flight` row written already when `begun`; None: on to the next channel."""
     channel = kiosk.channels[number]
     if begun is None:
-        started = kiosk.clock.now()
         if not channel.is_configured():
             skipped = ChannelNotConfigured(Sentence(stored_text.NOT_CONFIGURED, channel=channel.name))
-            record = AttemptRecord(number, started, "skipped", None, skipped.code, str(skipped))
+            record = AttemptRecord(number, kiosk.clock.now(), "skipped", None, skipped.code, str(skipped))
             return _after_error(kiosk, alarm_id, owner, record, skipped, attempts_here)
         with kiosk.store.transaction() as connection:
-            attempt_id = alarm_state.begin_send(connection, alarm_id, owner, number, started, claim_lease(kiosk))
-        if attempt_id is None:
+            begun = _begin(kiosk, connection, alarm_id, owner, number)
+        if begun is None:
             logger.warning("Alarm %s: no longer held by %s; not sending", alarm_id, owner)
             return DeliveryResult(None)
-        begun = _Begun(attempt_id, started)
     attempt_id, started = begun.attempt_id, begun.started_at
     t0 = time.perf_counter()
     try:
