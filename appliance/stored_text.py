@@ -91,7 +91,8 @@ UPDATE_WENT_BACK = N_("Keryu went back to {version} (from {previous}); the kiosk
 # The scanner (scanner/camera/, feedback/pins.py, scanner/loop.py): kept in its heartbeat file, shown in health.
 CAMERA_DIR_UNWATCHABLE = N_("folder {path} cannot be watched ({problem})")
 CAMERA_DIR_UNREADABLE = N_("folder {path} cannot be read ({problem})")
-CAMERA_USB_UNOPENED = N_("USB camera {index} (/dev/video{index}) cannot be opened")
+CAMERA_USB_UNOPENED = N_("USB camera {index} (/dev/video{index}) cannot be opened ({problem})")
+CAMERA_USB_FORMAT = N_("USB camera {index} delivers {fourcc}, and the kiosk reads MJPEG or YUYV")
 CAMERA_USB_STOPPED = N_("USB camera {index} stopped giving frames (unplugged?)")
 CAMERA_VIDEO_MISSING = N_("video file {path} does not exist")
 CAMERA_VIDEO_UNREADABLE = N_("video file {path} cannot be read")
@@ -154,6 +155,7 @@ STORED: tuple[str, ...] = (
     CAMERA_DIR_UNWATCHABLE,
     CAMERA_DIR_UNREADABLE,
     CAMERA_USB_UNOPENED,
+    CAMERA_USB_FORMAT,
     CAMERA_USB_STOPPED,
     CAMERA_VIDEO_MISSING,
     CAMERA_VIDEO_UNREADABLE,

@@ -12,10 +12,11 @@
 #   an alarm recorded before the clock is set says "time unknown" and has its time corrected
 #   after the sync; Raspberry Pi Imager's firstrun.sh is answered; a wrong setting in a later
 #   keryu.env is named by the admin page while the other services wait (last: it breaks the kiosk);
+#   the scanner on a V4L2 webcam (the kernel's vivid driver) read without OpenCV, its preview
+#   showing the picture, with the services' memory so;
 #   all of it in 512 MiB (a Pi Zero 2 W, with the image's compressed swap in RAM);
 #   with KERYU_BOOT_FIELD=1 (passed whole on 2026-11-29 in 19 min; outside CI for its time):
-#   idle writes to the card, a burst of 200 alarms with no OOM kill, and the scanner on a V4L2
-#   camera (the kernel's vivid driver) through OpenCV, with the services' memory so.
+#   idle writes to the card and a burst of 200 alarms with no OOM kill.
 #   Updates: the security suite in the APT sources and unattended-upgrades enabled; with
 #   KERYU_BOOT_UPDATES=1 (passed whole on 2026-11-29; an update makes its venv in 74 s) also a bundle of
 #   this checkout with a bumped version installed through the admin page's upload (new version in
@@ -571,32 +572,49 @@ print(sum(1 for a in json.load(sys.stdin) if a["subject_name"] == sys.argv[1] an
     say "ok: no OOM kill with $GUEST_MEMORY MiB; the kiosk healthy after the burst ($(($(date +%s) - burst_started)) s for this check)"
 fi
 
-# --- A USB camera: OpenCV's V4L2 backend on the kernel's vivid driver (issue 12) ----------------
+# --- A USB camera read through V4L2 on the kernel's vivid driver (issue 12) --------------------
 # vivid is a V4L2 capture device the kernel itself makes (a webcam input with raw formats such as
 # YUYV; it has no MJPEG). With KERYU_CAMERA=opencv:0 the scanner unit opens it as it would a USB
 # webcam: through its device policy and the video group, the mode chosen from uvc_modes.py's
-# enumeration ioctls, frames read by OpenCV. The services' RSS is read with OpenCV loaded (the
-# memory of a webcam kiosk), then the folder camera comes back for the checks below.
-if [ -n "$FIELD" ]; then
-    guest "modprobe vivid n_devs=1 node_types=0x1 input_types=0x0 && udevadm settle && test -c /dev/video0" ||
-        fail "the vivid driver gave no /dev/video0: $(guest 'dmesg | tail -n 5' 2>&1)"
-    guest "sed -i 's|^KERYU_CAMERA=.*|KERYU_CAMERA=opencv:0|' /etc/keryu/keryu.env && systemctl restart keryu-scanner.service"
-    webcam_frames() { health_component scanner 'c["status"] == "ok" and str(c.get("camera", "")).startswith("opencv:0") and (c.get("fps") or 0) > 0'; }
-    wait_for 300 "the scanner reads frames from /dev/video0 through OpenCV" webcam_frames
-    webcam=$(curl -fsS --max-time 20 -H "Authorization: Bearer $api_token" "http://127.0.0.1:$WEB_PORT/api/health" |
-        python3 -c 'import json,sys; c=json.load(sys.stdin)["components"]["scanner"]; print(c["camera"], "at", c["fps"], "frames/s,", c.get("cpu_percent"), "% CPU")')
-    sleep 20 # frames flowing for a while: the buffers and decoder state a running webcam keeps
-    # shellcheck disable=SC2016 # expanded in the guest
-    webcam_rss=$(guest 'for u in keryu-worker keryu-scanner keryu-web; do
-        pid=$(systemctl show -p MainPID --value $u.service)
-        echo "${u#keryu-} $(awk "/^Rss:/ {printf \"%.1f\", \$2 / 1024}" /proc/$pid/smaps_rollup)"
-    done' | awk '{printf "%s %s ", $1, $2; sum += $2} END {printf "sum %.1f", sum}') || fail "could not read the services' memory with the webcam"
-    scanner_cgroup=$(guest systemctl show -p MemoryCurrent -p MemoryHigh -p MemorySwapCurrent keryu-scanner.service |
-        awk -F= '{printf "%s %.1f MiB ", $1, $2 / 1048576}')
-    say "ok: $webcam; RSS in the guest with OpenCV, MiB: $webcam_rss; scanner unit: $scanner_cgroup"
-    guest "sed -i 's|^KERYU_CAMERA=.*|KERYU_CAMERA=dir:/var/lib/keryu/camera|' /etc/keryu/keryu.env && systemctl restart keryu-scanner.service"
-    wait_for 120 "/api/health ok on the folder camera again" health_ok
-fi
+# enumeration ioctls, frames streamed by camera/v4l2.py through memory-mapped buffers. Checked:
+# frames flow, OpenCV is not loaded, and the picture is right (the preview the admin page shows
+# has vivid's colour bars as their luma, brightest on the left). The services' RSS is read as a
+# webcam kiosk's, then the folder camera comes back for the checks below.
+guest "modprobe vivid n_devs=1 node_types=0x1 input_types=0x0 && udevadm settle && test -c /dev/video0" ||
+    fail "the vivid driver gave no /dev/video0: $(guest 'dmesg | tail -n 5' 2>&1)"
+guest "sed -i 's|^KERYU_CAMERA=.*|KERYU_CAMERA=opencv:0|' /etc/keryu/keryu.env && systemctl restart keryu-scanner.service"
+webcam_frames() { health_component scanner 'c["status"] == "ok" and str(c.get("camera", "")).startswith("opencv:0") and (c.get("fps") or 0) > 0'; }
+wait_for 300 "the scanner reads frames from /dev/video0" webcam_frames
+webcam=$(curl -fsS --max-time 20 -H "Authorization: Bearer $api_token" "http://127.0.0.1:$WEB_PORT/api/health" |
+    python3 -c 'import json,sys; c=json.load(sys.stdin)["components"]["scanner"]; print(c["camera"], "at", c["fps"], "frames/s,", c.get("cpu_percent"), "% CPU")')
+# shellcheck disable=SC2016 # expanded in the guest
+guest 'grep -q cv2 /proc/$(systemctl show -p MainPID --value keryu-scanner.service)/maps' &&
+    fail "the scanner loaded OpenCV to read the webcam"
+guest "runuser -u keryu -- sh -c 'mkdir -p /run/keryu/desk && touch /run/keryu/desk/preview-wanted'"
+webcam_preview() { guest test -s /run/keryu/desk/preview.jpg; }
+wait_for 60 "the scanner's preview of the webcam" webcam_preview
+bars=$(guest "/opt/keryu/venv/bin/python -c '
+import numpy as np
+from PIL import Image
+grey = np.asarray(Image.open(\"/run/keryu/desk/preview.jpg\").convert(\"L\"))
+height, width = grey.shape
+rows = grey[height // 2 : height * 7 // 8]
+print(width, height, *(int(np.median(rows[:, (2 * i + 1) * width // 16])) for i in range(8)))
+'") || fail "the webcam preview could not be read"
+read -r -a bar_figures <<<"$bars"
+python3 -c 'import sys; w, h, *y = map(int, sys.argv[1:]); sys.exit(not (w * 9 == h * 16 and y[0] > 150 and y[-1] < 40 and all(a > b + 5 for a, b in zip(y, y[1:]))))' "${bar_figures[@]}" ||
+    fail "the webcam preview is not vivid's colour bars from bright to dark (width, height, luma of each bar: $bars)"
+sleep 20 # frames flowing for a while: the buffers and decoder state a running webcam keeps
+# shellcheck disable=SC2016 # expanded in the guest
+webcam_rss=$(guest 'for u in keryu-worker keryu-scanner keryu-web; do
+    pid=$(systemctl show -p MainPID --value $u.service)
+    echo "${u#keryu-} $(awk "/^Rss:/ {printf \"%.1f\", \$2 / 1024}" /proc/$pid/smaps_rollup)"
+done' | awk '{printf "%s %s ", $1, $2; sum += $2} END {printf "sum %.1f", sum}') || fail "could not read the services' memory with the webcam"
+scanner_cgroup=$(guest systemctl show -p MemoryCurrent -p MemoryHigh -p MemorySwapCurrent keryu-scanner.service |
+    awk -F= '{printf "%s %.1f MiB ", $1, $2 / 1048576}')
+say "ok: $webcam, no OpenCV loaded; the preview shows the colour bars (luma $bars); RSS in the guest, MiB: $webcam_rss; scanner unit: $scanner_cgroup"
+guest "sed -i 's|^KERYU_CAMERA=.*|KERYU_CAMERA=dir:/var/lib/keryu/camera|' /etc/keryu/keryu.env && systemctl restart keryu-scanner.service"
+wait_for 120 "/api/health ok on the folder camera again" health_ok
 
 # --- Raspberry Pi Imager's OS customisation (issue 11) ----------------------------------------
 # What Imager leaves on a card (firstrun.sh and systemd.run=/boot/firstrun.sh in cmdline.txt),

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 DB_RETRY_AFTER = 1.0  # after a failed database write, the next scan is tried this much later
 WARM_UP_FRAME = (720, 1280)
+UNREADABLE_LOG_EVERY = 1000
 
 
 def card_key(payload: str) -> str:
@@ -48,7 +49,7 @@ class FrameHandler:
         self.submit = submit
         self.debouncer = Debouncer(kiosk.settings.scan_cooldown, kiosk.clock.monotonic)
         self.gate = ChangeGate(kiosk.clock.monotonic)
-        self.frames = self.decoded = 0
+        self.frames = self.decoded = self.unreadable = 0
         self.last_frame_at: datetime | None = None
         self._last_payloads: list[str] = []
         self._hold_until = float("-inf")
@@ -71,10 +72,20 @@ class FrameHandler:
         """Decode a frame (unless it shows nothing new) and act on the presentations that start in it."""
         self.frames += 1
         self.last_frame_at = self.kiosk.clock.now()
-        if self.gate.should_decode(frame.preview()):  # for a JPEG frame: before decoding it whole
-            self.decoded += 1
-            self._last_payloads = self.decode(frame.image)
+        try:
+            if self.gate.should_decode(frame.preview()):  # for a JPEG frame: before decoding it whole
+                self.decoded += 1
+                self._last_payloads = self.decode(frame.image)
+        except ValueError as exc:  # a JPEG torn on the wire: the next frame comes in a fraction of a second
+            self._unreadable(exc)
+            return []
         return self.act(self._last_payloads)
+
+    def _unreadable(self, problem: ValueError) -> None:
+        """Count a frame that cannot be read; log the first and every UNREADABLE_LOG_EVERY-th (not 15 a second)."""
+        self.unreadable += 1
+        if self.unreadable == 1 or self.unreadable % UNREADABLE_LOG_EVERY == 0:
+            logger.warning("%s; unreadable frames so far: %d", problem, self.unreadable)
 
     @property
     def last_payloads(self) -> list[str]:

@@ -1,8 +1,8 @@
 """Pixel work the scanner does on every camera: grey conversion, shrinking, JPEG in and out.
 
 Pillow and NumPy, not OpenCV: OpenCV costs the scanner about 17 MiB of RSS, which a 512 MB
-Pi Zero 2 W feels (bench/README.md, "Memory"); it is loaded only by the cameras that capture
-through it (`opencv:N`, `video:`, MJPEG frames) and by the `opencv` decoder. The results are
+Pi Zero 2 W feels (bench/README.md, "Memory"); it is loaded only by `video:` (which reads files
+through it) and by the `opencv` decoder. The results are
 OpenCV's: grey is ITU-R 601 luma (what `COLOR_BGR2GRAY` computes), shrinking averages areas
 (`INTER_AREA`).
 """
@@ -48,6 +48,22 @@ def read_grey(path) -> np.ndarray:
         if image.mode.startswith("I"):  # 16- or 32-bit grey (e.g. a 16-bit PNG): keep the top 8 bits
             return (np.asarray(image, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8)
         return np.array(image.convert("L"))
+
+
+def decode_jpeg(data: bytes, name: str, *, reduce: int = 1) -> np.ndarray:
+    """A JPEG frame in grey, `reduce` (1, 2, 4 or 8) times smaller each way; ValueError when unreadable.
+
+    The reduction happens inside the decoder (libjpeg's DCT scaling, `Image.draft`), so a frame
+    decoded at 1/8 costs a fraction of a whole one. The Huffman tables that webcams' MJPEG frames
+    leave out are libjpeg-turbo's defaults (tests/scanner/test_pixels.py).
+    """
+    try:
+        with Image.open(io.BytesIO(data), formats=("JPEG",)) as image:
+            width, height = image.size
+            image.draft("L", (width // reduce, height // reduce))
+            return np.array(image.convert("L"))
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"frame {name} is not a readable JPEG ({exc})") from exc
 
 
 def encode_jpeg(frame: np.ndarray, quality: int, width: int | None = None) -> bytes:

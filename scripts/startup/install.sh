@@ -6,9 +6,10 @@
 RUN_PACKAGES=(redis-server libzbar0)
 # What the test suite adds: a throwaway PostgreSQL cluster, the browser for the admin-page
 # tests and a font for it to lay text out with (chromium does not depend on one), an HTTP load
-# generator for the benchmarks, shellcheck for this script, and an MQTT broker for the Home
-# Assistant publishing tests.
-TEST_PACKAGES=(postgresql chromium fonts-dejavu-core wrk shellcheck mosquitto)
+# generator for the benchmarks, shellcheck for this script, an MQTT broker for the Home
+# Assistant publishing tests, and a C compiler with the kernel's headers to check the webcam's
+# V4L2 structures against videodev2.h.
+TEST_PACKAGES=(postgresql chromium fonts-dejavu-core wrk shellcheck mosquitto gcc libc6-dev)
 
 # pick_python: the interpreter for the venv (PYTHON overrides), which must be 3.11 or newer.
 pick_python() {

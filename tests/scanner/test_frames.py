@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from appliance.feedback import Signal
+from appliance.scanner import pixels
 from appliance.scanner.camera import Frame
 from appliance.scanner.frames import FrameHandler
 from appliance.services.subjects import set_subject_active
@@ -132,3 +133,19 @@ def test_a_database_failure_is_red_and_the_card_is_recorded_once_it_answers(time
     results = show(handler, clock, card, seconds=2)
     assert [str(r.outcome) for r in results] == ["accepted"]
     assert len(alarms(timed_kiosk)) == 1
+
+
+def test_a_torn_jpeg_frame_is_counted_and_skipped_and_the_card_after_it_still_alarms(
+    timed_kiosk, handler, clock, submitted, caplog
+):
+    uuid = add_card(timed_kiosk)
+    jpeg = pixels.encode_jpeg(card_frame(uuid), quality=80)
+    for index in range(3):
+        assert handler.handle(Frame(None, f"torn{index}", clock.monotonic(), jpeg=jpeg[: len(jpeg) // 2])) == []
+        clock.advance(1 / 15)
+    assert handler.unreadable == 3 and handler.decoded == 0
+    [logged] = [r.getMessage() for r in caplog.records if "unreadable" in r.getMessage()]  # the first only
+    assert logged.startswith("frame torn0 is not a readable JPEG (image file is truncated")
+    assert logged.endswith("; unreadable frames so far: 1")
+    results = handler.handle(Frame(None, "whole", clock.monotonic(), jpeg=jpeg))
+    assert [r.accepted for r in results] == [True] and len(submitted) == 1

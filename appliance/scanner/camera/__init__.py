@@ -28,9 +28,9 @@ def open_camera(spec: str) -> FrameSource:
 
         return PiCamera()
     if kind == "opencv" and arg.isdigit():
-        from appliance.scanner.camera.opencv import OpenCVCamera
+        from appliance.scanner.camera.usb import USBCamera
 
-        return OpenCVCamera(int(arg))
+        return USBCamera(int(arg))
     if kind == "dir" and arg:
         from appliance.scanner.camera.dir import DirCamera
 

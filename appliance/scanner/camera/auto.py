@@ -50,15 +50,15 @@ def open_auto() -> FrameSource:
             return PiCamera()
         except CameraError as exc:
             logger.warning("Pi camera present but not usable: %s", exc)
-    from appliance.scanner.camera.opencv import OpenCVCamera
+    from appliance.scanner.camera.usb import USBCamera
 
     for index in camera_order(video_indices()):
         try:
-            camera = OpenCVCamera(index)
+            camera = USBCamera(index)
         except CameraError:
             continue
         try:
-            camera.read(1.0)  # metadata-only nodes open but give no frames
+            camera.read(1.0)  # a camera that opens but fails at once is not the one
         except CameraError:
             camera.close()
             continue

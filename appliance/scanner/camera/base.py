@@ -7,6 +7,7 @@ from typing import Protocol
 import numpy as np
 
 from appliance.errors import KeryuError
+from appliance.scanner import pixels
 
 
 class CameraError(KeryuError, OSError):
@@ -24,11 +25,11 @@ class Frame:
 
     __slots__ = ("_image", "captured", "jpeg", "name")
 
-    def __init__(self, image: np.ndarray | None, name: str, captured: float, *, jpeg: np.ndarray | None = None):
+    def __init__(self, image: np.ndarray | None, name: str, captured: float, *, jpeg: bytes | None = None):
         if image is None and jpeg is None:
             raise ValueError("a frame needs pixels or JPEG bytes")
         self._image = image
-        self.jpeg = jpeg  # the compressed frame as a 1-D uint8 array, when the camera gave one
+        self.jpeg = jpeg  # the compressed frame, when the camera gave one
         self.name = name
         self.captured = captured  # time.monotonic() when the camera handed it over
 
@@ -36,23 +37,14 @@ class Frame:
     def image(self) -> np.ndarray:
         """The pixels (decoded from the JPEG on first use); ValueError for a JPEG that cannot be read."""
         if self._image is None:
-            self._image = _decode(self.jpeg, "IMREAD_GRAYSCALE", self.name)
+            self._image = pixels.decode_jpeg(self.jpeg or b"", self.name)
         return self._image
 
     def preview(self) -> np.ndarray:
         """Something small that changes when the picture does: the pixels, or the JPEG decoded at 1/8 scale."""
         if self._image is not None or self.jpeg is None:
             return self.image
-        return _decode(self.jpeg, "IMREAD_REDUCED_GRAYSCALE_8", self.name)
-
-
-def _decode(jpeg: np.ndarray | None, mode: str, name: str) -> np.ndarray:
-    import cv2  # only cameras that deliver JPEG get here, and they load OpenCV anyway
-
-    image = cv2.imdecode(jpeg, getattr(cv2, mode)) if jpeg is not None and jpeg.size else None
-    if image is None:
-        raise ValueError(f"frame {name} is not a readable JPEG")
-    return image
+        return pixels.decode_jpeg(self.jpeg, self.name, reduce=8)
 
 
 class FrameSource(Protocol):

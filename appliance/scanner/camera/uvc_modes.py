@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 MAX_WIDTH, MAX_HEIGHT = 1920, 1080
 MIN_FPS = 10.0
 WANTED_FPS = 15.0  # more frames than this add CPU, not reads (a card is held for a second or more)
-FORMATS = ("YUYV", "MJPG")  # what OpenCV's V4L2 backend turns into BGR; others are skipped
+FORMATS = ("YUYV", "MJPG")  # what camera/usb.py reads (luma, or JPEG handed over); others are skipped
 
 
 def _iowr(number: int, size: int) -> int:

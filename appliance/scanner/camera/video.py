@@ -59,7 +59,7 @@ class VideoCamera:
         self._count += 1
         name = f"{self.path.name}#{self._count}"
         if self.mjpeg:
-            return Frame(None, name, time.monotonic(), jpeg=image.reshape(-1))
+            return Frame(None, name, time.monotonic(), jpeg=image.tobytes())
         return Frame(image, name, time.monotonic())
 
     def close(self) -> None:
