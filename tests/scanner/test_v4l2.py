@@ -117,11 +117,11 @@ def test_latest_gives_the_newest_frame_and_queues_the_older_ones_again(monkeypat
     stream = Stream(str(tmp_path / "video0"), "MJPG", 640, 480, 15)
     for number in range(1, 4):
         assert webcam.deliver(b"frame %d" % number)
-    assert stream.latest(0.1) == b"frame 3"
-    assert stream.latest(0.0) is None  # nothing new: EAGAIN is "no frame", not an error
+    assert stream.latest(0.1, bytes) == b"frame 3"
+    assert stream.latest(0.0, bytes) is None  # nothing new: EAGAIN is "no frame", not an error
     for round_ in range(50):  # every buffer comes back: the camera never runs out
         assert webcam.deliver(b"round %d" % round_)
-        assert stream.latest(0.1) == b"round %d" % round_
+        assert stream.latest(0.1, bytes) == b"round %d" % round_
     assert webcam.lost == 0
     stream.close()
 
@@ -130,9 +130,9 @@ def test_a_frame_the_driver_flags_as_damaged_is_skipped_and_its_buffer_reused(mo
     webcam = plug_in(monkeypatch, tmp_path, [("MJPG", 640, 480, 30.0)], max_buffers=2)
     stream = Stream(str(tmp_path / "video0"), "MJPG", 640, 480, 15)
     webcam.deliver(b"torn", damaged=True)
-    assert stream.latest(0.1) is None
+    assert stream.latest(0.1, bytes) is None
     webcam.deliver(b"whole")
-    assert stream.latest(0.1) == b"whole"
+    assert stream.latest(0.1, bytes) == b"whole"
     assert len(webcam.queued) == 2
     stream.close()
 
@@ -142,7 +142,7 @@ def test_an_unplugged_camera_is_an_error_naming_the_step(monkeypatch, tmp_path):
     stream = Stream(str(tmp_path / "video0"), "MJPG", 640, 480, 15)
     webcam.unplugged = True
     with pytest.raises(V4L2Error, match="VIDIOC_DQBUF: No such device"):
-        stream.latest(0.1)
+        stream.latest(0.1, bytes)
     stream.close()
 
 

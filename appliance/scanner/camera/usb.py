@@ -62,21 +62,25 @@ class USBCamera:
         return Mode(fourcc, FALLBACK_MODE.width, FALLBACK_MODE.height, WANTED_FPS)
 
     def read(self, timeout: float) -> Frame | None:
+        take = bytes if self.format.fourcc == "MJPG" else self._luma
         try:
-            data = self._stream.latest(timeout)
+            pixels = self._stream.latest(timeout, take)
         except V4L2Error as exc:
             logger.warning("%s: %s", self._stream.device, exc.strerror)
             raise CameraError(stored_text.CAMERA_USB_STOPPED, index=self.index) from exc
-        if data is None:
+        if pixels is None:
             return None
         self._count += 1
         name, captured = f"frame {self._count}", time.monotonic()
-        if self.format.fourcc == "MJPG":
-            return Frame(None, name, captured, jpeg=data)
-        if len(data) < _stride(self.format) * self.format.height:
-            logger.debug("Dropped %s: %d bytes is less than a whole YUYV frame", name, len(data))
+        if isinstance(pixels, bytes):
+            return Frame(None, name, captured, jpeg=pixels)
+        return Frame(pixels, name, captured)
+
+    def _luma(self, frame: memoryview) -> np.ndarray | None:
+        if len(frame) < _stride(self.format) * self.format.height:
+            logger.debug("Dropped a YUYV frame of %d bytes: less than a whole one", len(frame))
             return None
-        return Frame(luma(data, self.format), name, captured)
+        return luma(frame, self.format)
 
     def close(self) -> None:
         self._stream.close()
@@ -86,8 +90,8 @@ def _stride(fmt: StreamFormat) -> int:
     return fmt.bytesperline or fmt.width * 2
 
 
-def luma(data: bytes, fmt: StreamFormat) -> np.ndarray:
-    """The Y of a whole YUYV (Y0 U Y1 V) frame as a grey image: every other byte of each row, padding left out."""
+def luma(data: bytes | memoryview, fmt: StreamFormat) -> np.ndarray:
+    """The Y of a whole YUYV (Y0 U Y1 V) frame as a grey copy: every other byte of each row, padding left out."""
     stride = _stride(fmt)
     rows = np.frombuffer(data, np.uint8, count=stride * fmt.height).reshape(fmt.height, stride)
     return np.ascontiguousarray(rows[:, : fmt.width * 2 : 2])

@@ -20,7 +20,9 @@ import mmap
 import os
 import select
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from appliance.scanner.camera.uvc_modes import BUF_TYPE_VIDEO_CAPTURE, fourcc_code, fourcc_text
 
@@ -55,6 +57,7 @@ CAP_DEVICE_CAPS = 0x80000000
 MEMORY_MMAP = 1
 FIELD_NONE = 1
 BUF_FLAG_ERROR = 0x40
+T = TypeVar("T")
 BUFFERS = 3  # one being read, one being filled, one spare: enough at 15 frames/s without a backlog
 
 
@@ -174,11 +177,13 @@ class Stream:
             raise
         return index, used, flags
 
-    def latest(self, timeout: float) -> bytes | None:
-        """The newest complete frame's bytes (older ones waiting are dropped), or None if none came in time.
+    def latest(self, timeout: float, take: Callable[[memoryview], T]) -> T | None:
+        """`take` of the newest complete frame (older ones waiting are dropped), or None if none came in time.
 
-        Dropping the backlog is what OpenCV's one-frame buffer did: a scanner slower than its
-        camera for a moment must see the card as it is now, not a second ago.
+        `take` reads the frame where the driver put it and must copy what it keeps: the buffer
+        goes back to the driver as soon as it returns. Dropping the backlog is what OpenCV's
+        one-frame buffer did: a scanner slower than its camera for a moment must see the card
+        as it is now, not a second ago.
         """
         ready, _, _ = select.select([self._fd], [], [], max(0.0, timeout))
         if not ready:
@@ -194,7 +199,8 @@ class Stream:
         try:
             if flags & BUF_FLAG_ERROR or used == 0:
                 return None  # the driver says this frame is damaged (a USB transfer lost on the way)
-            return self._maps[index][:used]
+            with memoryview(self._maps[index])[:used] as frame:
+                return take(frame)
         finally:
             self._queue(index)
 
