@@ -612,7 +612,12 @@ webcam_rss=$(guest 'for u in keryu-worker keryu-scanner keryu-web; do
 done' | awk '{printf "%s %s ", $1, $2; sum += $2} END {printf "sum %.1f", sum}') || fail "could not read the services' memory with the webcam"
 scanner_cgroup=$(guest systemctl show -p MemoryCurrent -p MemoryHigh -p MemorySwapCurrent keryu-scanner.service |
     awk -F= '{printf "%s %.1f MiB ", $1, $2 / 1048576}')
-say "ok: $webcam, no OpenCV loaded; the preview shows the colour bars (luma $bars); RSS in the guest, MiB: $webcam_rss; scanner unit: $scanner_cgroup"
+# The scanner's RSS split: its own heap (Anonymous), and the driver's frame buffers mapped from /dev/video0
+# shellcheck disable=SC2016 # expanded in the guest
+scanner_split=$(guest 'pid=$(systemctl show -p MainPID --value keryu-scanner.service)
+    awk "/^Anonymous:/ {a += \$2} /^[0-9a-f]+-/ {video = index(\$0, \"/dev/video\") > 0} video && /^Rss:/ {v += \$2}
+         END {printf \"Anonymous %.1f MiB, camera buffers %.1f MiB\", a / 1024, v / 1024}" /proc/$pid/smaps')
+say "ok: $webcam, no OpenCV loaded; the preview shows the colour bars (luma $bars); RSS in the guest, MiB: $webcam_rss; scanner: $scanner_split; scanner unit: $scanner_cgroup"
 guest "sed -i 's|^KERYU_CAMERA=.*|KERYU_CAMERA=dir:/var/lib/keryu/camera|' /etc/keryu/keryu.env && systemctl restart keryu-scanner.service"
 wait_for 120 "/api/health ok on the folder camera again" health_ok
 
