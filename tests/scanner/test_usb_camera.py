@@ -1,8 +1,8 @@
 """`opencv:N`, a USB webcam: the measured mode, grey frames without OpenCV, and plain errors.
 
-The webcam is the fake V4L2 driver of v4l2_driver.py (the camera is what cannot exist here); the
-real driver path is checked in the 512 MiB guest on the kernel's vivid webcam
-(image/test-boot.sh, KERYU_BOOT_FIELD=1).
+The webcam is the stand-in V4L2 driver of v4l2_driver.py (the camera is what cannot exist here);
+the real driver path is checked in every boot of the image on the kernel's vivid webcam
+(image/test-boot.sh: frames, no OpenCV, the picture's colour bars).
 """
 
 from __future__ import annotations
