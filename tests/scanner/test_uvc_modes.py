@@ -18,10 +18,9 @@ from appliance.scanner.camera.uvc_modes import (
     VIDIOC_ENUM_FRAMESIZES,
     Mode,
     choose_mode,
-    fourcc_code,
-    fourcc_text,
     list_modes,
 )
+from appliance.scanner.camera.v4l2 import fourcc_code, fourcc_text
 
 
 def modes(*specs: str) -> list[Mode]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.scanner.camera import uvc_modes, v4l2
-from appliance.scanner.camera.uvc_modes import fourcc_code, fourcc_text
+from appliance.scanner.camera.v4l2 import fourcc_code, fourcc_text
 
 PAGE = mmap.PAGESIZE
 
@@ -201,6 +201,5 @@ def plug_in(monkeypatch, dev: Path, modes: list[tuple[str, int, int, float]], **
     device = dev / "video0"
     device.touch()
     webcam = FakeWebcam(device, modes, **options)
-    monkeypatch.setattr(v4l2, "fcntl", _Fcntl(webcam))
-    monkeypatch.setattr(uvc_modes, "fcntl", _Fcntl(webcam))
+    monkeypatch.setattr(v4l2, "fcntl", _Fcntl(webcam))  # the enumeration in uvc_modes.py calls through v4l2.py too
     return webcam

@@ -13,11 +13,21 @@ The camera's modes are read with the V4L2 enumeration ioctls, without opening a 
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import struct
 from dataclasses import dataclass
+
+from appliance.scanner.camera.v4l2 import (
+    BUF_TYPE_VIDEO_CAPTURE,
+    READ,
+    WRITE,
+    V4L2Error,
+    blank,
+    call,
+    fourcc_text,
+    ioctl_number,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,18 +37,13 @@ WANTED_FPS = 15.0  # more frames than this add CPU, not reads (a card is held fo
 FORMATS = ("YUYV", "MJPG")  # what camera/usb.py reads (luma, or JPEG handed over); others are skipped
 
 
-def _iowr(number: int, size: int) -> int:
-    return (3 << 30) | (size << 16) | (ord("V") << 8) | number
-
-
 # struct v4l2_fmtdesc (64 bytes), v4l2_frmsizeenum (44), v4l2_frmivalenum (52) from videodev2.h
 FMTDESC = struct.Struct("=III32sII12x")
 FRMSIZE = struct.Struct("=III24s8x")
 FRMIVAL = struct.Struct("=IIIII24s8x")
-VIDIOC_ENUM_FMT = _iowr(2, FMTDESC.size)
-VIDIOC_ENUM_FRAMESIZES = _iowr(74, FRMSIZE.size)
-VIDIOC_ENUM_FRAMEINTERVALS = _iowr(75, FRMIVAL.size)
-BUF_TYPE_VIDEO_CAPTURE = 1
+VIDIOC_ENUM_FMT = ioctl_number(READ | WRITE, 2, FMTDESC.size)
+VIDIOC_ENUM_FRAMESIZES = ioctl_number(READ | WRITE, 74, FRMSIZE.size)
+VIDIOC_ENUM_FRAMEINTERVALS = ioctl_number(READ | WRITE, 75, FRMIVAL.size)
 TYPE_DISCRETE = 1
 
 
@@ -55,26 +60,15 @@ class Mode:
         return f"{self.fourcc} {self.width}x{self.height} at {self.fps:g} fps"
 
 
-def fourcc_text(code: int) -> str:
-    return code.to_bytes(4, "little").decode("ascii", "replace").strip()
-
-
-def fourcc_code(text: str) -> int:
-    return int.from_bytes(text.encode("ascii"), "little")
-
-
 def _enumerate(fd: int, request: int, layout: struct.Struct, *fields: int) -> list[tuple]:
     """Every answer of an enumeration ioctl, index 0, 1, ... until the driver says EINVAL."""
     answers = []
-    blank = list(layout.unpack(bytes(layout.size)))
+    rest = blank(layout)[1 + len(fields) :]
     for index in range(64):
-        values = [index, *fields, *blank[1 + len(fields) :]]
-        buffer = bytearray(layout.pack(*values))
         try:
-            fcntl.ioctl(fd, request, buffer)
-        except OSError:
+            answers.append(call(fd, request, layout, (index, *fields, *rest), "enumeration"))
+        except V4L2Error:
             break
-        answers.append(layout.unpack(bytes(buffer)))
     return answers
 
 

@@ -24,8 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from appliance.scanner.camera.uvc_modes import BUF_TYPE_VIDEO_CAPTURE, fourcc_code, fourcc_text
-
+BUF_TYPE_VIDEO_CAPTURE = 1
 CAPABILITY = struct.Struct("@16s32s32sIII12x")  # driver, card, bus_info, version, capabilities, device_caps
 # struct v4l2_format with its v4l2_pix_format member: type, then the union (pointer-aligned, 200 bytes)
 FORMAT = struct.Struct("@I0P12I152x0P")
@@ -36,20 +35,24 @@ REQUESTBUFFERS = struct.Struct("@IIIIB3x")  # count, type, memory, capabilities,
 BUFFER = struct.Struct("@IIIII0lll16sII0LI0LIII0L")
 
 
-def _ioc(direction: int, number: int, size: int) -> int:
+BUFFER_TYPE = struct.Struct("@i")  # the argument of STREAMON and STREAMOFF
+
+
+def ioctl_number(direction: int, number: int, size: int) -> int:
+    """videodev2.h's _IOR/_IOW/_IOWR('V', number, a structure of `size` bytes)."""
     return (direction << 30) | (size << 16) | (ord("V") << 8) | number
 
 
-_READ, _WRITE = 2, 1
-VIDIOC_QUERYCAP = _ioc(_READ, 0, CAPABILITY.size)
-VIDIOC_S_FMT = _ioc(_READ | _WRITE, 5, FORMAT.size)
-VIDIOC_REQBUFS = _ioc(_READ | _WRITE, 8, REQUESTBUFFERS.size)
-VIDIOC_QUERYBUF = _ioc(_READ | _WRITE, 9, BUFFER.size)
-VIDIOC_QBUF = _ioc(_READ | _WRITE, 15, BUFFER.size)
-VIDIOC_DQBUF = _ioc(_READ | _WRITE, 17, BUFFER.size)
-VIDIOC_STREAMON = _ioc(_WRITE, 18, struct.calcsize("@i"))
-VIDIOC_STREAMOFF = _ioc(_WRITE, 19, struct.calcsize("@i"))
-VIDIOC_S_PARM = _ioc(_READ | _WRITE, 22, STREAMPARM.size)
+READ, WRITE = 2, 1
+VIDIOC_QUERYCAP = ioctl_number(READ, 0, CAPABILITY.size)
+VIDIOC_S_FMT = ioctl_number(READ | WRITE, 5, FORMAT.size)
+VIDIOC_REQBUFS = ioctl_number(READ | WRITE, 8, REQUESTBUFFERS.size)
+VIDIOC_QUERYBUF = ioctl_number(READ | WRITE, 9, BUFFER.size)
+VIDIOC_QBUF = ioctl_number(READ | WRITE, 15, BUFFER.size)
+VIDIOC_DQBUF = ioctl_number(READ | WRITE, 17, BUFFER.size)
+VIDIOC_STREAMON = ioctl_number(WRITE, 18, BUFFER_TYPE.size)
+VIDIOC_STREAMOFF = ioctl_number(WRITE, 19, BUFFER_TYPE.size)
+VIDIOC_S_PARM = ioctl_number(READ | WRITE, 22, STREAMPARM.size)
 
 CAP_VIDEO_CAPTURE = 0x00000001
 CAP_STREAMING = 0x04000000
@@ -77,7 +80,16 @@ class StreamFormat:
     bytesperline: int
 
 
-def _call(fd: int, request: int, layout: struct.Struct, values: tuple, step: str) -> tuple:
+def fourcc_text(code: int) -> str:
+    return code.to_bytes(4, "little").decode("ascii", "replace").strip()
+
+
+def fourcc_code(text: str) -> int:
+    return int.from_bytes(text.encode("ascii"), "little")
+
+
+def call(fd: int, request: int, layout: struct.Struct, values: tuple, step: str) -> tuple:
+    """The driver's answer to one ioctl of `layout` filled with `values`; V4L2Error naming `step` if it refuses."""
     buffer = bytearray(layout.pack(*values))
     try:
         fcntl.ioctl(fd, request, buffer)
@@ -86,8 +98,16 @@ def _call(fd: int, request: int, layout: struct.Struct, values: tuple, step: str
     return layout.unpack(buffer)
 
 
-def _blank(layout: struct.Struct) -> list:
+def blank(layout: struct.Struct) -> list:
+    """The fields of an all-zero `layout`, to fill in before a call."""
     return list(layout.unpack(bytes(layout.size)))
+
+
+def _buffer_request(index: int = 0) -> tuple:
+    """A v4l2_buffer asking about memory-mapped capture buffer `index` (DQBUF: any filled one)."""
+    values = blank(BUFFER)
+    values[0], values[1], values[9] = index, BUF_TYPE_VIDEO_CAPTURE, MEMORY_MMAP
+    return tuple(values)
 
 
 class Stream:
@@ -108,40 +128,40 @@ class Stream:
             self._map_buffers()
             for index in range(len(self._maps)):
                 self._queue(index)
-            _call(self._fd, VIDIOC_STREAMON, struct.Struct("@i"), (BUF_TYPE_VIDEO_CAPTURE,), "VIDIOC_STREAMON")
+            call(self._fd, VIDIOC_STREAMON, BUFFER_TYPE, (BUF_TYPE_VIDEO_CAPTURE,), "VIDIOC_STREAMON")
             self._streaming = True
         except BaseException:
             self.close()
             raise
 
     def _check_capture(self) -> None:
-        *_, capabilities, device_caps = _call(
-            self._fd, VIDIOC_QUERYCAP, CAPABILITY, tuple(_blank(CAPABILITY)), "VIDIOC_QUERYCAP"
+        *_, capabilities, device_caps = call(
+            self._fd, VIDIOC_QUERYCAP, CAPABILITY, tuple(blank(CAPABILITY)), "VIDIOC_QUERYCAP"
         )
         caps = device_caps if capabilities & CAP_DEVICE_CAPS else capabilities
         if not caps & CAP_VIDEO_CAPTURE or not caps & CAP_STREAMING:
             raise V4L2Error(errno.ENODEV, f"{self.device} is not a streaming video capture device")
 
     def _set_format(self, fourcc: str, width: int, height: int) -> StreamFormat:
-        values = _blank(FORMAT)
+        values = blank(FORMAT)
         values[:5] = [BUF_TYPE_VIDEO_CAPTURE, width, height, fourcc_code(fourcc), FIELD_NONE]
-        _type, width, height, pixelformat, _field, bytesperline, *_ = _call(
+        _type, width, height, pixelformat, _field, bytesperline, *_ = call(
             self._fd, VIDIOC_S_FMT, FORMAT, tuple(values), f"VIDIOC_S_FMT {fourcc} {width}x{height}"
         )
         return StreamFormat(fourcc_text(pixelformat), width, height, bytesperline)
 
     def _set_rate(self, fps: float) -> None:
         """Ask for `fps` frames a second; a driver without frame-rate control keeps its own (not an error)."""
-        values = _blank(STREAMPARM)
+        values = blank(STREAMPARM)
         values[0], values[3], values[4] = BUF_TYPE_VIDEO_CAPTURE, 1000, round(fps * 1000)
         try:
-            _call(self._fd, VIDIOC_S_PARM, STREAMPARM, tuple(values), "VIDIOC_S_PARM")
+            call(self._fd, VIDIOC_S_PARM, STREAMPARM, tuple(values), "VIDIOC_S_PARM")
         except V4L2Error as exc:
             if exc.errno not in (errno.EINVAL, errno.ENOTTY):
                 raise
 
     def _map_buffers(self) -> None:
-        count, *_ = _call(
+        count, *_ = call(
             self._fd,
             VIDIOC_REQBUFS,
             REQUESTBUFFERS,
@@ -151,28 +171,19 @@ class Stream:
         if count < 2:
             raise V4L2Error(errno.ENOMEM, f"{self.device} gave {count} buffers")
         for index in range(count):
-            fields = self._buffer_fields(index)
+            fields = call(self._fd, VIDIOC_QUERYBUF, BUFFER, _buffer_request(index), "VIDIOC_QUERYBUF")
             offset, length = fields[10], fields[11]
             self._maps.append(
                 mmap.mmap(self._fd, length, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=offset)
             )
 
-    def _buffer_fields(self, index: int) -> list:
-        values = _blank(BUFFER)
-        values[0], values[1], values[9] = index, BUF_TYPE_VIDEO_CAPTURE, MEMORY_MMAP
-        return list(_call(self._fd, VIDIOC_QUERYBUF, BUFFER, tuple(values), "VIDIOC_QUERYBUF"))
-
     def _queue(self, index: int) -> None:
-        values = _blank(BUFFER)
-        values[0], values[1], values[9] = index, BUF_TYPE_VIDEO_CAPTURE, MEMORY_MMAP
-        _call(self._fd, VIDIOC_QBUF, BUFFER, tuple(values), "VIDIOC_QBUF")
+        call(self._fd, VIDIOC_QBUF, BUFFER, _buffer_request(index), "VIDIOC_QBUF")
 
     def _dequeue(self) -> tuple[int, int, int] | None:
         """(index, bytesused, flags) of a filled buffer, or None when none is ready."""
-        values = _blank(BUFFER)
-        values[1], values[9] = BUF_TYPE_VIDEO_CAPTURE, MEMORY_MMAP
         try:
-            index, _type, used, flags, *_ = _call(self._fd, VIDIOC_DQBUF, BUFFER, tuple(values), "VIDIOC_DQBUF")
+            index, _type, used, flags, *_ = call(self._fd, VIDIOC_DQBUF, BUFFER, _buffer_request(), "VIDIOC_DQBUF")
         except V4L2Error as exc:
             if exc.errno == errno.EAGAIN:
                 return None
@@ -212,7 +223,7 @@ class Stream:
             return
         if self._streaming:
             with contextlib.suppress(OSError):  # an unplugged camera cannot be stopped; closing releases it anyway
-                fcntl.ioctl(self._fd, VIDIOC_STREAMOFF, struct.pack("@i", BUF_TYPE_VIDEO_CAPTURE))
+                fcntl.ioctl(self._fd, VIDIOC_STREAMOFF, BUFFER_TYPE.pack(BUF_TYPE_VIDEO_CAPTURE))
             self._streaming = False
         for buffer in self._maps:
             buffer.close()
