@@ -166,6 +166,13 @@ health_component() {
     curl -fsS --max-time 20 -H "Authorization: Bearer $api_token" "http://127.0.0.1:$WEB_PORT/api/health" |
         python3 -c "import json,sys; c=json.load(sys.stdin)['components']['$1']; sys.exit(not ($2))"
 }
+services_rss() { # a line "worker|scanner|web MiB" per service: its RSS in the guest, from smaps_rollup
+    # shellcheck disable=SC2016 # expanded in the guest
+    guest 'for u in keryu-worker keryu-scanner keryu-web; do
+        pid=$(systemctl show -p MainPID --value $u.service)
+        echo "${u#keryu-} $(awk "/^Rss:/ {printf \"%.1f\", \$2 / 1024}" /proc/$pid/smaps_rollup)"
+    done'
+}
 
 # --- Raspberry Pi 3B model: the kiosk's services and real GPIO lines -----------------------
 if [ "$RASPI" = 1 ]; then
@@ -307,13 +314,12 @@ say "ok: alarm $first sent once ($(alarm_field "$first" channel), status $(alarm
 # --- The services run at -OO from the image's bytecode, and what they hold (issue 12) ---------
 # The build checked that their imports compile nothing; here, that the units start them so.
 # shellcheck disable=SC2016 # expanded in the guest
-services_rss=$(guest 'for u in keryu-worker keryu-scanner keryu-web; do
-    pid=$(systemctl show -p MainPID --value $u.service)
-    tr "\0" "\n" </proc/$pid/environ | grep -qx PYTHONOPTIMIZE=2 || echo "$u:not-at-OO"
-    echo "${u#keryu-} $(awk "/^Rss:/ {printf \"%.1f\", \$2 / 1024}" /proc/$pid/smaps_rollup)"
-done' | tr '\n' ' ') || fail "could not read the services' memory"
-case $services_rss in *not-at-OO*) fail "a service runs without PYTHONOPTIMIZE=2: $services_rss" ;; esac
-say "ok: the services run at -OO; RSS in the guest, MiB: $services_rss"
+not_optimized=$(guest 'for u in keryu-worker keryu-scanner keryu-web; do
+    tr "\0" "\n" </proc/$(systemctl show -p MainPID --value $u.service)/environ | grep -qx PYTHONOPTIMIZE=2 || echo "$u"
+done') || fail "could not read the services' environment"
+[ -z "$not_optimized" ] || fail "a service runs without PYTHONOPTIMIZE=2: $not_optimized"
+idle_rss=$(services_rss | tr '\n' ' ') || fail "could not read the services' memory"
+say "ok: the services run at -OO; RSS in the guest, MiB: $idle_rss"
 
 # --- Updates: security sources, a Keryu bundle through the admin page, an automatic rollback --
 update_started=$(date +%s)
@@ -605,11 +611,8 @@ read -r -a bar_figures <<<"$bars"
 python3 -c 'import sys; w, h, *y = map(int, sys.argv[1:]); sys.exit(not (w * 9 == h * 16 and y[0] > 150 and y[-1] < 40 and all(a > b + 5 for a, b in zip(y, y[1:]))))' "${bar_figures[@]}" ||
     fail "the webcam preview is not vivid's colour bars from bright to dark (width, height, luma of each bar: $bars)"
 sleep 20 # frames flowing for a while: the buffers and decoder state a running webcam keeps
-# shellcheck disable=SC2016 # expanded in the guest
-webcam_rss=$(guest 'for u in keryu-worker keryu-scanner keryu-web; do
-    pid=$(systemctl show -p MainPID --value $u.service)
-    echo "${u#keryu-} $(awk "/^Rss:/ {printf \"%.1f\", \$2 / 1024}" /proc/$pid/smaps_rollup)"
-done' | awk '{printf "%s %s ", $1, $2; sum += $2} END {printf "sum %.1f", sum}') || fail "could not read the services' memory with the webcam"
+webcam_rss=$(services_rss | awk '{printf "%s %s ", $1, $2; sum += $2} END {printf "sum %.1f", sum}') ||
+    fail "could not read the services' memory with the webcam"
 scanner_cgroup=$(guest systemctl show -p MemoryCurrent -p MemoryHigh -p MemorySwapCurrent keryu-scanner.service |
     awk -F= '{printf "%s %.1f MiB ", $1, $2 / 1048576}')
 # The scanner's RSS split: its own heap (Anonymous), and the driver's frame buffers mapped from /dev/video0
