@@ -1,6 +1,6 @@
 """Pixel work the scanner does on every camera: grey conversion, shrinking, JPEG in and out.
 
-Pillow and NumPy, not OpenCV: OpenCV costs the scanner about 17 MiB of RSS, which a 512 MB
+Pillow, simplejpeg (JPEG frames in) and NumPy, not OpenCV: OpenCV costs the scanner about 17 MiB of RSS, which a 512 MB
 Pi Zero 2 W feels (bench/README.md, "Memory"); it is loaded only by `video:` (which reads files
 through it) and by the `opencv` decoder. The results are
 OpenCV's: grey is ITU-R 601 luma (what `COLOR_BGR2GRAY` computes), shrinking averages areas
@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import simplejpeg
 from PIL import Image, ImageOps
 
 _RAW_MODES = {3: ("RGB", "BGR"), 4: ("RGBA", "BGRA")}  # camera frames are OpenCV's BGR(A)
@@ -55,10 +56,25 @@ def read_grey(path) -> np.ndarray:
 def decode_jpeg(data: bytes, name: str, *, reduce: int = 1) -> np.ndarray:
     """A JPEG frame in grey, `reduce` (1, 2, 4 or 8) times smaller each way; ValueError when unreadable.
 
-    The reduction happens inside the decoder (libjpeg's DCT scaling, `Image.draft`), so a frame
-    decoded at 1/8 costs a fraction of a whole one. The Huffman tables that webcams' MJPEG frames
-    leave out are libjpeg-turbo's defaults (tests/scanner/test_pixels.py).
+    The reduction happens inside the decoder (libjpeg's DCT scaling), so a frame decoded at 1/8
+    costs a fraction of a whole one. simplejpeg (libjpeg-turbo's TurboJPEG API) decodes a frame
+    in 15-25 % less time than Pillow (bench/README.md, "Scanner"), which at 15 frames/s is most
+    of the scanner's CPU; it stops at libjpeg's first warning, so a frame it refuses goes to
+    Pillow, which reads what libjpeg only warns about (stray bytes between segments) and refuses
+    a frame cut short. The Huffman tables that webcams' MJPEG frames leave out are
+    libjpeg-turbo's defaults in both (tests/scanner/test_pixels.py).
     """
+    try:
+        if reduce == 1:
+            return simplejpeg.decode_jpeg(data, colorspace="GRAY")[:, :, 0]
+        height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+        smaller = simplejpeg.decode_jpeg(data, colorspace="GRAY", min_height=height // reduce, min_width=width // reduce)
+        return smaller[:, :, 0]
+    except ValueError:
+        return _decode_jpeg_leniently(data, name, reduce)
+
+
+def _decode_jpeg_leniently(data: bytes, name: str, reduce: int) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data), formats=("JPEG",)) as image:
             width, height = image.size

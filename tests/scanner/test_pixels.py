@@ -1,10 +1,11 @@
-"""JPEG frames in grey, as a webcam's MJPEG hands them over, decoded by Pillow (no OpenCV)."""
+"""JPEG frames in grey, as a webcam's MJPEG hands them over, decoded without OpenCV (simplejpeg, Pillow)."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 import pytest
+import simplejpeg
 
 from appliance.scanner import pixels
 
@@ -46,6 +47,20 @@ def test_a_webcam_frame_without_huffman_tables_reads_the_same(jpeg):
     bare = without_huffman_tables(jpeg)
     assert b"\xff\xc4" not in bare[: bare.index(b"\xff\xda")]
     assert np.array_equal(pixels.decode_jpeg(bare, "f"), pixels.decode_jpeg(jpeg, "f"))
+
+
+def with_stray_bytes_after_the_first_segment(jpeg: bytes) -> bytes:
+    """The JPEG with two stray bytes before its second segment, which libjpeg warns about and reads."""
+    second = 4 + int.from_bytes(jpeg[4:6], "big")
+    return jpeg[:second] + b"\x00\x00" + jpeg[second:]
+
+
+def test_a_frame_libjpeg_only_warns_about_still_decodes_the_same(jpeg):
+    odd = with_stray_bytes_after_the_first_segment(jpeg)
+    with pytest.raises(ValueError, match="extraneous bytes"):  # the fast decoder stops at the warning
+        simplejpeg.decode_jpeg(odd, colorspace="GRAY")
+    assert np.array_equal(pixels.decode_jpeg(odd, "f"), pixels.decode_jpeg(jpeg, "f"))
+    assert np.array_equal(pixels.decode_jpeg(odd, "f", reduce=8), pixels.decode_jpeg(jpeg, "f", reduce=8))
 
 
 @pytest.mark.parametrize(
