@@ -599,11 +599,17 @@ guest 'grep -q cv2 /proc/$(systemctl show -p MainPID --value keryu-scanner.servi
 guest "runuser -u keryu -- sh -c 'mkdir -p /run/keryu/desk && touch /run/keryu/desk/preview-wanted'"
 webcam_preview() { guest test -s /run/keryu/desk/preview.jpg; }
 wait_for 60 "the scanner's preview of the webcam" webcam_preview
+# The preview is read with the scanner's own JPEG decoder (simplejpeg's arm64 build, whole and at
+# 1/8 as the change gate reads a webcam's MJPEG), and with simplejpeg itself, not Pillow's fallback.
 bars=$(guest "/opt/keryu/venv/bin/python -c '
-import numpy as np
-from PIL import Image
-grey = np.asarray(Image.open(\"/run/keryu/desk/preview.jpg\").convert(\"L\"))
+import numpy as np, simplejpeg
+from pathlib import Path
+from appliance.scanner.pixels import decode_jpeg
+data = Path(\"/run/keryu/desk/preview.jpg\").read_bytes()
+simplejpeg.decode_jpeg(data, colorspace=\"GRAY\")
+grey = decode_jpeg(data, \"preview\")
 height, width = grey.shape
+assert decode_jpeg(data, \"preview\", reduce=8).shape == ((height + 7) // 8, (width + 7) // 8)
 rows = grey[height // 2 : height * 7 // 8]
 print(width, height, *(int(np.median(rows[:, (2 * i + 1) * width // 16])) for i in range(8)))
 '") || fail "the webcam preview could not be read"

@@ -68,7 +68,9 @@ def decode_jpeg(data: bytes, name: str, *, reduce: int = 1) -> np.ndarray:
         if reduce == 1:
             return simplejpeg.decode_jpeg(data, colorspace="GRAY")[:, :, 0]
         height, width, _, _ = simplejpeg.decode_jpeg_header(data)
-        smaller = simplejpeg.decode_jpeg(data, colorspace="GRAY", min_height=height // reduce, min_width=width // reduce)
+        smaller = simplejpeg.decode_jpeg(
+            data, colorspace="GRAY", min_height=height // reduce, min_width=width // reduce
+        )
         return smaller[:, :, 0]
     except ValueError:
         return _decode_jpeg_leniently(data, name, reduce)
