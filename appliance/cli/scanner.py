@@ -10,6 +10,7 @@ from typing import Any
 
 from appliance.cli.context import CliContext, print_json
 from appliance.config import DECODERS
+from appliance.long_lived import freeze_startup_objects
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_scanner(args: argparse.Namespace, ctx: CliContext) -> int:
     from appliance.scanner.runner import main
 
-    return main(ctx.kiosk, camera_spec=args.camera, decoder=args.decoder)
+    kiosk = ctx.kiosk
+    freeze_startup_objects()
+    return main(kiosk, camera_spec=args.camera, decoder=args.decoder)
 
 
 def scan_file(ctx: CliContext, path: Path, decoder: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 
 from appliance.cli.context import CliContext
+from appliance.long_lived import freeze_startup_objects
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,9 @@ def run_web(args: argparse.Namespace, ctx: CliContext) -> int:
         _prepare_database(ctx)
     host = args.host or settings.web_host
     port = args.port or settings.web_port
-    return asyncio.run(serve(ctx.kiosk, host, port))
+    kiosk = ctx.kiosk
+    freeze_startup_objects()
+    return asyncio.run(serve(kiosk, host, port))
 
 
 def _prepare_database(ctx: CliContext) -> None:

@@ -12,6 +12,7 @@ import socket
 from celery import Celery, signals
 
 from appliance.config import Settings
+from appliance.long_lived import freeze_startup_objects
 from appliance.services import outbox
 from appliance.services.kiosk import Kiosk
 from appliance.services.publish.runner import build_publisher
@@ -56,6 +57,7 @@ def run_worker(settings: Settings, *, with_beat: bool = True) -> int:
 
     @signals.worker_ready.connect(weak=False)
     def _recover(sender, **_kwargs) -> None:
+        freeze_startup_objects()  # here, not before: Celery imports and builds its consumer while starting
         outbox.release_dead_claims(kiosk)
         outbox.sweep(kiosk)
         presence.start(sender)
