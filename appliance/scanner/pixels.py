@@ -1,10 +1,9 @@
 """Pixel work the scanner does on every camera: grey conversion, shrinking, JPEG in and out.
 
-Pillow, simplejpeg (JPEG frames in) and NumPy, not OpenCV: OpenCV costs the scanner about 17 MiB of RSS, which a 512 MB
-Pi Zero 2 W feels (bench/README.md, "Memory"); it is loaded only by `video:` (which reads files
-through it) and by the `opencv` decoder. The results are
-OpenCV's: grey is ITU-R 601 luma (what `COLOR_BGR2GRAY` computes), shrinking averages areas
-(`INTER_AREA`).
+Pillow, simplejpeg (JPEG frames in) and NumPy, not OpenCV: OpenCV costs the scanner about
+17 MiB of RSS, which a 512 MB Pi Zero 2 W feels (bench/README.md, "Memory"); it is loaded only
+by `video:` (which reads files through it) and by the `opencv` decoder. The results are OpenCV's:
+grey is ITU-R 601 luma (what `COLOR_BGR2GRAY` computes), shrinking averages areas (`INTER_AREA`).
 """
 
 from __future__ import annotations
@@ -58,11 +57,11 @@ def decode_jpeg(data: bytes, name: str, *, reduce: int = 1) -> np.ndarray:
 
     The reduction happens inside the decoder (libjpeg's DCT scaling), so a frame decoded at 1/8
     costs a fraction of a whole one. simplejpeg (libjpeg-turbo's TurboJPEG API) decodes a frame
-    in 15-25 % less time than Pillow (bench/README.md, "Scanner"), which at 15 frames/s is most
-    of the scanner's CPU; it stops at libjpeg's first warning, so a frame it refuses goes to
-    Pillow, which reads what libjpeg only warns about (stray bytes between segments) and refuses
-    a frame cut short. The Huffman tables that webcams' MJPEG frames leave out are
-    libjpeg-turbo's defaults in both (tests/scanner/test_pixels.py).
+    in 15-25 % less time than Pillow (bench/README.md, "Scanner"), and at 15 frames/s the 1/8
+    decode is the largest part of the scanner's CPU. It stops at libjpeg's first warning, so a
+    frame it refuses goes to Pillow, which reads what libjpeg only warns about (stray bytes
+    between segments) and refuses a frame cut short. The Huffman tables that webcams' MJPEG
+    frames leave out are libjpeg-turbo's defaults in both (tests/scanner/test_pixels.py).
     """
     try:
         if reduce == 1:
