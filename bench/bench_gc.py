@@ -13,18 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_memory import all_ok, startup
-
-from tests.conftest import free_port
+from bench_memory import kiosk_env, started_kiosk
 
 API_TOKEN = "bench-gc-token-0123456789abcdefghij"
 PROBE = (
@@ -52,45 +48,20 @@ def main() -> int:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="keryu-bench-gc-"))
     data_dir = workdir / "data"
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("KERYU_", "REDIS_", "CELERY_"))}
-    env.update(
-        KERYU_DATA_DIR=str(data_dir),
-        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
-        KERYU_WEB_PORT=str(port),
-        KERYU_WEB_HOST="127.0.0.1",
-        KERYU_CAMERA=f"dir:{data_dir}/inbox",
-        KERYU_API_TOKEN=API_TOKEN,
-        GPIOZERO_PIN_FACTORY="mock",
-        KERYU_SKIP_INSTALL="1",
-        WHATSAPP_API_URL=f"http://127.0.0.1:{free_port()}/v23.0",  # configured, never sent to
-        WHATSAPP_PHONE_NUMBER_ID="104857600000042",
-        WHATSAPP_ACCESS_TOKEN="EAAGbenchgc",
-    )
+    env = kiosk_env(data_dir, f"dir:{data_dir}/inbox", KERYU_API_TOKEN=API_TOKEN)
     (data_dir / "inbox").mkdir(parents=True)
-    startup(env, "start")
-    try:
-        deadline = time.monotonic() + 180
-        while not all_ok(env):
-            if time.monotonic() > deadline:
-                raise SystemExit("the kiosk did not report ok within 180 s of startup.sh")
-            time.sleep(1)
+    with started_kiosk(env, start_timeout=180) as pids:
         load = subprocess.run(
             ["wrk", "-t2", "-c16", f"-d{args.seconds}s", "-H", f"Authorization: Bearer {API_TOKEN}",
-             f"http://127.0.0.1:{port}/api/alarms?limit=50"],
+             f"http://127.0.0.1:{env['KERYU_WEB_PORT']}/api/alarms?limit=50"],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         print(f"wrk, {args.seconds} s of /api/alarms?limit=50 at 16 connections:")
         print("\n".join(line for line in load.stdout.splitlines() if "Latency" in line or "Requests/sec" in line))
-        pids = {path.stem: int(path.read_text()) for path in sorted((data_dir / "run").glob("*.pid"))}
         print(f"{'service':<10} {'collections gen0/1/2':>21} {'one full collection ms':>23} {'frozen objects':>15}")
         for name, pid in pids.items():
-            if name == "redis":
-                continue
             collections, ms, frozen = probe(pid, workdir / f"{name}.json")
             print(f"{name:<10} {'/'.join(map(str, collections)):>21} {ms:>23.2f} {frozen:>15}")
-    finally:
-        startup(env, "stop")
     return 0
 
 

@@ -16,12 +16,14 @@ The budget is in MB (10^6 bytes), as issue 12 states it; the figures are in MiB.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -49,6 +51,42 @@ def all_ok(env: dict[str, str]) -> bool:
         return False
 
 
+def kiosk_env(data_dir: Path, camera: str, **extra: str) -> dict[str, str]:
+    """What `./startup.sh` runs a benchmark's kiosk with: its own data, Redis and web port, mock pins."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("KERYU_", "REDIS_", "CELERY_"))}
+    env.update(
+        KERYU_DATA_DIR=str(data_dir),
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        KERYU_WEB_PORT=str(free_port()),
+        KERYU_WEB_HOST="127.0.0.1",
+        KERYU_CAMERA=camera,
+        GPIOZERO_PIN_FACTORY="mock",
+        KERYU_SKIP_INSTALL="1",
+        # A configured channel (health is degraded without one); nothing is ever sent to it.
+        WHATSAPP_API_URL=f"http://127.0.0.1:{free_port()}/v23.0",
+        WHATSAPP_PHONE_NUMBER_ID="104857600000042",
+        WHATSAPP_ACCESS_TOKEN="EAAGbenchmemory",
+        **extra,
+    )
+    return env
+
+
+@contextlib.contextmanager
+def started_kiosk(env: dict[str, str], start_timeout: float) -> Iterator[dict[str, int]]:
+    """`./startup.sh start`, then the services' pids (Redis left out) once `keryu status` says ok; stopped after."""
+    startup(env, "start")
+    try:
+        deadline = time.monotonic() + start_timeout
+        while not all_ok(env):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the kiosk did not report ok within {start_timeout:.0f} s of startup.sh")
+            time.sleep(1)
+        run_dir = Path(env["KERYU_DATA_DIR"]) / "run"
+        yield {path.stem: int(path.read_text()) for path in sorted(run_dir.glob("*.pid")) if path.stem != "redis"}
+    finally:
+        startup(env, "stop")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settle", type=float, default=10.0, help="seconds idle after health before measuring")
@@ -58,37 +96,16 @@ def main() -> int:
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="keryu-bench-memory-")) / "data"
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("KERYU_", "REDIS_", "CELERY_"))}
-    env.update(
-        KERYU_DATA_DIR=str(data_dir),
-        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
-        KERYU_WEB_PORT=str(free_port()),
-        KERYU_WEB_HOST="127.0.0.1",
-        KERYU_CAMERA=f"dir:{data_dir}/inbox" if args.camera == "dir" else f"video:{data_dir.parent}/still.avi",
-        GPIOZERO_PIN_FACTORY="mock",
-        KERYU_SKIP_INSTALL="1",
-        # A configured channel (health is degraded without one); idle, nothing is ever sent to it.
-        WHATSAPP_API_URL=f"http://127.0.0.1:{free_port()}/v23.0",
-        WHATSAPP_PHONE_NUMBER_ID="104857600000042",
-        WHATSAPP_ACCESS_TOKEN="EAAGbenchmemory",
-    )
+    camera = f"dir:{data_dir}/inbox" if args.camera == "dir" else f"video:{data_dir.parent}/still.avi"
+    env = kiosk_env(data_dir, camera)
     (data_dir / "inbox").mkdir(parents=True)
     if args.camera == "video":  # longer than the start and the settling: frames flow while it is measured
         from bench_scanner import write_video
 
         write_video(data_dir.parent / "still.avi", seconds=args.start_timeout + args.settle + 60, moving=False)
-    startup(env, "start")
-    try:
-        deadline = time.monotonic() + args.start_timeout
-        while not all_ok(env):
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the kiosk did not report ok within {args.start_timeout:.0f} s of startup.sh")
-            time.sleep(1)
+    with started_kiosk(env, args.start_timeout) as pids:
         time.sleep(args.settle)
-        pids = {path.stem: int(path.read_text()) for path in sorted((data_dir / "run").glob("*.pid"))}
-        figures = {name: memory_of(pid) for name, pid in pids.items() if name != "redis"}
-    finally:
-        startup(env, "stop")
+        figures = {name: memory_of(pid) for name, pid in pids.items()}
 
     total: Memory = sum(figures.values(), NOTHING)
     print(f"camera: {env['KERYU_CAMERA']}")
