@@ -223,7 +223,7 @@ class Stream:
             return
         if self._streaming:
             with contextlib.suppress(OSError):  # an unplugged camera cannot be stopped; closing releases it anyway
-                fcntl.ioctl(self._fd, VIDIOC_STREAMOFF, BUFFER_TYPE.pack(BUF_TYPE_VIDEO_CAPTURE))
+                call(self._fd, VIDIOC_STREAMOFF, BUFFER_TYPE, (BUF_TYPE_VIDEO_CAPTURE,), "VIDIOC_STREAMOFF")
             self._streaming = False
         for buffer in self._maps:
             buffer.close()
