@@ -2,18 +2,20 @@
 
 English is the source language of every string; `locale/<language>/LC_MESSAGES/messages.po`
 holds each language's catalog, compiled to `.mo` when the package is built (see README,
-"Languages"). Formatting uses Babel's CLDR data, so a Spanish date reads `28 nov 2026, 14:05`.
+"Languages"). Dates follow CLDR's patterns (written at build time from Babel's data: moments.py),
+so a Spanish date reads `28 nov 2026, 2:05 p.m.`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
+from appliance import moments
+
 if TYPE_CHECKING:  # Babel is loaded by the processes that write text, when they first do
-    from babel import Locale
     from babel.support import NullTranslations
 
 Language = Literal["es", "en"]
@@ -106,9 +108,7 @@ def ngettext(language: str, singular: str, plural: str, count: int) -> str:
 
 def language_name(language: str, in_language: str) -> str:
     """A language's name as readers of `in_language` write it: `español (México)`, `Spanish (Mexico)`."""
-    from babel import Locale
-
-    return Locale.parse(REGIONAL[language]).get_display_name(REGIONAL[in_language]) or language
+    return moments.words(in_language).language_names.get(language, language)
 
 
 def zone_or_local(zone: tzinfo | None) -> tzinfo:
@@ -120,39 +120,22 @@ def zone_or_local(zone: tzinfo | None) -> tzinfo:
 
 def format_moment(moment: datetime, language: str, zone: tzinfo | None = None) -> str:
     """An alarm's time in a message, in `zone`: `28 nov 2026, 2:05 p.m. CST` (es), `Nov 28, 2026, 2:05 PM CST` (en)."""
-    from babel.dates import format_date, format_time
-
     local = moment.astimezone(zone_or_local(zone))
-    locale = _locale(language)
-    text = (
-        _moment_pattern(language)
-        .replace("{1}", format_date(local, "medium", locale=locale))
-        .replace("{0}", format_time(local, "short", locale=locale))
-    )
+    words = moments.words(language)
+    text = moments.join(words, moments.fill(words.date, local, words), moments.fill(words.time, local, words))
     return " ".join(f"{text} {local.tzname() or ''}".split())
 
 
-@lru_cache(maxsize=len(LANGUAGES))
-def _locale(language: str) -> Locale:
-    """Babel's locale of a language, parsed once (the worker writes a time into every message)."""
-    from babel import Locale
-
-    return Locale.parse(REGIONAL[language])
-
-
-@lru_cache(maxsize=len(LANGUAGES))
-def _moment_pattern(language: str) -> str:
-    """How a language joins a date ({1}) and a time ({0}), without CLDR's quotes."""
-    from babel.dates import get_datetime_format
-
-    return get_datetime_format("medium", locale=_locale(language)).replace("'", "")
-
-
 def format_page_time(moment: datetime, language: str, zone: tzinfo | None = None) -> str:
-    """A time on an admin page, to the second, in `zone`: `28 nov 2026, 2:05:09 p.m.` (es)."""
-    from babel.dates import format_datetime
+    """A time on an admin page, to the second, in `zone`: `28 nov 2026, 2:05:09 p.m.` (es).
 
-    return format_datetime(moment, "medium", tzinfo=zone_or_local(zone), locale=REGIONAL[language])
+    A time without a zone is UTC, as the database keeps it (and as Babel read it).
+    """
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone_or_local(zone))
+    words = moments.words(language)
+    return moments.join(
+        words, moments.fill(words.date, local, words), moments.fill(words.time_with_seconds, local, words)
+    )
 
 
 def negotiate(accept_language: str | None, default: str) -> str:

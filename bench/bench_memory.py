@@ -6,9 +6,11 @@ still scene played at 15 fps through OpenCV, as a USB camera is read), waits unt
 reports every component ok,
 lets the services settle, then prints RSS and PSS per service (each with the processes it
 started) from /proc/PID/smaps_rollup, their sum, and the sum's ratio to the budget; then
-`./startup.sh stop`.
+`./startup.sh stop`. With `--after-use` the kiosk is used first, as a kiosk in service is: cards
+shown to the folder camera and delivered to a loopback Meta stand-in, and an admin who logs in and
+opens the pages (dashboard, alarms, subjects, settings, health) with alarms in them.
 
-    .venv/bin/python bench/bench_memory.py [--camera dir|video] [--settle 10] [--budget 250] [--start-timeout 180]
+    .venv/bin/python bench/bench_memory.py [--camera dir|video] [--after-use] [--settle 10] [--budget 250]
 
 The budget is in MB (10^6 bytes), as issue 12 states it; the figures are in MiB.
 """
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.conftest import KERYU, REPO, free_port
 from tests.process_memory import MIB, NOTHING, Memory, memory_of
+from tests.standins.providers import ProviderStandIn
 
 BUDGET_MB = 250
 
@@ -87,28 +90,69 @@ def started_kiosk(env: dict[str, str], start_timeout: float) -> Iterator[dict[st
         startup(env, "stop")
 
 
+def use(env: dict[str, str], standin, cards: int = 3) -> None:
+    """Cards shown to the folder camera until the stand-in has each message, then the admin pages read."""
+    import requests
+    from bench_web import PASSWORD, admin_cookie, fill
+
+    from appliance.config import load_settings
+    from appliance.services.auth import set_up_admin
+    from appliance.services.kiosk import Kiosk
+
+    inbox = Path(env["KERYU_CAMERA"].removeprefix("dir:"))
+    for number in range(cards):
+        shown = json.loads(
+            keryu(env, "subject", "add", "--name", f"Ana Uso {number}", "--phone", f"+52155123456{number:02d}")
+        )
+        keryu(env, "card", "image", shown["card_uuid"], "--out", str(inbox / ".card.png"))
+        (inbox / ".card.png").replace(inbox / f"card-{number}.png")  # appears whole
+        standin.wait_for(number + 1, timeout=60)
+    kiosk = Kiosk.from_settings(load_settings(KERYU_DATA_DIR=env["KERYU_DATA_DIR"], REDIS_URL=env["REDIS_URL"]))
+    set_up_admin(kiosk, PASSWORD)
+    fill(kiosk, 200)
+    kiosk.close()
+    base = f"http://127.0.0.1:{env['KERYU_WEB_PORT']}"
+    cookie = admin_cookie(base)
+    for page in ("/", "/alarms", "/subjects", "/settings", "/health"):
+        requests.get(base + page, headers={"Cookie": cookie}, timeout=30).raise_for_status()
+
+
+def keryu(env: dict[str, str], *args: str) -> str:
+    return subprocess.run([KERYU, *args], env=env, capture_output=True, text=True, check=True).stdout
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settle", type=float, default=10.0, help="seconds idle after health before measuring")
     parser.add_argument("--budget", type=float, default=BUDGET_MB, help="budget for the summed RSS, MB (10^6 bytes)")
     parser.add_argument("--camera", choices=("dir", "video"), default="dir", help="folder camera, or OpenCV on MJPEG")
     parser.add_argument("--start-timeout", type=float, default=180.0, help="seconds for the kiosk to report ok")
+    parser.add_argument("--after-use", action="store_true", help="deliver cards and open the admin pages first")
     args = parser.parse_args()
+    if args.after_use and args.camera != "dir":
+        parser.error("--after-use shows its cards to the folder camera: use it with --camera dir")
 
     data_dir = Path(tempfile.mkdtemp(prefix="keryu-bench-memory-")) / "data"
     camera = f"dir:{data_dir}/inbox" if args.camera == "dir" else f"video:{data_dir.parent}/still.avi"
-    env = kiosk_env(data_dir, camera)
-    (data_dir / "inbox").mkdir(parents=True)
-    if args.camera == "video":  # longer than the start and the settling: frames flow while it is measured
-        from bench_scanner import write_video
+    with ProviderStandIn() as standin:
+        env = kiosk_env(data_dir, camera)
+        if args.after_use:  # the stand-in answers as Meta does; without it the channel is never called
+            env.update({key: value for key, value in standin.env().items() if key.startswith("WHATSAPP_")})
+        (data_dir / "inbox").mkdir(parents=True)
+        if args.camera == "video":  # longer than the start and the settling: frames flow while it is measured
+            from bench_scanner import write_video
 
-        write_video(data_dir.parent / "still.avi", seconds=args.start_timeout + args.settle + 60, moving=False)
-    with started_kiosk(env, args.start_timeout) as pids:
-        time.sleep(args.settle)
-        figures = {name: memory_of(pid) for name, pid in pids.items()}
+            write_video(data_dir.parent / "still.avi", seconds=args.start_timeout + args.settle + 60, moving=False)
+        with started_kiosk(env, args.start_timeout) as pids:
+            if args.after_use:
+                use(env, standin)
+            time.sleep(args.settle)
+            figures = {name: memory_of(pid) for name, pid in pids.items()}
 
     total: Memory = sum(figures.values(), NOTHING)
-    print(f"camera: {env['KERYU_CAMERA']}")
+    print(
+        f"camera: {env['KERYU_CAMERA']}{', after use (cards delivered, admin pages opened)' if args.after_use else ''}"
+    )
     print(f"{'service':<10} {'processes':>9} {'RSS MiB':>9} {'PSS MiB':>9}")
     for name, memory in figures.items():
         print(f"{name:<10} {memory.processes:>9} {memory.rss_mib:>9.1f} {memory.pss_mib:>9.1f}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import pickle
 import re
 import shutil
@@ -316,7 +317,8 @@ def test_the_browser_picks_among_the_supported_languages(header: str | None, def
 # ---- the build ---------------------------------------------------------------------------------
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git to list the checkout's files")
 def test_a_wheel_built_from_a_fresh_clone_carries_the_compiled_catalogs(tmp_path: Path) -> None:
-    """No .mo is committed: the build compiles them (setup.py), as the SD image's wheel build does."""
+    """No .mo is committed: the build compiles them (setup.py), as the SD image's wheel build does;
+    it writes the date and time words (moments.json) from Babel's CLDR data the same way."""
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
     clone = tmp_path / "clone"
     for name in filter(None, tracked.decode().split("\0")):
@@ -324,6 +326,7 @@ def test_a_wheel_built_from_a_fresh_clone_carries_the_compiled_catalogs(tmp_path
             (clone / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, clone / name)
     assert not list(clone.glob("appliance/locale/*/LC_MESSAGES/*.mo"))
+    assert not list(clone.glob("appliance/locale/*/moments.json"))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path, clone],  # as image/steps does
         check=True,
@@ -334,7 +337,9 @@ def test_a_wheel_built_from_a_fresh_clone_carries_the_compiled_catalogs(tmp_path
     with zipfile.ZipFile(wheel) as archive:
         spanish = read_mo(io.BytesIO(archive.read("appliance/locale/es/LC_MESSAGES/messages.mo")))
         assert "appliance/locale/en/LC_MESSAGES/messages.mo" in archive.namelist()
+        spanish_words = json.loads(archive.read("appliance/locale/es/moments.json"))
     assert spanish.get("Keryu cards").string == "Tarjetas Keryu"
+    assert spanish_words["months"][10] == "nov"
 
 
 def test_the_sd_image_writes_mexico_city_times_in_spanish() -> None:
