@@ -1,11 +1,18 @@
-"""Which proxy the provider connections take, read from the environment as curl and requests read it."""
+"""Which proxy the provider connections take, read from the environment as curl and requests read it,
+and which certificates they trust."""
 
 from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import urllib3
 
 from appliance.messaging.http_pool import environment_proxy, keep_alive_pool
+from tests.standins.certificates import self_signed_loopback, server_context
+from tests.standins.providers import ProviderStandIn
 
 GRAPH = "https://graph.facebook.com/v23.0/123/messages"
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
@@ -53,3 +60,30 @@ def test_no_proxy_for_another_host_leaves_the_proxy_in_place(monkeypatch: pytest
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.lan:3128")
     monkeypatch.setenv("NO_PROXY", "twilio.com,localhost")
     assert environment_proxy(GRAPH) == "http://proxy.lan:3128"
+
+
+def test_connections_to_an_https_provider_share_one_context_trusting_the_system_cas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CA bundle is parsed once per pool, not once per connection (0.85 MiB and 24-41 ms each)."""
+    cert, key = self_signed_loopback(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # OpenSSL's system CA file, as Debian's ca-certificates sets it
+    with ProviderStandIn(tls=server_context(cert, key)) as https:
+        pool = keep_alive_pool(https.url)
+        context = pool.connection_pool_kw["ssl_context"]
+        start = threading.Barrier(4)
+
+        def ask() -> int:
+            start.wait()
+            return pool.request("GET", f"{https.url}/_standin/env", retries=False).status
+
+        with ThreadPoolExecutor(4) as threads:
+            assert list(threads.map(lambda _: ask(), range(4))) == [200] * 4
+        kept = [connection for connection in pool.connection_from_url(https.url).pool.queue if connection]
+    assert kept, "the pool kept no connection"
+    assert all(connection.ssl_context is context for connection in kept)
+    assert [ca["subject"] for ca in context.get_ca_certs()] == [((("commonName", "Keryu test provider"),),)]
+
+
+def test_a_plain_http_endpoint_builds_no_tls_context() -> None:
+    assert "ssl_context" not in keep_alive_pool("http://127.0.0.1:9/v23.0/123/messages").connection_pool_kw
