@@ -7,8 +7,9 @@ reports every component ok,
 lets the services settle, then prints RSS and PSS per service (each with the processes it
 started) from /proc/PID/smaps_rollup, their sum, and the sum's ratio to the budget; then
 `./startup.sh stop`. With `--after-use` the kiosk is used first, as a kiosk in service is: cards
-shown to the folder camera and delivered to a loopback Meta stand-in, and an admin who logs in and
-opens the pages (dashboard, alarms, subjects, settings, health) with alarms in them.
+shown to the folder camera and delivered over HTTPS to a loopback Meta stand-in (trusted through
+SSL_CERT_FILE beside the system's CAs), and an admin who logs in and opens the pages (dashboard,
+alarms, subjects, settings, health) with alarms in them.
 
     .venv/bin/python bench/bench_memory.py [--camera dir|video] [--after-use] [--settle 10] [--budget 250]
 
@@ -21,6 +22,7 @@ import argparse
 import contextlib
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -32,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.conftest import KERYU, REPO, free_port
 from tests.process_memory import MIB, NOTHING, Memory, memory_of
+from tests.standins.certificates import self_signed_loopback, server_context
 from tests.standins.providers import ProviderStandIn
 
 BUDGET_MB = 250
@@ -117,6 +120,17 @@ def use(env: dict[str, str], standin, cards: int = 3) -> None:
         requests.get(base + page, headers={"Cookie": cookie}, timeout=30).raise_for_status()
 
 
+def loopback_tls(directory: Path) -> ssl.SSLContext:
+    """HTTPS for the stand-in, as Graph speaks it, and `ca-bundle.pem`: the system's CAs and the stand-in's.
+
+    The services trust the bundle (SSL_CERT_FILE), so the worker parses a CA list of the real size.
+    """
+    cert, key = self_signed_loopback(directory)
+    system = Path(ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt")
+    (directory / "ca-bundle.pem").write_bytes(system.read_bytes() + cert.read_bytes())
+    return server_context(cert, key)
+
+
 def keryu(env: dict[str, str], *args: str) -> str:
     return subprocess.run([KERYU, *args], env=env, capture_output=True, text=True, check=True).stdout
 
@@ -134,10 +148,11 @@ def main() -> int:
 
     data_dir = Path(tempfile.mkdtemp(prefix="keryu-bench-memory-")) / "data"
     camera = f"dir:{data_dir}/inbox" if args.camera == "dir" else f"video:{data_dir.parent}/still.avi"
-    with ProviderStandIn() as standin:
+    with ProviderStandIn(tls=loopback_tls(data_dir.parent)) as standin:
         env = kiosk_env(data_dir, camera)
         if args.after_use:  # the stand-in answers as Meta does; without it the channel is never called
             env.update({key: value for key, value in standin.env().items() if key.startswith("WHATSAPP_")})
+            env["SSL_CERT_FILE"] = str(data_dir.parent / "ca-bundle.pem")
         (data_dir / "inbox").mkdir(parents=True)
         if args.camera == "video":  # longer than the start and the settling: frames flow while it is measured
             from bench_scanner import write_video
