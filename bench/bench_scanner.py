@@ -208,6 +208,33 @@ def memory_kib(pid: int) -> dict[str, int]:
     return found
 
 
+# The camera source of the CPU runs, alone: the video file read in real time through OpenCV's demuxer,
+# each frame's JPEG copied out, nothing decoded. A webcam's read is one DQBUF and that copy.
+READ_VIDEO_ALONE = """
+import sys
+from appliance.scanner.camera.video import VideoCamera
+
+camera = VideoCamera(sys.argv[1])
+while not camera.finished:
+    camera.read(1.0)
+"""
+
+
+def source_cpu(video: Path, seconds: float) -> float:
+    """Percent of one core spent reading `video` at its frame rate, as the scanner's camera does."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", READ_VIDEO_ALONE, str(video)], env=os.environ | {"OPENCV_FOR_THREADS_NUM": "1"}
+    )
+    try:
+        time.sleep(4)  # as the scanner's run: past the imports and the first frames
+        start_cpu, start = cpu_seconds(process.pid), time.monotonic()
+        time.sleep(seconds)
+        return 100 * (cpu_seconds(process.pid) - start_cpu) / (time.monotonic() - start)
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
 def bench_cpu(workdir: Path, redis_url: str, seconds: float, *, moving: bool | None, decoder: str = "auto") -> None:
     """CPU and memory of `keryu scanner` on a video (moving True/False) or an idle dir: camera (None)."""
     name = {True: "moving", False: "still", None: "dir"}[moving]
@@ -249,6 +276,12 @@ def bench_cpu(workdir: Path, redis_url: str, seconds: float, *, moving: bool | N
         f"RSS {memory['VmRSS'] / 1024:5.1f} MiB (peak {memory['VmHWM'] / 1024:5.1f}), "
         f"decoded {status['frames_decoded']}/{status['frames']} frames"
     )
+    if moving is not None:
+        reading = source_cpu(video, seconds)
+        print(
+            f"  {'':38} of which the video file read alone {reading:4.1f} %: "
+            f"the scanner's own work {100 * used / elapsed - reading:4.1f} %"
+        )
 
 
 def main() -> int:
