@@ -28,7 +28,6 @@ _PART = re.compile(r"'((?:[^']|'')*)'|([A-Za-z])\2*|[^'A-Za-z]+")
 class MomentWords:
     """One language's patterns (CLDR's medium date, short and medium time) and the words they use."""
 
-    locale: str
     date: str
     time: str
     time_with_seconds: str
@@ -47,7 +46,6 @@ def words(language: str) -> MomentWords:
     except FileNotFoundError:
         raise FileNotFoundError(f"no {path}: reinstall the package (setup.py writes it from Babel's CLDR)") from None
     return MomentWords(
-        locale=table["locale"],
         date=table["date"],
         time=table["time"],
         time_with_seconds=table["time_with_seconds"],
