@@ -108,7 +108,7 @@ def list_subjects(kiosk: Kiosk, *, search: str = "", limit: int = 500) -> list[S
     query = (
         select(Subject)
         .join(Subject.custodian)
-        .options(selectinload(Subject.cards))
+        .options(selectinload(Subject.cards), selectinload(Subject.custodians))  # one query each, not one per subject
         .order_by(func.lower(Subject.name), Subject.id)
     )
     if search.strip():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 from appliance.errors import NotFound, UnknownCard, UserError
 from appliance.services.cards import get_card, issue_card, set_card_active
@@ -57,3 +58,29 @@ def test_an_edit_returns_what_is_stored(kiosk):
 def test_mistakes_are_one_clear_error(kiosk, call, error):
     with pytest.raises(error):
         call(kiosk)
+
+
+def test_the_subject_list_costs_the_same_queries_for_three_subjects_as_for_thirty(kiosk):
+    """The admin page lists up to 500: their cards and custodians come in one query each, not one per subject."""
+
+    def selects_to_list() -> int:
+        selects: list[str] = []
+
+        def on_statement(_conn, _cursor, statement: str, *_rest) -> None:
+            if statement.lstrip().upper().startswith("SELECT"):
+                selects.append(statement)
+
+        event.listen(kiosk.store._read_engine, "before_cursor_execute", on_statement)
+        try:
+            listed = list_subjects(kiosk)
+        finally:
+            event.remove(kiosk.store._read_engine, "before_cursor_execute", on_statement)
+        assert all(subject.custodians and subject.card for subject in listed)
+        return len(selects)
+
+    for number in range(3):
+        add_subject(kiosk, SubjectInput(name=f"Ana {number}", phone=f"+52155123400{number:02d}"))
+    few = selects_to_list()
+    for number in range(3, 30):
+        add_subject(kiosk, SubjectInput(name=f"Ana {number}", phone=f"+52155123400{number:02d}"))
+    assert selects_to_list() == few
