@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 import qrcode
 from gpiozero.pins.mock import MockFactory, MockPin
+from measure import cpu_seconds, rss_mb
 from sqlalchemy import func, select
 
 from appliance.config import load_settings
@@ -194,18 +195,12 @@ def write_video(path: Path, seconds: float, *, moving: bool) -> None:
     writer.release()
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def memory_kib(pid: int) -> dict[str, int]:
-    found = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            found[key] = int(value.split()[0])
-    return found
+def busy_percent(pid: int, seconds: float) -> float:
+    """Percent of one core process `pid` spends over `seconds`, once past its imports and first frames."""
+    time.sleep(4)
+    start_cpu, start = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    return 100 * (cpu_seconds(pid) - start_cpu) / (time.monotonic() - start)
 
 
 # The camera source of the CPU runs, alone: the video file read in real time through OpenCV's demuxer,
@@ -226,10 +221,7 @@ def source_cpu(video: Path, seconds: float) -> float:
         [sys.executable, "-c", READ_VIDEO_ALONE, str(video)], env=os.environ | {"OPENCV_FOR_THREADS_NUM": "1"}
     )
     try:
-        time.sleep(4)  # as the scanner's run: past the imports and the first frames
-        start_cpu, start = cpu_seconds(process.pid), time.monotonic()
-        time.sleep(seconds)
-        return 100 * (cpu_seconds(process.pid) - start_cpu) / (time.monotonic() - start)
+        return busy_percent(process.pid, seconds)
     finally:
         process.terminate()
         process.wait(15)
@@ -258,12 +250,8 @@ def bench_cpu(workdir: Path, redis_url: str, seconds: float, *, moving: bool | N
     log = (data / "scanner.log").open("wb")
     process = subprocess.Popen([KERYU, "scanner"], env=env, stdout=log, stderr=log)
     try:
-        time.sleep(4)  # imports, first frames, first health check
-        start_cpu, start = cpu_seconds(process.pid), time.monotonic()
-        time.sleep(seconds)
-        used = cpu_seconds(process.pid) - start_cpu
-        elapsed = time.monotonic() - start
-        memory = memory_kib(process.pid)
+        busy = busy_percent(process.pid, seconds)  # past the imports, first frames, first health check
+        memory = rss_mb(process.pid)
     finally:
         process.terminate()
         process.wait(15)
@@ -272,15 +260,15 @@ def bench_cpu(workdir: Path, redis_url: str, seconds: float, *, moving: bool | N
         moving
     ]
     print(
-        f"  {kind:38} decoder {decoder:6}: CPU {100 * used / elapsed:5.1f} % of one core, "
-        f"RSS {memory['VmRSS'] / 1024:5.1f} MiB (peak {memory['VmHWM'] / 1024:5.1f}), "
+        f"  {kind:38} decoder {decoder:6}: CPU {busy:5.1f} % of one core, "
+        f"RSS {memory['VmRSS']:5.1f} MiB (peak {memory['VmHWM']:5.1f}), "
         f"decoded {status['frames_decoded']}/{status['frames']} frames"
     )
     if moving is not None:
         reading = source_cpu(video, seconds)
         print(
             f"  {'':38} of which the video file read alone {reading:4.1f} %: "
-            f"the scanner's own work {100 * used / elapsed - reading:4.1f} %"
+            f"the scanner's own work {busy - reading:4.1f} %"
         )
 
 
