@@ -122,7 +122,7 @@ def format_moment(moment: datetime, language: str, zone: tzinfo | None = None) -
     """An alarm's time in a message, in `zone`: `28 nov 2026, 2:05 p.m. CST` (es), `Nov 28, 2026, 2:05 PM CST` (en)."""
     local = moment.astimezone(zone_or_local(zone))
     words = moments.words(language)
-    text = moments.join(words, moments.fill(words.date, local, words), moments.fill(words.time, local, words))
+    text = moments.date_and_time(local, words, words.time)
     return " ".join(f"{text} {local.tzname() or ''}".split())
 
 
@@ -133,9 +133,7 @@ def format_page_time(moment: datetime, language: str, zone: tzinfo | None = None
     """
     local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone_or_local(zone))
     words = moments.words(language)
-    return moments.join(
-        words, moments.fill(words.date, local, words), moments.fill(words.time_with_seconds, local, words)
-    )
+    return moments.date_and_time(local, words, words.time_with_seconds)
 
 
 def negotiate(accept_language: str | None, default: str) -> str:

@@ -70,8 +70,10 @@ def fill(pattern: str, moment: datetime, words: MomentWords) -> str:
     return "".join(text)
 
 
-def join(words: MomentWords, date: str, time: str) -> str:
-    """A date and a time joined as the language joins them (`{1}, {0}`), CLDR's quotes dropped as Babel does."""
+def date_and_time(moment: datetime, words: MomentWords, time_pattern: str) -> str:
+    """`moment`'s medium date and its time by `time_pattern`, joined as the language joins them
+    (`{1}, {0}`), CLDR's quotes dropped as Babel does."""
+    date, time = fill(words.date, moment, words), fill(time_pattern, moment, words)
     return words.date_time.replace("'", "").replace("{0}", time).replace("{1}", date)
 
 
