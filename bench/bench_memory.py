@@ -148,7 +148,9 @@ def main() -> int:
 
     data_dir = Path(tempfile.mkdtemp(prefix="keryu-bench-memory-")) / "data"
     camera = f"dir:{data_dir}/inbox" if args.camera == "dir" else f"video:{data_dir.parent}/still.avi"
-    with ProviderStandIn(tls=loopback_tls(data_dir.parent)) as standin:
+    # the stand-in (and its certificate) only for --after-use: the idle kiosk never sends
+    serving = ProviderStandIn(tls=loopback_tls(data_dir.parent)) if args.after_use else contextlib.nullcontext()
+    with serving as standin:
         env = kiosk_env(data_dir, camera)
         if args.after_use:  # the stand-in answers as Meta does; without it the channel is never called
             env.update({key: value for key, value in standin.env().items() if key.startswith("WHATSAPP_")})
