@@ -1,13 +1,22 @@
 """Skip decoding frames that show what the last decoded frame showed (most of a kiosk's day).
 
-A frame is shrunk to a 64x36 thumbnail (area averaging also averages sensor noise away) and
-compared with the thumbnail of the last frame that was decoded. Comparing with the last
-*decoded* frame, not the previous one, means a card moved in slowly still adds up to a change.
-A decode is forced every `refresh` seconds whatever the thumbnails say.
+A frame is shrunk to a small grey thumbnail (area averaging also averages sensor noise away) and
+compared, cell by cell of a 16x9 grid, with the thumbnail of the last frame that was decoded: a
+frame in which any one cell changed by more than the threshold is decoded. Cells, not the whole
+frame, because a card at the distance the kiosk is placed for (3 pixels per module, about a
+hundredth of a 720p frame) changes the whole frame's mean by less than the threshold, and was
+read only at the next refresh. Comparing with the last *decoded* frame, not the previous one,
+means a card moved in slowly still adds up to a change. A decode is forced every `refresh`
+seconds whatever the thumbnails say (a card brought into focus without moving).
+
+A JPEG frame's preview (decoded at 1/8 scale: each pixel is already the mean of an 8x8 block)
+is only halved, in NumPy; Pillow's shrinking cost more than the comparison (bench/README.md,
+"Scanner").
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 
@@ -18,8 +27,10 @@ from appliance.scanner import pixels
 logger = logging.getLogger(__name__)
 
 THUMB_SIZE = (64, 36)
-DEFAULT_THRESHOLD = 2.5  # mean absolute grey-level difference (0-255) that counts as a change
-DEFAULT_REFRESH = 1.0
+GRID = (16, 9)  # cells across and down: 80x80 pixels of a 720p frame, 120x120 of a 1080p one
+SMALL_WIDTH = 320  # a grey frame this narrow (a 720p or 1080p JPEG's 1/8 preview: 160, 240) is halved
+DEFAULT_THRESHOLD = 2.5  # mean absolute grey-level difference (0-255) in one cell that counts as a change
+DEFAULT_REFRESH = 2.0
 
 
 class ChangeGate:
@@ -49,7 +60,7 @@ class ChangeGate:
             or self._thumb is None
             or image.shape != self._shape
             or now - self._decoded_at >= self.refresh
-            or float(np.abs(thumb.astype(np.int16) - self._thumb).mean()) > self.threshold
+            or largest_cell_change(thumb, self._thumb) > self.threshold
         )
         if changed:
             self._thumb = thumb
@@ -60,12 +71,49 @@ class ChangeGate:
         return changed
 
 
+def largest_cell_change(thumb: np.ndarray, last: np.ndarray) -> float:
+    """The largest mean absolute grey-level difference between two thumbnails over one cell of the grid."""
+    rows, columns, area = _grid(thumb.shape)
+    difference = np.abs(thumb.astype(np.int16) - last)
+    sums = np.add.reduceat(np.add.reduceat(difference, rows, axis=0), columns, axis=1)
+    return float((sums / area).max())
+
+
+@functools.lru_cache(maxsize=4)
+def _grid(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the grid's rows and columns start in a thumbnail of `shape`, and each cell's area."""
+    height, width = shape
+    rows, columns = _starts(height, GRID[1]), _starts(width, GRID[0])
+    area = np.outer(np.diff(rows, append=height), np.diff(columns, append=width))
+    return rows, columns, area
+
+
+def _starts(length: int, parts: int) -> np.ndarray:
+    """Where each of `parts` near-equal parts of `length` starts (fewer parts when `length` is shorter).
+
+    Plain integers rather than np.unique, which imports numpy.ma: 1.1 MiB held for good.
+    """
+    return np.array(sorted({length * part // parts for part in range(parts)}))
+
+
 def _thumbnail(image: np.ndarray) -> np.ndarray | None:
     """A small grey copy of the frame, or None for something that is not an 8-bit image."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
         return None
+    if image.ndim == 2 and image.shape[1] <= SMALL_WIDTH:
+        return _halved(image) if min(image.shape) >= 2 else image
     try:
         return pixels.grey(image, THUMB_SIZE)
     except ValueError as exc:
         logger.debug("Frame cannot be shrunk: %s", exc)
         return None
+
+
+def _halved(grey: np.ndarray) -> np.ndarray:
+    """Each 2x2 block's mean (an odd last row or column left out)."""
+    height, width = grey.shape[0] // 2 * 2, grey.shape[1] // 2 * 2
+    sums = grey[0:height:2, 0:width:2].astype(np.uint16)
+    sums += grey[1:height:2, 0:width:2]
+    sums += grey[0:height:2, 1:width:2]
+    sums += grey[1:height:2, 1:width:2]
+    return ((sums + 2) >> 2).astype(np.uint8)

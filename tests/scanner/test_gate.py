@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
+from appliance.scanner.camera import Frame
 from appliance.scanner.gate import ChangeGate
+from tests.scanner.conftest import UNKNOWN_UUID
 
 
 class Tick:
@@ -62,3 +65,50 @@ def test_a_new_frame_size_is_always_decoded():
     gate = ChangeGate(Tick(), refresh=1e9)
     assert gate.should_decode(np.zeros((480, 640), np.uint8))
     assert gate.should_decode(np.zeros((720, 1280, 3), np.uint8))
+
+
+def jpeg_preview(image: np.ndarray) -> np.ndarray:
+    """What the gate sees of a webcam's MJPEG frame: the JPEG decoded at 1/8 scale."""
+    jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+    return Frame(None, "frame", 0.0, jpeg=jpeg).preview()
+
+
+@pytest.mark.parametrize("module_px", [2, 3])
+@pytest.mark.parametrize("as_jpeg", [False, True], ids=["pixels", "jpeg-preview"])
+def test_a_card_at_the_distance_the_kiosk_is_placed_for_is_decoded_on_the_frame_it_appears_in(
+    make_scene, make_card_frame, module_px, as_jpeg
+):
+    # A 3 px/module card is about a hundredth of a 720p frame: over the whole frame its change is
+    # under the threshold, within its cell of the grid far over it.
+    seen = jpeg_preview if as_jpeg else (lambda image: image)
+    gate = ChangeGate(Tick(), refresh=1e9)
+    assert gate.should_decode(seen(make_scene()))
+    assert not gate.should_decode(seen(make_scene()))
+    assert gate.should_decode(seen(make_card_frame(UNKNOWN_UUID, module_px=module_px)))
+
+
+@pytest.mark.parametrize("sigma", [3.0, 16.0])
+def test_sensor_noise_in_a_jpeg_preview_is_not_a_change(make_scene, sigma):
+    gate = ChangeGate(Tick(), refresh=1e9)
+    base = make_scene().astype(np.float32)
+    decided = [gate.should_decode(jpeg_preview(noisy(base, seed, sigma))) for seed in range(20)]
+    assert decided == [True] + [False] * 19
+
+
+def test_the_default_refresh_decodes_a_still_scene_every_two_seconds():
+    clock = Tick()
+    gate = ChangeGate(clock)
+    decided = []
+    for frame in range(61):  # four seconds at 15 fps
+        clock.t = frame / 15
+        decided.append(gate.should_decode(np.full((90, 160), 128, np.uint8)))
+    assert [i for i, d in enumerate(decided) if d] == [0, 30, 60]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (3, 2), (5, 400)])
+def test_frames_of_any_size_are_judged(shape):
+    gate = ChangeGate(Tick(), refresh=1e9)
+    frame = np.full(shape, 50, np.uint8)
+    assert gate.should_decode(frame)
+    assert not gate.should_decode(frame.copy())
+    assert gate.should_decode(frame + 40)
