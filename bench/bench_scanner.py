@@ -5,7 +5,8 @@ Latency runs the real frame loop in-process on a `dir:` camera, a real SQLite fi
 synchronous=FULL), a real redis-server when one is installed, and gpiozero MockFactory pins
 whose changes are time-stamped. CPU and memory run `keryu scanner` as a subprocess on a
 `video:` camera playing 1280x720 MJPEG at 15 fps (what a UVC camera sends), and read
-/proc/PID/stat and /proc/PID/status.
+/proc/PID/stat and /proc/PID/status; beside them, the same file read alone, and (the still
+scene's floor) read with every frame decoded at 1/8 as the change gate needs, nothing else.
 """
 
 from __future__ import annotations
@@ -204,21 +205,27 @@ def busy_percent(pid: int, seconds: float) -> float:
 
 
 # The camera source of the CPU runs, alone: the video file read in real time through OpenCV's demuxer,
-# each frame's JPEG copied out, nothing decoded. A webcam's read is one DQBUF and that copy.
-READ_VIDEO_ALONE = """
+# each frame's JPEG copied out, nothing decoded (a webcam's read is one DQBUF and that copy); and the
+# scanner's floor: that read and the 1/8 decode every frame needs to be judged by the change gate
+# (libjpeg's entropy decoding of the whole frame, which no decoder skips).
+READ_VIDEO = """
 import sys
 from appliance.scanner.camera.video import VideoCamera
 
 camera = VideoCamera(sys.argv[1])
+judged = sys.argv[2] == "preview"
 while not camera.finished:
-    camera.read(1.0)
+    frame = camera.read(1.0)
+    if judged and frame is not None:
+        frame.preview()
 """
 
 
-def source_cpu(video: Path, seconds: float) -> float:
-    """Percent of one core spent reading `video` at its frame rate, as the scanner's camera does."""
+def source_cpu(video: Path, seconds: float, *, preview: bool = False) -> float:
+    """Percent of one core spent reading `video` at its frame rate (and decoding each frame at 1/8 with `preview`)."""
     process = subprocess.Popen(
-        [sys.executable, "-c", READ_VIDEO_ALONE, str(video)], env=os.environ | {"OPENCV_FOR_THREADS_NUM": "1"}
+        [sys.executable, "-c", READ_VIDEO, str(video), "preview" if preview else "read"],
+        env=os.environ | {"OPENCV_FOR_THREADS_NUM": "1"},
     )
     try:
         return busy_percent(process.pid, seconds)
@@ -269,6 +276,12 @@ def bench_cpu(workdir: Path, redis_url: str, seconds: float, *, moving: bool | N
         print(
             f"  {'':38} of which the video file read alone {reading:4.1f} %: "
             f"the scanner's own work {busy - reading:4.1f} %"
+        )
+    if moving is False:  # what a still scene cannot cost less than: every frame read and judged
+        floor = source_cpu(video, seconds, preview=True)
+        print(
+            f"  {'':38} floor (the read and every frame's 1/8 decode, nothing else) {floor:4.1f} %: "
+            f"the scanner at {busy / floor:.2f}x its floor"
         )
 
 
