@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 
 from appliance import stored_text
+from appliance.long_lived import RETURN_FREE_MEMORY_EVERY, return_free_memory
 from appliance.scanner.camera import Frame, FrameSource, open_camera
 from appliance.scanner.frames import FrameHandler, Meter
 from appliance.scanner.heartbeat import ScannerState, ScannerStatus, write_scanner_status
@@ -54,6 +55,7 @@ class ScannerLoop:
         self._ready = False
         self._attempt = 0
         self._next_open = self._next_heartbeat = self._next_watchdog = self._last_frame = float("-inf")
+        self._next_return = self.clock.monotonic() + RETURN_FREE_MEMORY_EVERY
         self._meter = Meter(self.clock.monotonic)
 
     def step(self) -> float:
@@ -164,7 +166,7 @@ class ScannerLoop:
         self.state, self.detail = state, detail
 
     def _tick(self) -> None:
-        """READY the first time, WATCHDOG and the heartbeat file at their pace."""
+        """READY the first time, WATCHDOG and the heartbeat file at their pace; freed memory given back."""
         now = self.clock.monotonic()
         if not self._ready:
             self._ready = True
@@ -176,3 +178,6 @@ class ScannerLoop:
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + HEARTBEAT_EVERY
             self.write_heartbeat()
+        if now >= self._next_return:
+            self._next_return = now + RETURN_FREE_MEMORY_EVERY
+            return_free_memory()  # the frames decoded since

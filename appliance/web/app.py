@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp_jinja2
 import jinja2
@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 
 from appliance.i18n import N_
+from appliance.long_lived import RETURN_FREE_MEMORY_EVERY, return_free_memory
 from appliance.messaging.registry import channel_names
 from appliance.services.auth import LoginThrottle, session_secret
 from appliance.services.kiosk import Kiosk
@@ -69,13 +70,31 @@ def _templates(app: web.Application, kiosk: Kiosk) -> jinja2.Environment:
     return env
 
 
-async def _live_feed(app: web.Application) -> AsyncIterator[None]:
-    """Run the alarm poller for the server's lifetime."""
-    task = asyncio.create_task(app[FEED].run(), name="alarm-feed")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
+
+
+def _for_the_servers_lifetime(name: str, work: Callable[[web.Application], Awaitable[None]]) -> CleanupContext:
+    """A cleanup context that runs `work(app)` as a task while the server runs, and cancels it at the end."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(work(app), name=name)
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return context
+
+
+async def _run_live_feed(app: web.Application) -> None:
+    await app[FEED].run()
+
+
+async def _return_free_memory_every_so_often(_app: web.Application) -> None:
+    """Give back what rendering pages freed (appliance/long_lived.py)."""
+    while True:
+        await asyncio.sleep(RETURN_FREE_MEMORY_EVERY)
+        return_free_memory()
 
 
 async def _close_live_clients(app: web.Application) -> None:
@@ -126,6 +145,7 @@ def create_app(
     app[ALARM_LISTS] = AlarmListCache(kiosk, Renderers(_templates(app, kiosk)))
     setup_routes(app)
     app.on_response_prepare.append(hide_server_version)
-    app.cleanup_ctx.append(_live_feed)
+    app.cleanup_ctx.append(_for_the_servers_lifetime("alarm-feed", _run_live_feed))
+    app.cleanup_ctx.append(_for_the_servers_lifetime("return-free-memory", _return_free_memory_every_so_often))
     app.on_shutdown.append(_close_live_clients)
     return app

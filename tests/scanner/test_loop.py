@@ -88,6 +88,15 @@ def test_the_heartbeat_is_rewritten_every_two_seconds_and_tells_health_what_the_
     assert status["status"] == "ok" and status["frames"] == 4
 
 
+def test_memory_the_frames_freed_is_given_back_every_ten_seconds(make_loop, clock, monkeypatch):
+    returned: list[float] = []
+    monkeypatch.setattr("appliance.scanner.loop.return_free_memory", lambda: returned.append(clock.monotonic()))
+    loop = make_loop()
+    started = clock.monotonic()
+    run_for(loop, clock, 25.0, tick=0.5)
+    assert [moment - started for moment in returned] == [10.0, 20.0]  # counted from the loop's start
+
+
 def test_a_camera_that_cannot_open_is_retried_with_backoff(make_loop, cameras, clock, timed_kiosk):
     cameras.failure = "USB camera 0 cannot be opened"
     loop = make_loop()
