@@ -575,7 +575,15 @@ print(sum(1 for a in json.load(sys.stdin) if a["subject_name"] == sys.argv[1] an
     [ -z "$failed" ] || fail "failed units after the burst: $failed"
     wait_for 120 "/api/health ok after the burst" health_ok
     guest "free -m; zramctl; for u in keryu-worker keryu-scanner keryu-web redis-server; do echo \$u \$(systemctl show -p MemoryCurrent -p MemorySwapCurrent -p MemoryPeak -p NRestarts \$u.service | tr '\n' ' '); done" >&2 || true
-    say "ok: no OOM kill with $GUEST_MEMORY MiB; the kiosk healthy after the burst ($(($(date +%s) - burst_started)) s for this check)"
+    # A service systemd restarted on its own (a crash, a missed watchdog, MemoryMax) is not healthy.
+    restarted=$(guest "for u in keryu-worker keryu-scanner keryu-web; do [ \"\$(systemctl show -p NRestarts --value \$u.service)\" = 0 ] || echo \$u; done" | tr '\n' ' ')
+    if [ -n "${restarted// /}" ]; then
+        for unit in $restarted; do
+            guest "journalctl -b --no-pager -o short-monotonic -u $unit.service | grep -iE 'watchdog|exited|killed|restart|traceback|error' | tail -n 30" >&2 || true
+        done
+        fail "restarted by systemd since this boot: $restarted"
+    fi
+    say "ok: no OOM kill with $GUEST_MEMORY MiB, no service restarted; the kiosk healthy after the burst ($(($(date +%s) - burst_started)) s for this check)"
 fi
 
 # --- A USB camera read through V4L2 on the kernel's vivid driver (issue 12) --------------------
