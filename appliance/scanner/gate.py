@@ -1,13 +1,17 @@
 """Skip decoding frames that show what the last decoded frame showed (most of a kiosk's day).
 
 A frame is shrunk to a small grey thumbnail (area averaging also averages sensor noise away) and
-compared, cell by cell of a 16x9 grid, with the thumbnail of the last frame that was decoded: a
-frame in which any one cell changed by more than the threshold is decoded. Cells, not the whole
-frame, because a card at the distance the kiosk is placed for (3 pixels per module, about a
-hundredth of a 720p frame) changes the whole frame's mean by less than the threshold, and was
-read only at the next refresh. Comparing with the last *decoded* frame, not the previous one,
-means a card moved in slowly still adds up to a change. A decode is forced every `refresh`
-seconds whatever the thumbnails say (a card brought into focus without moving).
+compared with the thumbnail of the last frame that was decoded: it is decoded when the mean
+difference over the whole frame passes one threshold (light changing, a person stepping in), or
+over any one cell of a 16x9 grid passes a higher one. Cells because a card at the distance the
+camera is placed for (3 pixels per module, about a hundredth of a 720p frame) moves the whole
+frame's mean by 1-2 grey levels, under the first threshold, and was read only at the next
+forced decode; its cell changes by 9-60. The cell threshold sits above what small steady
+motion makes from one frame to the next (a camera's on-screen clock and frame counter: 1-7 in
+their cell), so such a scene is decoded when the change has added up, not 15 times a second.
+Comparing with the last *decoded* frame, not the previous one, means a card moved in slowly
+still adds up to a change. A decode is forced every `refresh` seconds whatever
+the thumbnails say (a card brought into focus without moving).
 
 A JPEG frame's preview (decoded at 1/8 scale: each pixel is already the mean of an 8x8 block)
 is only halved, in NumPy; Pillow's shrinking cost more than the comparison (bench/README.md,
@@ -29,7 +33,8 @@ logger = logging.getLogger(__name__)
 THUMB_SIZE = (64, 36)
 GRID = (16, 9)  # cells across and down: 80x80 pixels of a 720p frame, 120x120 of a 1080p one
 SMALL_WIDTH = 320  # a grey frame this narrow (a 720p or 1080p JPEG's 1/8 preview: 160, 240) is halved
-DEFAULT_THRESHOLD = 2.5  # mean absolute grey-level difference (0-255) in one cell that counts as a change
+DEFAULT_THRESHOLD = 2.5  # mean absolute grey-level difference (0-255) over the frame that counts as a change
+CELL_THRESHOLD = 8.0  # the same over one cell: a card at the design distance 9-60, an on-screen clock 1-7
 DEFAULT_REFRESH = 2.0
 
 
@@ -41,9 +46,11 @@ class ChangeGate:
         clock: Callable[[], float],
         *,
         threshold: float = DEFAULT_THRESHOLD,
+        cell_threshold: float = CELL_THRESHOLD,
         refresh: float = DEFAULT_REFRESH,
     ):
         self.threshold = threshold
+        self.cell_threshold = cell_threshold
         self.refresh = refresh
         self._clock = clock
         self._thumb: np.ndarray | None = None
@@ -60,7 +67,7 @@ class ChangeGate:
             or self._thumb is None
             or image.shape != self._shape
             or now - self._decoded_at >= self.refresh
-            or largest_cell_change(thumb, self._thumb) > self.threshold
+            or self._differs(thumb, self._thumb)
         )
         if changed:
             self._thumb = thumb
@@ -70,11 +77,14 @@ class ChangeGate:
             self.skipped += 1
         return changed
 
+    def _differs(self, thumb: np.ndarray, last: np.ndarray) -> bool:
+        difference = np.abs(thumb.astype(np.int16) - last)
+        return float(difference.mean()) > self.threshold or largest_cell_change(difference) > self.cell_threshold
 
-def largest_cell_change(thumb: np.ndarray, last: np.ndarray) -> float:
-    """The largest mean absolute grey-level difference between two thumbnails over one cell of the grid."""
-    rows, columns, area = _grid(thumb.shape)
-    difference = np.abs(thumb.astype(np.int16) - last)
+
+def largest_cell_change(difference: np.ndarray) -> float:
+    """The largest mean of an absolute difference between two thumbnails over one cell of the grid."""
+    rows, columns, area = _grid(difference.shape)
     sums = np.add.reduceat(np.add.reduceat(difference, rows, axis=0), columns, axis=1)
     return float((sums / area).max())
 
