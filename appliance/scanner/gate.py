@@ -10,8 +10,8 @@ forced decode; its cell changes by 9-60. The cell threshold sits above what smal
 motion makes from one frame to the next (a camera's on-screen clock and frame counter: 1-7 in
 their cell), so such a scene is decoded when the change has added up, not 15 times a second.
 Comparing with the last *decoded* frame, not the previous one, means a card moved in slowly
-still adds up to a change. A decode is forced every `refresh` seconds whatever
-the thumbnails say (a card brought into focus without moving).
+still adds up to a change. A decode is forced every `refresh` seconds whatever the thumbnails
+say (a card brought into focus without moving).
 
 A JPEG frame's preview (decoded at 1/8 scale: each pixel is already the mean of an 8x8 block)
 is only halved, in NumPy; Pillow's shrinking cost more than the comparison (bench/README.md,
@@ -111,7 +111,7 @@ def _thumbnail(image: np.ndarray) -> np.ndarray | None:
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
         return None
     if image.ndim == 2 and image.shape[1] <= SMALL_WIDTH:
-        return _halved(image) if min(image.shape) >= 2 else image
+        return _halved(image) if min(image.shape) >= 2 else image.copy()  # kept: not the camera's array
     try:
         return pixels.grey(image, THUMB_SIZE)
     except ValueError as exc:
