@@ -79,10 +79,10 @@ class ChangeGate:
 
     def _differs(self, thumb: np.ndarray, last: np.ndarray) -> bool:
         difference = np.abs(thumb.astype(np.int16) - last)
-        return float(difference.mean()) > self.threshold or largest_cell_change(difference) > self.cell_threshold
+        return float(difference.mean()) > self.threshold or _largest_cell_change(difference) > self.cell_threshold
 
 
-def largest_cell_change(difference: np.ndarray) -> float:
+def _largest_cell_change(difference: np.ndarray) -> float:
     """The largest mean of an absolute difference between two thumbnails over one cell of the grid."""
     rows, columns, area = _grid(difference.shape)
     sums = np.add.reduceat(np.add.reduceat(difference, rows, axis=0), columns, axis=1)
@@ -111,19 +111,9 @@ def _thumbnail(image: np.ndarray) -> np.ndarray | None:
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
         return None
     if image.ndim == 2 and image.shape[1] <= SMALL_WIDTH:
-        return _halved(image) if min(image.shape) >= 2 else image.copy()  # kept: not the camera's array
+        return pixels.halve(image) if min(image.shape) >= 2 else image.copy()  # kept: not the camera's array
     try:
         return pixels.grey(image, THUMB_SIZE)
     except ValueError as exc:
         logger.debug("Frame cannot be shrunk: %s", exc)
         return None
-
-
-def _halved(grey: np.ndarray) -> np.ndarray:
-    """Each 2x2 block's mean (an odd last row or column left out)."""
-    height, width = grey.shape[0] // 2 * 2, grey.shape[1] // 2 * 2
-    sums = grey[0:height:2, 0:width:2].astype(np.uint16)
-    sums += grey[1:height:2, 0:width:2]
-    sums += grey[0:height:2, 1:width:2]
-    sums += grey[1:height:2, 1:width:2]
-    return ((sums + 2) >> 2).astype(np.uint8)

@@ -43,6 +43,20 @@ def grey(frame: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
     return np.array(image.convert("L"))
 
 
+def halve(grey: np.ndarray) -> np.ndarray:
+    """A grey frame at half its size each way: each 2x2 block's mean, rounded (an odd last row or column left out).
+
+    NumPy rather than Pillow for the small frames the change gate halves (a JPEG's 1/8 preview):
+    Pillow's calls around its resize cost more than the work (bench/README.md, "Scanner").
+    """
+    height, width = grey.shape[0] // 2 * 2, grey.shape[1] // 2 * 2
+    sums = grey[0:height:2, 0:width:2].astype(np.uint16)
+    sums += grey[1:height:2, 0:width:2]
+    sums += grey[0:height:2, 1:width:2]
+    sums += grey[1:height:2, 1:width:2]
+    return ((sums + 2) >> 2).astype(np.uint8)
+
+
 def read_grey(path) -> np.ndarray:
     """An image file as an 8-bit grey array (turned as its EXIF says); OSError/ValueError when unreadable."""
     with Image.open(path) as image:

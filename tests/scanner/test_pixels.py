@@ -79,3 +79,11 @@ def test_what_is_not_a_jpeg_is_a_value_error_naming_the_frame(data, why):
 def test_a_frame_cut_short_on_the_wire_is_a_value_error(jpeg):
     with pytest.raises(ValueError, match="not a readable JPEG"):
         pixels.decode_jpeg(jpeg[: len(jpeg) // 2], "f")
+
+
+def test_halving_a_grey_frame_averages_each_2x2_block_and_drops_an_odd_edge():
+    grey = np.array([[0, 2, 9], [1, 3, 9], [9, 9, 9]], np.uint8)  # the odd last row and column go
+    assert pixels.halve(grey).tolist() == [[2]]  # (0 + 2 + 1 + 3) / 4 = 1.5, rounded up
+    frame = np.random.default_rng(3).integers(0, 256, (90, 160), dtype=np.uint8)
+    expected = frame.reshape(45, 2, 80, 2).astype(np.float64).mean(axis=(1, 3))
+    assert np.abs(pixels.halve(frame) - expected).max() <= 0.5
